@@ -1,0 +1,33 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test demo proto proto-check bench bench-quick clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+demo: install
+	$(BIN)/python deploy/demo.py
+
+proto: install
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=sync/gen --pyi_out=sync/gen --grpc_python_out=sync/gen proto/vetsync/v1/*.proto
+	$(BIN)/python deploy/fix_proto_imports.py
+
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: install
+	$(BIN)/python -m bench.run --scale 0.05
+
+clean:
+	rm -rf $(VENV) build *.egg-info
