@@ -1,0 +1,101 @@
+"""Converters between protobuf messages and engine values.
+
+Wire types stop here: the rest of the code sees ``RowState``, ``Eviction`` and
+plain tuples. Decoding checks every field of a message it did not make and
+raises ``ProtocolError`` (one line, says what is wrong) on anything malformed.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sync.errors import ProtocolError
+from sync.gen.vetsync.v1 import sync_pb2 as pb
+from sync.hlc import is_version
+from sync.rowstate import Eviction, RowState
+from sync.schema import TABLES
+
+__all__ = ["PROTOCOL_VERSION", "row_to_pb", "row_from_pb", "acks_to_pb", "acks_from_pb", "evictions_to_pb", "evictions_from_pb", "pb"]
+
+PROTOCOL_VERSION = 1
+MAX_ID_LEN = 64
+MAX_FIELDS = 200
+MAX_VALUE_LEN = 65536
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _enc(obj: dict) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def row_to_pb(state: RowState, *, with_base: bool = False) -> pb.Row:
+    values = {k: state.values.get(k) for k in state.clock}
+    return pb.Row(
+        table=state.table,
+        id=state.id,
+        values=_enc(values),
+        clock=_enc(state.clock),
+        base=_enc(state.base) if with_base and state.base else b"",
+    )
+
+
+def _obj(raw: bytes, what: str, row_id: str) -> dict:
+    if not raw:
+        return {}
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError(f"记录 {row_id} 的 {what} 不是合法的 JSON") from None
+    if not isinstance(obj, dict) or len(obj) > MAX_FIELDS:
+        raise ProtocolError(f"记录 {row_id} 的 {what} 应为字段对象")
+    return obj
+
+
+def row_from_pb(msg: pb.Row) -> RowState:
+    if msg.table not in TABLES:
+        raise ProtocolError(f"未知的数据表：{msg.table[:40]!r}")
+    if not msg.id or len(msg.id) > MAX_ID_LEN or not msg.id.isprintable():
+        raise ProtocolError(f"记录编号不合法：{msg.id[:40]!r}")
+    values = _obj(msg.values, "values", msg.id)
+    clock = _obj(msg.clock, "clock", msg.id)
+    base = _obj(msg.base, "base", msg.id)
+    for name, value in values.items():
+        if not isinstance(value, _SCALARS) or (isinstance(value, str) and len(value) > MAX_VALUE_LEN):
+            raise ProtocolError(f"记录 {msg.id} 字段 {name[:40]} 的值不合法")
+    for name, version in clock.items():
+        if not isinstance(name, str) or not isinstance(version, str) or not is_version(version):
+            raise ProtocolError(f"记录 {msg.id} 字段 {str(name)[:40]} 的版本不合法")
+    for name, version in base.items():
+        if name not in clock or not isinstance(version, str) or (version and not is_version(version)):
+            raise ProtocolError(f"记录 {msg.id} 字段 {str(name)[:40]} 的 base 不合法")
+    if set(values) - set(clock):
+        raise ProtocolError(f"记录 {msg.id} 有字段缺少版本")
+    if "area" in values and not (isinstance(values["area"], str) and values["area"].isdigit()):
+        raise ProtocolError(f"记录 {msg.id} 的区划代码不合法")
+    return RowState(msg.table, msg.id, values, clock, base)
+
+
+def acks_to_pb(acks) -> list[pb.Ack]:
+    return [pb.Ack(table=t, id=i, versions=_enc(v)) for t, i, v in acks]
+
+
+def acks_from_pb(msgs) -> list[tuple[str, str, dict[str, str]]]:
+    out = []
+    for m in msgs:
+        if m.table not in TABLES:
+            raise ProtocolError(f"确认中有未知的数据表：{m.table[:40]!r}")
+        out.append((m.table, m.id, _obj(m.versions, "versions", m.id)))
+    return out
+
+
+def evictions_to_pb(evictions) -> list[pb.Eviction]:
+    return [pb.Eviction(table=e.table, id=e.id) for e in evictions]
+
+
+def evictions_from_pb(msgs) -> list[Eviction]:
+    out = []
+    for m in msgs:
+        if m.table not in TABLES:
+            raise ProtocolError(f"移出通知中有未知的数据表：{m.table[:40]!r}")
+        out.append(Eviction(m.table, m.id))
+    return out

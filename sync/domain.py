@@ -1,0 +1,409 @@
+"""Domain values of vetsync: enums, ID numbers, area codes, dates, phones, ids.
+
+Pure code (stdlib only). Every parser takes what a clerk typed or what a
+spreadsheet holds and returns the one canonical form stored in the database,
+or raises :class:`~sync.errors.ValidationError` with a one-line Simplified
+Chinese message that names the field and the bad value.
+
+Canonical forms:
+
+- enum values: the English code (``"male"``, ``"retired_soldier"``); the
+  Chinese label is for display only (:func:`label`);
+- 公民身份号码: 18 characters, check digit upper-case (GB 11643-1999);
+- area: 统计用区划代码 of 6 (county), 9 (town) or 12 (village) digits;
+- dates ``YYYY-MM-DD``, months ``YYYY-MM``;
+- ids: UUIDv7 strings (time-ordered).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import threading
+import time
+import uuid
+
+from sync.errors import ScopeError, ValidationError
+
+__all__ = [
+    "ENUMS",
+    "ENUM_FIELD_LABELS",
+    "parse_enum",
+    "label",
+    "validate_id_number",
+    "id_number_check_digit",
+    "birth_date_from_id",
+    "gender_from_id",
+    "validate_area",
+    "area_level",
+    "parent_area",
+    "parse_date",
+    "parse_month",
+    "validate_phone",
+    "new_id",
+]
+
+# --------------------------------------------------------------------------- enums
+
+_CN_NUMERALS = "一二三四五六七八九十"
+
+ENUMS: dict[str, dict[str, str]] = {
+    "gender": {"male": "男", "female": "女"},
+    "category": {
+        "transferred_cadre": "转业干部",
+        "retired_soldier": "退役士兵",
+        "retired_cadre": "军休干部/退休士官",
+        "non_military_staff": "无军籍职工",
+        "demobilized": "复员军人",
+        "red_army": "红军老战士",
+        "disabled_soldier": "残疾军人",
+        "disabled_militia": "伤残民兵民工",
+        "martyr_family": "烈属",
+        "duty_death_family": "因公遗属",
+        "illness_death_family": "病故遗属",
+        "active_duty_family": "现役军属",
+    },
+    "disability_level": {
+        "none": "无",
+        **{f"level{n}": f"{_CN_NUMERALS[n - 1]}级" for n in range(1, 11)},
+    },
+    "disability_cause": {"war": "因战", "duty": "因公", "illness": "因病"},
+    "veteran_status": {"active": "在册", "moved_out": "迁出", "deceased": "已故"},
+    "visit_kind": {
+        "phone": "电话",
+        "home": "入户",
+        "forum": "座谈",
+        "video": "视频",
+        "other": "其他",
+    },
+    "occasion": {
+        "regular": "常态化",
+        "spring_festival": "春节",
+        "army_day": "八一",
+        "sick_visit": "生病探望",
+        "other": "其他",
+    },
+    "channel": {
+        "letter": "书信",
+        "visit": "走访",
+        "phone": "电话",
+        "online": "网络",
+        "fax": "传真",
+    },
+    "petition_class": {
+        "suggestion": "建议意见类",
+        "accusation": "检举控告类",
+        "appeal": "申诉求决类",
+    },
+    "event_kind": {
+        "register": "登记",
+        "forward": "转送/交办",
+        "accept": "受理",
+        "reject": "不予受理",
+        "extend": "延期",
+        "reply": "答复",
+        "review_request": "复查申请",
+        "review_opinion": "复查意见",
+        "recheck_request": "复核申请",
+        "recheck_opinion": "复核意见",
+        "mediate": "调解",
+        "close": "办结",
+        "escalate": "上报",
+    },
+    "outcome": {"support": "支持", "explain": "解释说明", "not_support": "不予支持"},
+    "petition_status": {
+        "registered": "已登记",
+        "forwarded": "已转送/交办",
+        "accepted": "办理中",
+        "not_accepted": "不予受理",
+        "replied": "已答复",
+        "under_review": "复查中",
+        "reviewed": "已复查",
+        "under_recheck": "复核中",
+        "closed": "已办结",
+        "escalated": "已上报",
+    },
+    "conflict_kind": {
+        "concurrent_edit": "并发修改",
+        "delete_edit": "删除与修改冲突",
+        "duplicate_identity": "重复登记",
+        "petition_transition": "信访状态冲突",
+        "refused_edit": "越权修改被拒",
+    },
+    "conflict_status": {"open": "待处理", "resolved": "已解决"},
+}
+
+#: Chinese name of each enum, used in error messages when no field label is given.
+ENUM_FIELD_LABELS: dict[str, str] = {
+    "gender": "性别",
+    "category": "人员类别",
+    "disability_level": "伤残等级",
+    "disability_cause": "伤残性质",
+    "veteran_status": "人员状态",
+    "visit_kind": "走访方式",
+    "occasion": "走访时机",
+    "channel": "信访渠道",
+    "petition_class": "信访类别",
+    "event_kind": "信访事件",
+    "outcome": "答复结果",
+    "petition_status": "信访状态",
+    "conflict_kind": "冲突类型",
+    "conflict_status": "冲突状态",
+}
+
+# Extra spellings accepted on input, per enum: alias → code.
+_ALIASES: dict[str, dict[str, str]] = {
+    "gender": {"m": "male", "f": "female", "男性": "male", "女性": "female"},
+    "category": {"军休干部": "retired_cadre", "退休士官": "retired_cadre"},
+    "event_kind": {"转送": "forward", "交办": "forward"},
+    "petition_status": {"已转送": "forwarded", "已交办": "forwarded"},
+    "disability_level": {
+        "0": "none", "无等级": "none", "未评残": "none",
+        **{a: f"level{n}" for n in range(1, 11)
+           for a in (str(n), f"{n}级", _CN_NUMERALS[n - 1], f"{_CN_NUMERALS[n - 1]}级")},
+    },
+}
+
+
+def _lookup_table(enum_name: str) -> dict[str, str]:
+    """Every accepted spelling (code, label, alias; codes lower-cased) → code."""
+    table = {code.lower(): code for code in ENUMS[enum_name]}
+    table.update({lab: code for code, lab in ENUMS[enum_name].items()})
+    table.update(_ALIASES.get(enum_name, {}))
+    return table
+
+
+_LOOKUP: dict[str, dict[str, str]] = {name: _lookup_table(name) for name in ENUMS}
+
+
+def parse_enum(enum_name: str, text: object, *, field_label: str | None = None) -> str:
+    """Return the code of ``text``, given as a code, a Chinese label or an alias.
+
+    >>> parse_enum("gender", " 女 ")
+    'female'
+    >>> parse_enum("disability_level", "3级")
+    'level3'
+    """
+    if enum_name not in ENUMS:
+        raise KeyError(f"unknown enum {enum_name!r}")
+    field = field_label or ENUM_FIELD_LABELS.get(enum_name, enum_name)
+    raw = "" if text is None else str(text).strip()
+    code = _LOOKUP[enum_name].get(raw) or _LOOKUP[enum_name].get(raw.lower())
+    if code is None:
+        allowed = "、".join(ENUMS[enum_name].values())
+        shown = raw or "（空）"
+        raise ValidationError(f"{field} {shown} 无效，应为：{allowed}")
+    return code
+
+
+def label(enum_name: str, code: str) -> str:
+    """Chinese label of ``code``; an unknown enum or code gives back the code itself."""
+    return ENUMS.get(enum_name, {}).get(code, code)
+
+
+# --------------------------------------------------------------------------- 公民身份号码
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, ...
+_ID_CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11)
+
+
+def id_number_check_digit(first17: str) -> str:
+    """Check character of an ID number's first 17 digits (ISO 7064 MOD 11-2)."""
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValidationError(f"身份证号前17位 {first17} 应为17位数字")
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK_CHARS[total % 11]
+
+
+def validate_id_number(text: object, *, today: _dt.date | None = None) -> str:
+    """Return the 18-character ID number, check digit upper-cased, or raise.
+
+    Checks length, digits, region (not ``000000``), the embedded birth date
+    (a real date, from 1900 and not after ``today``) and the check digit.
+    15-digit IDs of the first generation are refused with a hint.
+    """
+    raw = "" if text is None else "".join(str(text).split())
+    value = raw.upper()
+    if len(value) != 18:
+        hint = "15位一代身份证号请换为18位号码" if len(value) == 15 else None
+        raise ValidationError(f"身份证号 {raw or '（空）'} 应为18位（实为{len(value)}位）", hint=hint)
+    body, check = value[:17], value[17]
+    if not (body.isascii() and body.isdigit()):
+        raise ValidationError(f"身份证号 {raw} 前17位应全为数字")
+    if body[:6] == "000000":
+        raise ValidationError(f"身份证号 {raw} 地址码 000000 无效")
+    born = body[6:14]
+    try:
+        birth = _dt.date(int(born[:4]), int(born[4:6]), int(born[6:]))
+    except ValueError:
+        raise ValidationError(f"身份证号 {raw} 出生日期 {born} 不是有效日期") from None
+    if birth.year < 1900 or birth > (today or _dt.date.today()):
+        raise ValidationError(f"身份证号 {raw} 出生日期 {born} 超出合理范围")
+    expected = id_number_check_digit(body)
+    if check != expected:
+        raise ValidationError(f"身份证号 {raw} 校验位错误（应为 {expected}）")
+    return value
+
+
+def birth_date_from_id(id_number: str) -> str:
+    """Birth date ``YYYY-MM-DD`` embedded in a valid ID number."""
+    value = validate_id_number(id_number)
+    return f"{value[6:10]}-{value[10:12]}-{value[12:14]}"
+
+
+def gender_from_id(id_number: str) -> str:
+    """``"male"`` when the 17th digit (sequence code) is odd, else ``"female"``."""
+    value = validate_id_number(id_number)
+    return "male" if int(value[16]) % 2 else "female"
+
+
+# --------------------------------------------------------------------------- 区划代码
+
+_AREA_LEVELS = {6: "county", 9: "town", 12: "village"}
+
+
+def validate_area(code: object, *, scope: str | None = None) -> str:
+    """Return the area code (6, 9 or 12 digits); with ``scope``, it must lie inside it.
+
+    Raises :class:`ValidationError` for a malformed code and
+    :class:`ScopeError` for a code outside ``scope`` (scope is a prefix).
+    """
+    value = "" if code is None else str(code).strip()
+    if not (value.isascii() and value.isdigit()) or len(value) not in _AREA_LEVELS:
+        raise ValidationError(f"区划代码 {value or '（空）'} 应为6、9或12位数字")
+    if value[:6] == "000000":
+        raise ValidationError(f"区划代码 {value} 县级代码 000000 无效")
+    if scope is not None and not value.startswith(scope):
+        raise ScopeError(f"区划代码 {value} 不在本站范围 {scope} 内")
+    return value
+
+
+def area_level(code: str) -> str:
+    """``"county"``, ``"town"`` or ``"village"`` by the length of a valid code."""
+    return _AREA_LEVELS[len(validate_area(code))]
+
+
+def parent_area(code: str) -> str | None:
+    """The area one level up (village → town → county); ``None`` for a county."""
+    value = validate_area(code)
+    return None if len(value) == 6 else value[:-3]
+
+
+# --------------------------------------------------------------------------- dates
+
+_MIN_YEAR, _MAX_YEAR = 1900, 2100
+
+_DATE_PATTERNS = (
+    re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})"),       # 2023-1-5, 2023/1/5, 2023.1.5
+    re.compile(r"(\d{4})()(\d{2})(\d{2})"),                  # 20230105
+    re.compile(r"(\d{4})(年)(\d{1,2})月(\d{1,2})[日号]?"),     # 2023年1月5日
+    re.compile(r"(\d{4})(-)(\d{2})-(\d{2})[T ]\d{1,2}:\d{2}.*"),  # ISO datetime: date part
+)
+_MONTH_PATTERNS = (
+    re.compile(r"(\d{4})[-/.](\d{1,2})"),
+    re.compile(r"(\d{4})(\d{2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月?"),
+)
+
+
+def parse_date(text: object, *, field_label: str = "日期") -> str:
+    """Return ``YYYY-MM-DD`` from the usual ways dates are written.
+
+    Accepts ``2023-01-05``, ``2023-1-5``, ``2023/1/5``, ``2023.1.5``,
+    ``20230105``, ``2023年1月5日``, an ISO datetime string (its date part),
+    and :class:`datetime.date` / :class:`datetime.datetime`. Years outside
+    1900–2100 are refused as typos.
+    """
+    if isinstance(text, _dt.datetime):
+        text = text.date()
+    if isinstance(text, _dt.date):
+        return text.isoformat()
+    raw = "" if text is None else str(text).strip()
+    for pattern in _DATE_PATTERNS:
+        match = pattern.fullmatch(raw)
+        if match:
+            year, _, month, day = match.groups()
+            try:
+                value = _dt.date(int(year), int(month), int(day))
+            except ValueError:
+                break
+            if _MIN_YEAR <= value.year <= _MAX_YEAR:
+                return value.isoformat()
+            break
+    raise ValidationError(f"{field_label} {raw or '（空）'} 不是有效日期", hint="格式如 2023-01-05")
+
+
+def parse_month(text: object, *, field_label: str = "月份") -> str:
+    """Return ``YYYY-MM`` from ``2023-01``, ``2023-1``, ``2023/1``, ``202301`` or ``2023年1月``."""
+    if isinstance(text, _dt.date):
+        return f"{text.year:04d}-{text.month:02d}"
+    raw = "" if text is None else str(text).strip()
+    for pattern in _MONTH_PATTERNS:
+        match = pattern.fullmatch(raw)
+        if match:
+            year, month = int(match.group(1)), int(match.group(2))
+            if 1 <= month <= 12 and _MIN_YEAR <= year <= _MAX_YEAR:
+                return f"{year:04d}-{month:02d}"
+            break
+    raise ValidationError(f"{field_label} {raw or '（空）'} 不是有效月份", hint="格式如 2023-01")
+
+
+# --------------------------------------------------------------------------- phones
+
+_MOBILE = re.compile(r"1\d{10}")
+# Area code (0 + 2–3 digits), optional hyphen, local number of 7–8 digits;
+# or a bare local number, which never starts with 0 or 1.
+_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}|[2-9]\d{6,7}")
+
+
+def validate_phone(text: object) -> str:
+    """Return a mobile (11 digits from 1) or landline number, whitespace removed.
+
+    Mobiles are normalised to bare digits (``+86`` and hyphens dropped);
+    landlines keep their single hyphen if typed (``0759-1234567``).
+    """
+    raw = "" if text is None else str(text).strip()
+    value = "".join(raw.split())
+    if value.startswith("+86"):
+        value = value[3:]
+    mobile = value.replace("-", "")
+    if _MOBILE.fullmatch(mobile) and value.count("-") <= 2:
+        return mobile
+    digits = value.replace("-", "")
+    if _LANDLINE.fullmatch(value) and 7 <= len(digits) <= 12:
+        return value
+    raise ValidationError(
+        f"电话 {raw or '（空）'} 无效", hint="手机号11位，固话如 0759-1234567"
+    )
+
+
+# --------------------------------------------------------------------------- ids
+
+_id_lock = threading.Lock()
+_last_stamp = 0  # (unix_ms << 12) | sub-millisecond fraction of the last id
+
+
+def new_id() -> str:
+    """A new UUIDv7 (RFC 9562) string; strictly increasing within this process.
+
+    48 bits of Unix milliseconds, then 12 bits of sub-millisecond time
+    (bumped when the clock stalls or steps back, so ids never go backwards
+    here), then 62 random bits.
+    """
+    global _last_stamp
+    ns = time.time_ns()
+    stamp = ((ns // 1_000_000) << 12) | ((ns % 1_000_000) * 4096 // 1_000_000)
+    with _id_lock:
+        stamp = max(stamp, _last_stamp + 1)
+        _last_stamp = stamp
+    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    unix_ms, rand_a = stamp >> 12, stamp & 0xFFF
+    value = (
+        (unix_ms & ((1 << 48) - 1)) << 80
+        | 0x7 << 76
+        | rand_a << 64
+        | 0b10 << 62
+        | rand_b
+    )
+    return str(uuid.UUID(int=value))

@@ -1,0 +1,319 @@
+"""The hub's side of the store: apply a station's push, serve a station's pull.
+
+``apply_push`` takes one batch of row states from one station and, in one
+transaction: checks scope per row (refusing with a reason), merges each row
+field-wise (``sync.merge``), records history, moves dependents along with a
+moved row (recording the move so the old scope gets evictions), and records
+conflicts: concurrent edit, delete/edit, duplicate identity and petition
+transition, plus *refused edit* for an out-of-scope edit of an existing row.
+
+``changes_since`` answers a pull: rows in scope whose hub ``seq`` is above the
+cursor, in seq order, with the evictions of rows that left the scope.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync import petition as petition_rules
+from sync.hlc import replica_of
+from sync.merge import ConflictRecord, merge_row
+from sync.rowstate import Eviction, RowState
+from sync.schema import TABLES
+from sync.store import Store, _q, scope_range
+from sync.domain import new_id
+
+__all__ = ["HubStore", "PushResult", "PullBatch", "DEPENDENTS"]
+
+# A moved row drags these along: (table, column holding the parent's id).
+DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "veterans": (("visits", "veteran_id"), ("petitions", "veteran_id")),
+    "petitions": (("petition_events", "petition_id"),),
+}
+# Fields a station may write in the conflicts table (to resolve one).
+CONFLICT_RESOLUTION_FIELDS = {"status", "resolution", "resolved_by"}
+
+
+@dataclass
+class PushResult:
+    acked: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    refused: list[tuple[str, str, str]] = field(default_factory=list)  # (table, id, reason)
+    conflicts: int = 0
+    applied: int = 0
+
+
+@dataclass
+class PullBatch:
+    rows: list[RowState]
+    evictions: list[Eviction]
+    cursor: int
+    more: bool
+
+
+def in_scope(area: str | None, scope: str) -> bool:
+    return bool(area) and area.startswith(scope)
+
+
+class HubStore(Store):
+    """The county hub's store: a Store plus the hub-only operations."""
+
+    # -- identity ------------------------------------------------------------
+
+    def register_replica(self, replica_id: str, station: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO _replicas (replica_id, station, first_seen_ms) VALUES (?, ?, ?)",
+            (replica_id, station, int(time.time() * 1000)),
+        )
+
+    def station_of(self, replica_id: str) -> str:
+        if replica_id == self.replica_id:
+            return self.meta("county", "") or "hub"
+        row = self.conn.execute("SELECT station FROM _replicas WHERE replica_id = ?", (replica_id,)).fetchone()
+        return row[0] if row else replica_id
+
+    # -- push ----------------------------------------------------------------
+
+    def apply_push(self, rows: list[RowState], *, station: str, scope: str, replica_id: str) -> PushResult:
+        """Apply one pushed batch atomically; see the module docstring."""
+        result = PushResult()
+        now_ms = int(time.time() * 1000)
+        with self.transaction():
+            self.register_replica(replica_id, station)
+            for incoming in rows:
+                reason = self._apply_one(incoming, station=station, scope=scope, now_ms=now_ms, result=result)
+                if reason:
+                    result.refused.append((incoming.table, incoming.id, reason))
+                else:
+                    result.acked.append((incoming.table, incoming.id, dict(incoming.clock)))
+        return result
+
+    def _apply_one(self, incoming: RowState, *, station: str, scope: str, now_ms: int, result: PushResult) -> str | None:
+        t = TABLES.get(incoming.table)
+        if t is None:
+            return f"未知的数据表：{incoming.table}"
+        for version in incoming.clock.values():
+            self.hlc.observe(version)
+        loaded = self.load(t.name, incoming.id)
+        current = loaded[0] if loaded else None
+        if current is None and not incoming.area:
+            return "新记录缺少区划代码"
+        if incoming.area and not in_scope(incoming.area, scope):
+            return self._refuse(current, incoming, station, f"区划代码 {incoming.area} 不在本站范围 {scope} 内")
+        if current is not None and not in_scope(current.area, scope):
+            return self._refuse(current, incoming, station, f"该记录现属 {current.area}，不在本站范围 {scope} 内")
+        if t.hub_only_writes and (current is None or set(incoming.base) - CONFLICT_RESOLUTION_FIELDS):
+            return "冲突记录只能由县中心生成，站点只能处理其状态"
+
+        history = None
+
+        def in_history(name: str, version: str) -> bool:
+            nonlocal history
+            if history is None:
+                history = self._history_versions(t.name, incoming.id)
+            return version in history.get(name, ())
+
+        merged = merge_row(current, incoming, in_history=in_history)
+        for c in merged.conflicts:
+            self._record_conflict(c, area=(current or incoming).area, now_ms=now_ms)
+            result.conflicts += 1
+        if merged.changed:
+            state = current or RowState(t.name, incoming.id, {}, {})
+            old_area = state.area
+            for name, (value, version) in merged.changed.items():
+                state.values[name] = value
+                state.clock[name] = version
+            self.save_rows([(state, None)])
+            self._record_history(t.name, state.id, merged.changed, station, now_ms)
+            result.applied += 1
+            if old_area and state.area != old_area:
+                self._move(t.name, state.id, old_area, state.area)
+            if t.name == "veterans":
+                result.conflicts += self._check_duplicate_identity(state, now_ms)
+            elif t.name == "petition_events" and current is None:
+                result.conflicts += self._check_transition(state, now_ms)
+        elif merged.resend and current is not None:
+            self.conn.execute(f"UPDATE {_q(t.name)} SET seq = ? WHERE id = ?", (self.next_seqs(1)[0], current.id))
+        return None
+
+    def _refuse(self, current: RowState | None, incoming: RowState, station: str, reason: str) -> str:
+        edits = {n: incoming.values.get(n) for n in incoming.base if n != "deleted"}
+        if current is not None and edits:
+            self._record_conflict(
+                ConflictRecord(
+                    "refused_edit", incoming.table, incoming.id, ",".join(sorted(edits)),
+                    {n: current.values.get(n) for n in edits}, "", edits,
+                    max(incoming.clock.get(n, "") for n in edits),
+                ),
+                area=current.area,
+                now_ms=int(time.time() * 1000),
+                loser_station=station,
+            )
+        return reason
+
+    def _history_versions(self, table: str, row_id: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for (fields,) in self.conn.execute('SELECT fields FROM _history WHERE row_id = ? AND "table" = ?', (row_id, table)):
+            for name, (_value, version) in json.loads(fields).items():
+                out.setdefault(name, set()).add(version)
+        return out
+
+    def _record_history(self, table: str, row_id: str, changed: dict[str, tuple[Any, str]], station: str, now_ms: int) -> None:
+        self.conn.execute(
+            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields) VALUES (?, ?, ?, ?, ?, ?)',
+            (self.last_seq, table, row_id, station, now_ms,
+             json.dumps({n: [v, ver] for n, (v, ver) in changed.items()}, ensure_ascii=False)),
+        )
+
+    # -- moves ---------------------------------------------------------------
+
+    def _move(self, table: str, row_id: str, old_area: str, new_area: str) -> None:
+        """Record a move and re-stamp the row's dependents into the new area."""
+        self.conn.execute(
+            'INSERT INTO _moves (seq, "table", row_id, old_area, new_area) VALUES (?, ?, ?, ?, ?)',
+            (self.last_seq, table, row_id, old_area, new_area),
+        )
+        for dep_table, column in DEPENDENTS.get(table, ()):
+            t = TABLES[dep_table]
+            ids = [r[0] for r in self.conn.execute(f"SELECT id FROM {_q(dep_table)} WHERE {_q(column)} = ?", (row_id,))]
+            for dep_id, (state, _) in self.load_many(dep_table, ids).items():
+                if state.area == new_area:
+                    continue
+                old = state.area
+                version = self.hlc.tick()
+                state.values["area"] = new_area
+                state.clock["area"] = version
+                self.save_rows([(state, None)])
+                self._record_history(t.name, dep_id, {"area": (new_area, version)}, self.station_of(self.replica_id), int(time.time() * 1000))
+                self._move(dep_table, dep_id, old, new_area)
+
+    # -- conflicts -----------------------------------------------------------
+
+    def _record_conflict(self, c: ConflictRecord, *, area: str, now_ms: int, loser_station: str | None = None) -> None:
+        enc = lambda v: v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
+        values = {
+            "kind": c.kind, "table": c.table, "row_id": c.row_id, "field": c.field, "area": area,
+            "winner_value": enc(c.winner_value), "winner_version": c.winner_version,
+            "winner_station": self.station_of(replica_of(c.winner_version)) if c.winner_version else "",
+            "loser_value": enc(c.loser_value), "loser_version": c.loser_version,
+            "loser_station": loser_station or (self.station_of(replica_of(c.loser_version)) if c.loser_version else ""),
+            "detected_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now_ms / 1000)),
+            "status": "open",
+        }
+        self._write_locked("conflicts", new_id(), values, create=True)
+        self._clear_pending_of_hub()
+
+    def _clear_pending_of_hub(self) -> None:
+        # The hub is the authority: its own writes need no acknowledgement.
+        self.conn.execute("UPDATE conflicts SET _pending = NULL WHERE _pending IS NOT NULL")
+
+    def _check_duplicate_identity(self, state: RowState, now_ms: int) -> int:
+        if state.deleted or state.values.get("merged_into") or not state.values.get("id_number"):
+            return 0
+        others = self.conn.execute(
+            "SELECT id FROM veterans WHERE id_number = ? AND id != ? AND deleted IS NOT 1 AND merged_into IS NULL",
+            (state.values["id_number"], state.id),
+        ).fetchall()
+        count = 0
+        for (other_id,) in others:
+            pair = sorted([state.id, other_id])
+            seen = self.conn.execute(
+                "SELECT 1 FROM conflicts WHERE kind = 'duplicate_identity' AND row_id = ? AND winner_value = ?",
+                (pair[0], pair[1]),
+            ).fetchone()
+            if seen:
+                continue
+            other = self.load("veterans", other_id)[0]
+            first, second = (state, other) if state.id == pair[0] else (other, state)
+            self._record_conflict(
+                ConflictRecord("duplicate_identity", "veterans", pair[0], "id_number", pair[1],
+                               second.version("id_number"), pair[0], first.version("id_number")),
+                area=first.area, now_ms=now_ms,
+            )
+            count += 1
+        return count
+
+    def _check_transition(self, event: RowState, now_ms: int) -> int:
+        """Two events built on the same prior status leading to different statuses."""
+        v = event.values
+        from_status, kind = v.get("from_status") or None, v.get("kind")
+        mine = _next_status(from_status, kind)
+        rows = self.conn.execute(
+            "SELECT id, kind FROM petition_events WHERE petition_id = ? AND id != ? AND deleted IS NOT 1 AND from_status IS ?",
+            (v.get("petition_id"), event.id, from_status),
+        ).fetchall()
+        for other_id, other_kind in rows:
+            theirs = _next_status(from_status, other_kind)
+            if theirs != mine and kind != "mediate" and other_kind != "mediate":
+                other = self.load("petition_events", other_id)[0]
+                winner, loser = sorted([event, other], key=lambda s: s.version("kind"), reverse=True)
+                self._record_conflict(
+                    ConflictRecord("petition_transition", "petition_events", loser.id, "kind",
+                                   winner.values.get("kind"), winner.version("kind"),
+                                   loser.values.get("kind"), loser.version("kind")),
+                    area=event.area, now_ms=now_ms,
+                )
+                return 1
+        return 0
+
+    # -- pull ----------------------------------------------------------------
+
+    def changes_since(self, cursor: int, scope: str, *, station: str = "", limit: int = 1000) -> PullBatch:
+        """Rows in scope with seq above ``cursor`` (at most ``limit``), in seq
+        order, and the evictions of rows that left the scope; one snapshot."""
+        lo, hi = scope_range(scope)
+        with self.transaction("DEFERRED"):
+            snapshot_seq = self.last_seq
+            cutoff = None
+            for name in TABLES:
+                where, params = self._scope_where(name, lo, hi, station)
+                row = self.conn.execute(
+                    f"SELECT seq FROM {_q(name)} WHERE seq > ? AND {where} ORDER BY seq LIMIT 1 OFFSET ?",
+                    (cursor, *params, limit - 1),
+                ).fetchone()
+                if row is not None and (cutoff is None or row[0] < cutoff):
+                    cutoff = row[0]
+            more = cutoff is not None and cutoff < snapshot_seq
+            upto = cutoff if cutoff is not None else snapshot_seq
+            rows: list[tuple[int, RowState]] = []
+            for name in TABLES:
+                t = TABLES[name]
+                where, params = self._scope_where(name, lo, hi, station)
+                for r in self.conn.execute(
+                    f"SELECT * FROM {_q(name)} WHERE seq > ? AND seq <= ? AND {where}", (cursor, upto, *params)
+                ):
+                    state, _ = self.row_to_state(t, r)
+                    state.values = {k: v for k, v in state.values.items() if k in state.clock}
+                    rows.append((r["seq"], state))
+            rows.sort(key=lambda item: item[0])
+            evictions = [
+                Eviction(tbl, rid)
+                for tbl, rid in self.conn.execute(
+                    'SELECT "table", row_id FROM _moves WHERE seq > ? AND seq <= ? AND old_area >= ? AND old_area < ? '
+                    "AND NOT (new_area >= ? AND new_area < ?) ORDER BY seq",
+                    (cursor, upto, lo, hi, lo, hi),
+                )
+            ]
+        return PullBatch([s for _, s in rows], evictions, upto, more)
+
+    @staticmethod
+    def _scope_where(table: str, lo: str, hi: str, station: str) -> tuple[str, tuple]:
+        """The scope condition of a pull; confidential petitions reach only the
+        station that registered them (and the hub)."""
+        where, params = "area >= ? AND area < ?", (lo, hi)
+        if station and table == "petitions":
+            where += " AND (confidential IS NOT 1 OR station = ?)"
+            params += (station,)
+        elif station and table == "petition_events":
+            where += " AND petition_id NOT IN (SELECT id FROM petitions WHERE confidential = 1 AND station IS NOT ?)"
+            params += (station,)
+        return where, params
+
+
+def _next_status(status: str | None, kind: str | None) -> str | None:
+    try:
+        return petition_rules.next_status(status, kind)
+    except Exception:  # an impossible transition leads nowhere known
+        return None

@@ -1,0 +1,83 @@
+"""Numbered schema migrations.
+
+Each migration runs in one transaction together with its row in
+``_migrations``: a crash leaves the database at the previous version, never
+between two. Tables are built from ``sync.schema`` with sqlite-utils.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Callable
+
+import sqlite_utils
+
+from sync.errors import StoreError
+from sync.schema import TABLES
+
+__all__ = ["migrate", "MIGRATIONS", "current_version"]
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db["_meta"].create({"key": str, "value": str}, pk="key")
+    for t in TABLES.values():
+        columns = {"id": str}
+        for f in t.fields[1:]:
+            columns[f.name] = {"INTEGER": int, "REAL": float}.get(f.sql_type, str)
+        columns.update({"seq": int, "_clock": str, "_pending": str, "_extra": str})
+        db[t.name].create(columns, pk="id", not_null={"seq", "_clock"}, defaults={"deleted": 0})
+        db[t.name].create_index(["seq"], index_name=f"{t.name}_seq")
+        db[t.name].create_index(["area", "seq"], index_name=f"{t.name}_area_seq")
+        for cols in t.indexes:
+            db[t.name].create_index(list(cols), index_name=f"{t.name}_{'_'.join(cols)}")
+        db.execute(f'CREATE INDEX "{t.name}_pending" ON "{t.name}" (seq) WHERE _pending IS NOT NULL')
+    # Station side: edits the hub refused, kept outside the replicated tables.
+    db["_rejected"].create(
+        {"id": int, "table": str, "row_id": str, "area": str, "fields": str, "reason": str, "at_ms": int}, pk="id"
+    )
+    # Hub side: every accepted row change (one entry per change, holding the
+    # fields it changed with value and version), moves out of an area, and the
+    # map of replica ids to station codes.
+    db["_history"].create(
+        {"id": int, "seq": int, "table": str, "row_id": str, "station": str, "at_ms": int, "fields": str}, pk="id"
+    )
+    db["_history"].create_index(["row_id"], index_name="_history_row")
+    db["_moves"].create({"seq": int, "table": str, "row_id": str, "old_area": str, "new_area": str})
+    db["_moves"].create_index(["seq"], index_name="_moves_seq")
+    db["_replicas"].create({"replica_id": str, "station": str, "first_seen_ms": int}, pk="replica_id")
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
+    (1, "initial schema", _m001_initial),
+]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone()
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(id), 0) FROM _migrations").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database up to the newest migration; returns its number."""
+    known = MIGRATIONS[-1][0]
+    version = current_version(conn)
+    if version > known:
+        raise StoreError(f"数据库版本 {version} 比本程序支持的 {known} 新", hint="请升级 vetsync")
+    db = sqlite_utils.Database(conn)
+    for number, name, step in MIGRATIONS:
+        if number <= version:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT, applied_ms INTEGER)")
+            step(db)
+            conn.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (number, name, int(time.time() * 1000)))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        version = number
+    return version

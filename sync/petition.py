@@ -1,0 +1,351 @@
+"""Petition (信访) status and legal deadlines, derived from the event log.
+
+Pure code (stdlib only). A petition's status is never stored: it is the
+fold of its ``petition_events`` in version order (DESIGN §3). Two entry
+points:
+
+- :func:`check_event` validates a *new* event against the current status
+  before it is written, and raises :class:`~sync.errors.ValidationError`;
+- :func:`derive` folds *stored* events and never raises: an event that
+  does not fit (invalid transition, unknown kind, bad date, a second
+  extension) is skipped or clamped and described in ``state.anomalies``.
+
+Deadlines follow 信访工作条例 (2022), counted in calendar days from the day
+after the triggering event (the start day is not counted, so a petition
+received on 1 March must be routed by 16 March):
+
+====================  ====================================  ==========
+what                  due                                   article
+====================  ====================================  ==========
+受理告知期限          received_on + 15                       Art. 22–23
+办理期限              accepted_on + 60 (+ ≤ 30 once)         Art. 34
+复查申请期限 (window)  reply + 30                            Art. 35
+复查答复期限          review request + 30                   Art. 35
+复核申请期限 (window)  review opinion + 30                   Art. 36
+复核答复期限          recheck request + 30                  Art. 36
+====================  ====================================  ==========
+
+A *window* is the petitioner's right, not the office's duty: it is never
+overdue, it simply lapses. Statutory holidays are not added to deadlines.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sync.domain import ENUMS, label, parse_date, parse_enum
+from sync.errors import ValidationError
+
+__all__ = [
+    "NOTICE_DAYS",
+    "HANDLING_DAYS",
+    "MAX_EXTENSION_DAYS",
+    "REVIEW_DAYS",
+    "Deadline",
+    "PetitionState",
+    "next_status",
+    "allowed_kinds",
+    "check_event",
+    "derive",
+]
+
+NOTICE_DAYS = 15          # Art. 22–23: route or notify after receipt
+HANDLING_DAYS = 60        # Art. 34: handle after acceptance
+MAX_EXTENSION_DAYS = 30   # Art. 34: one extension, at most 30 days
+REVIEW_DAYS = 30          # Art. 35–36: request window, and time to answer
+
+NOTICE = "受理告知期限"
+HANDLING = "办理期限"
+REVIEW_WINDOW = "复查申请期限"
+REVIEW_REPLY = "复查答复期限"
+RECHECK_WINDOW = "复核申请期限"
+RECHECK_REPLY = "复核答复期限"
+
+_OPEN = frozenset(ENUMS["petition_status"]) - {"closed"}
+_ROUTING = frozenset({"forward", "accept", "reject", "reply", "close", "escalate"})
+
+# kind → (statuses it may follow, resulting status; None keeps the status).
+_TRANSITIONS: dict[str, tuple[frozenset[str | None], str | None]] = {
+    "register": (frozenset({None}), "registered"),
+    "forward": (frozenset({"registered", "forwarded", "escalated"}), "forwarded"),
+    "accept": (frozenset({"registered", "forwarded", "not_accepted", "escalated"}), "accepted"),
+    "reject": (frozenset({"registered", "forwarded"}), "not_accepted"),
+    "extend": (frozenset({"accepted"}), "accepted"),
+    "reply": (frozenset({"registered", "forwarded", "accepted", "escalated"}), "replied"),
+    "review_request": (frozenset({"replied"}), "under_review"),
+    "review_opinion": (frozenset({"under_review"}), "reviewed"),
+    "recheck_request": (frozenset({"reviewed"}), "under_recheck"),
+    "recheck_opinion": (frozenset({"under_recheck"}), "closed"),
+    "mediate": (_OPEN, None),
+    "close": (_OPEN, "closed"),
+    "escalate": (_OPEN - {"escalated"}, "escalated"),
+}
+assert set(_TRANSITIONS) == set(ENUMS["event_kind"])
+
+
+def _status_label(status: str | None) -> str:
+    return label("petition_status", status) if status else "未登记"
+
+
+def _norm_status(status: str | None) -> str | None:
+    if not status:
+        return None
+    if status not in ENUMS["petition_status"]:
+        raise ValidationError(f"信访状态 {status} 无效")
+    return status
+
+
+def next_status(status: str | None, kind: str) -> str:
+    """The status after an event of ``kind``; raise if it may not follow ``status``.
+
+    ``status`` is ``None`` (or ``""``) before the first event. ``kind`` is an
+    event_kind code (a Chinese label is accepted too).
+    """
+    status = _norm_status(status)
+    kind = parse_enum("event_kind", kind)
+    sources, target = _TRANSITIONS[kind]
+    if status not in sources:
+        raise ValidationError(
+            f"当前状态“{_status_label(status)}”不能登记“{label('event_kind', kind)}”",
+            hint="可登记：" + ("、".join(label("event_kind", k) for k in allowed_kinds(status)) or "无"),
+        )
+    return target or status  # type: ignore[return-value]  # target None only for open statuses
+
+
+def allowed_kinds(status: str | None) -> list[str]:
+    """Event kinds that may follow ``status``, in the order of ``ENUMS["event_kind"]``."""
+    status = _norm_status(status)
+    return [kind for kind, (sources, _) in _TRANSITIONS.items() if status in sources]
+
+
+def check_event(status: str | None, kind: str, *, extended: bool = False) -> str:
+    """Validate a new event before it is written; return the resulting status.
+
+    Pass ``extended=state.extended`` so a second 延期 is refused (Art. 34
+    allows one).
+    """
+    new = next_status(status, kind)
+    if parse_enum("event_kind", kind) == "extend" and extended:
+        raise ValidationError("办理期限已延期一次，不能再次延期", hint="信访工作条例第三十四条")
+    return new
+
+
+# --------------------------------------------------------------------------- derived state
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One legal deadline of a petition.
+
+    ``window`` marks the petitioner's right to ask for 复查/复核: never overdue.
+    """
+
+    what: str
+    due: _dt.date
+    met_on: _dt.date | None = None
+    overdue: bool = False
+    window: bool = False
+
+    @property
+    def late(self) -> bool:
+        """Met, but after the due date."""
+        return self.met_on is not None and self.met_on > self.due
+
+
+@dataclass(frozen=True)
+class PetitionState:
+    """A petition's status and deadlines as of ``today``."""
+
+    status: str | None
+    received_on: _dt.date | None = None
+    accepted_on: _dt.date | None = None
+    replied_on: _dt.date | None = None
+    closed_on: _dt.date | None = None
+    outcome: str | None = None
+    extended: bool = False
+    deadlines: tuple[Deadline, ...] = ()
+    anomalies: tuple[str, ...] = ()
+    today: _dt.date = field(default_factory=_dt.date.today)
+
+    @property
+    def status_label(self) -> str:
+        return _status_label(self.status)
+
+    @property
+    def overdue(self) -> bool:
+        """True when any deadline is overdue."""
+        return any(d.overdue for d in self.deadlines)
+
+    @property
+    def next_due(self) -> Deadline | None:
+        """The earliest deadline still running (unmet, not a lapsed window), if any."""
+        if self.status == "closed":
+            return None
+        running = [
+            d for d in self.deadlines
+            if d.met_on is None and not (d.window and d.due < self.today)
+        ]
+        return min(running, key=lambda d: d.due, default=None)
+
+
+def _date_or_none(value: Any) -> _dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return _dt.date.fromisoformat(parse_date(value))
+    except ValidationError:
+        return None
+
+
+class _Fold:
+    """Mutable accumulator of :func:`derive`; frozen into a PetitionState at the end."""
+
+    def __init__(self, received_on: _dt.date | None):
+        self.status: str | None = None
+        self.received_on = received_on
+        self.accepted_on: _dt.date | None = None
+        self.replied_on: _dt.date | None = None
+        self.closed_on: _dt.date | None = None
+        self.outcome: str | None = None
+        self.extended = False
+        self.extension_days = 0
+        self.slots: dict[str, list[Any]] = {}  # what → [due, met_on, window]
+        self.anomalies: list[str] = []
+        if received_on is not None:
+            self.open(NOTICE, received_on, NOTICE_DAYS)
+
+    def open(self, what: str, start: _dt.date, days: int, *, window: bool = False) -> None:
+        self.slots[what] = [start + _dt.timedelta(days=days), None, window]
+
+    def meet(self, what: str, on: _dt.date) -> None:
+        slot = self.slots.get(what)
+        if slot is not None and slot[1] is None:
+            slot[1] = on
+
+    def apply(self, n: int, kind: str, at: _dt.date, event: dict[str, Any]) -> None:
+        """Effects of a valid event (its transition already checked) on dates and deadlines."""
+        if kind in _ROUTING:
+            self.meet(NOTICE, at)
+        if kind == "register" and self.received_on is None:
+            self.received_on = at
+            self.open(NOTICE, at, NOTICE_DAYS)
+        elif kind == "accept":
+            self.accepted_on = at
+            self.open(HANDLING, at, HANDLING_DAYS + self.extension_days)
+        elif kind == "extend":
+            self._extend(n, at, event)
+        elif kind == "reply":
+            self.replied_on = at
+            self.outcome = self._outcome(n, event)
+            self.meet(HANDLING, at)
+            self.open(REVIEW_WINDOW, at, REVIEW_DAYS, window=True)
+        elif kind == "review_request":
+            self._request(n, REVIEW_WINDOW, at)
+            self.open(REVIEW_REPLY, at, REVIEW_DAYS)
+        elif kind == "review_opinion":
+            self.meet(REVIEW_REPLY, at)
+            self.open(RECHECK_WINDOW, at, REVIEW_DAYS, window=True)
+        elif kind == "recheck_request":
+            self._request(n, RECHECK_WINDOW, at)
+            self.open(RECHECK_REPLY, at, REVIEW_DAYS)
+        elif kind in ("recheck_opinion", "close"):
+            self.closed_on = at
+            for what in (HANDLING, REVIEW_REPLY, RECHECK_REPLY):
+                self.meet(what, at)
+
+    def _extend(self, n: int, at: _dt.date, event: dict[str, Any]) -> None:
+        if self.extended:
+            self.anomalies.append(f"第{n}条事件：办理期限已延期一次，再次延期不计")
+            return
+        try:
+            days = int(event.get("days") or MAX_EXTENSION_DAYS)
+        except (TypeError, ValueError):
+            days = MAX_EXTENSION_DAYS
+        if not 1 <= days <= MAX_EXTENSION_DAYS:
+            self.anomalies.append(f"第{n}条事件：延期 {days} 日超出范围，按{MAX_EXTENSION_DAYS}日计")
+            days = MAX_EXTENSION_DAYS
+        self.extended, self.extension_days = True, days
+        slot = self.slots.get(HANDLING)
+        if slot is not None:
+            if at > slot[0]:
+                self.anomalies.append(f"第{n}条事件：延期登记于原办理期限 {slot[0]} 之后")
+            slot[0] += _dt.timedelta(days=days)
+
+    def _outcome(self, n: int, event: dict[str, Any]) -> str | None:
+        if not event.get("outcome"):
+            return None
+        try:
+            return parse_enum("outcome", event["outcome"])
+        except ValidationError:
+            self.anomalies.append(f"第{n}条事件：答复结果 {event['outcome']} 无效")
+            return None
+
+    def _request(self, n: int, window: str, at: _dt.date) -> None:
+        slot = self.slots.get(window)
+        if slot is not None and at > slot[0]:
+            self.anomalies.append(f"第{n}条事件：{window} {slot[0]} 已过")
+        self.meet(window, at)
+
+    def freeze(self, today: _dt.date) -> PetitionState:
+        deadlines = tuple(
+            Deadline(what, due, met_on, not window and met_on is None and today > due, window)
+            for what, (due, met_on, window) in self.slots.items()
+        )
+        return PetitionState(
+            status=self.status,
+            received_on=self.received_on,
+            accepted_on=self.accepted_on,
+            replied_on=self.replied_on,
+            closed_on=self.closed_on,
+            outcome=self.outcome,
+            extended=self.extended,
+            deadlines=deadlines,
+            anomalies=tuple(self.anomalies),
+            today=today,
+        )
+
+
+def derive(
+    petition: dict[str, Any], events: Iterable[dict[str, Any]], *, today: _dt.date
+) -> PetitionState:
+    """Fold ``events`` (already in version order) into the petition's state.
+
+    Never raises on stored data: an event with an unknown kind, an
+    unreadable date or a transition its status does not allow is skipped
+    and noted in ``anomalies`` (events are numbered from 1).
+    """
+    fold = _Fold(_date_or_none(petition.get("received_on")))
+    if petition.get("received_on") and fold.received_on is None:
+        fold.anomalies.append(f"收件日期 {petition.get('received_on')} 无效")
+    for n, event in enumerate(events, start=1):
+        if not isinstance(event, dict):
+            fold.anomalies.append(f"第{n}条事件：格式无效，已跳过")
+            continue
+        try:
+            kind = parse_enum("event_kind", event.get("kind"))
+        except ValidationError:
+            fold.anomalies.append(f"第{n}条事件：类型 {event.get('kind')} 未知，已跳过")
+            continue
+        at = _date_or_none(event.get("at"))
+        if at is None:
+            fold.anomalies.append(f"第{n}条事件：日期 {event.get('at')} 无效，已跳过")
+            continue
+        sources, target = _TRANSITIONS[kind]
+        if fold.status not in sources:
+            fold.anomalies.append(
+                f"第{n}条事件：当前状态“{_status_label(fold.status)}”不能登记"
+                f"“{label('event_kind', kind)}”，已跳过"
+            )
+            continue
+        base = event.get("from_status")
+        base = str(base) if base else None
+        if base is not None and base != fold.status:
+            fold.anomalies.append(
+                f"第{n}条事件：基于状态“{_status_label(base)}”，"
+                f"当时实为“{_status_label(fold.status)}”"
+            )
+        fold.apply(n, kind, at, event)
+        fold.status = target or fold.status
+    return fold.freeze(today)

@@ -1,0 +1,365 @@
+"""The SQLite store both the hub and the stations use.
+
+One database file holds the replicated tables of ``sync.schema`` with their
+sync columns, and bookkeeping tables whose names start with ``_``. The store
+offers what the sync session needs and nothing of the network:
+
+- local writes stamped by this replica's HLC, remembered as *pending*;
+- ``pending_batches()``: the rows holding fields the hub has not acknowledged;
+- ``acknowledge()``: the hub has them (only the exact versions acked are cleared);
+- ``apply_pulled()``: rows and evictions from the hub, with the cursor, in one
+  transaction; never overwrites a pending field.
+
+WAL mode, ``synchronous=FULL``: a commit that returns is on disk. Hot paths use
+plain ``sqlite3`` with ``executemany``; the schema is built by numbered
+migrations, each applied with its record in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sync import migrations
+from sync.errors import NotFound, StoreError, ValidationError
+from sync.hlc import HLC, new_replica_id
+from sync.rowstate import Eviction, RowState
+from sync.schema import CONTEXT_FIELDS, TABLES, Table
+
+__all__ = ["Store", "REPLICATED"]
+
+REPLICATED = tuple(TABLES)
+_dumps = json.dumps
+_loads = json.loads
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def scope_range(scope: str) -> tuple[str, str]:
+    """``area >= lo AND area < hi`` selects exactly the codes starting with ``scope``
+    (area codes are digit strings)."""
+    if not scope:
+        return "", "\x7f"
+    return scope, scope[:-1] + chr(ord(scope[-1]) + 1)
+
+
+class Store:
+    """A replica's database. Not safe to share between threads without ``lock``."""
+
+    def __init__(self, path: str | Path, *, create: bool = False):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"数据库不存在：{self.path}", hint="请先运行 init")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        self.lock = threading.RLock()
+        migrations.migrate(self.conn)
+        if self.meta("replica_id") is None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.set_meta("replica_id", new_replica_id())
+            self.conn.execute("COMMIT")
+        self.replica_id = self.meta("replica_id")
+        self.hlc = HLC(self.replica_id, last=self.meta("hlc_last") or "")
+        self._sql_cache: dict[tuple[str, str], str] = {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions and bookkeeping -------------------------------------
+
+    @contextmanager
+    def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            if self.conn.in_transaction:  # nested: join the outer one
+                yield self.conn
+                return
+            self.conn.execute(f"BEGIN {mode}")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                if mode != "DEFERRED":
+                    self.set_meta("hlc_last", self.hlc.last)
+                self.conn.execute("COMMIT")
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM _meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.conn.execute(
+            "INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, None if value is None else str(value)),
+        )
+
+    def next_seqs(self, n: int) -> range:
+        """Allocate ``n`` change sequence numbers (inside a write transaction)."""
+        last = int(self.meta("seq", "0"))
+        self.set_meta("seq", last + n)
+        return range(last + 1, last + n + 1)
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.meta("seq", "0"))
+
+    # -- rows -------------------------------------------------------------
+
+    def _columns(self, t: Table) -> tuple[str, ...]:
+        return ("id", *t.data_fields, "seq", "_clock", "_pending", "_extra")
+
+    def _upsert_sql(self, t: Table) -> str:
+        key = (t.name, "upsert")
+        if key not in self._sql_cache:
+            cols = self._columns(t)
+            sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in cols[1:])
+            self._sql_cache[key] = (
+                f"INSERT INTO {_q(t.name)} ({', '.join(map(_q, cols))}) VALUES ({', '.join('?' * len(cols))}) "
+                f"ON CONFLICT(id) DO UPDATE SET {sets}"
+            )
+        return self._sql_cache[key]
+
+    def row_to_state(self, t: Table, row: sqlite3.Row) -> tuple[RowState, dict]:
+        """(state, pending) of a database row; unknown fields come from ``_extra``."""
+        values = {name: row[name] for name in t.data_fields}
+        if row["_extra"]:
+            values.update(_loads(row["_extra"]))
+        state = RowState(t.name, row["id"], values, _loads(row["_clock"]))
+        return state, (_loads(row["_pending"]) if row["_pending"] else {})
+
+    def _row_params(self, t: Table, state: RowState, seq: int, pending: dict | None) -> tuple:
+        values = state.values
+        extra = {k: v for k, v in values.items() if k not in t.by_name}
+        return (
+            state.id,
+            *(values.get(name) for name in t.data_fields),
+            seq,
+            _dumps(state.clock, separators=(",", ":")),
+            _dumps(pending, separators=(",", ":")) if pending else None,
+            _dumps(extra, ensure_ascii=False) if extra else None,
+        )
+
+    def save_rows(self, items: Iterable[tuple[RowState, dict | None]]) -> int:
+        """Write rows (state, pending) with fresh seqs; inside a transaction."""
+        by_table: dict[str, list] = {}
+        items = list(items)
+        for (state, pending), seq in zip(items, self.next_seqs(len(items))):
+            t = TABLES[state.table]
+            by_table.setdefault(t.name, []).append(self._row_params(t, state, seq, pending))
+        for name, params in by_table.items():
+            self.conn.executemany(self._upsert_sql(TABLES[name]), params)
+        return len(items)
+
+    def load(self, table: str, row_id: str) -> tuple[RowState, dict] | None:
+        t = TABLES[table]
+        row = self.conn.execute(f"SELECT * FROM {_q(t.name)} WHERE id = ?", (row_id,)).fetchone()
+        return self.row_to_state(t, row) if row else None
+
+    def load_many(self, table: str, ids: list[str]) -> dict[str, tuple[RowState, dict]]:
+        t = TABLES[table]
+        out: dict[str, tuple[RowState, dict]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            sql = f"SELECT * FROM {_q(t.name)} WHERE id IN ({','.join('?' * len(chunk))})"
+            for row in self.conn.execute(sql, chunk):
+                out[row["id"]] = self.row_to_state(t, row)
+        return out
+
+    def get(self, table: str, row_id: str, *, include_deleted: bool = False) -> dict:
+        """A record as a plain dict (``id`` + fields), or NotFound."""
+        loaded = self.load(table, row_id)
+        if loaded is None or (loaded[0].deleted and not include_deleted):
+            raise NotFound(f"找不到{TABLES[table].label}记录：{row_id}")
+        return {"id": loaded[0].id, **loaded[0].values}
+
+    def select(self, table: str, where: str = "1", params: Iterable = (), *, order: str = "seq", limit: int | None = None) -> list[dict]:
+        """Live records matching a SQL condition, as dicts (for reads by the CLI layers)."""
+        t = TABLES[table]
+        sql = f"SELECT * FROM {_q(t.name)} WHERE deleted IS NOT 1 AND ({where}) ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [{"id": s.id, **s.values} for s, _ in (self.row_to_state(t, r) for r in self.conn.execute(sql, tuple(params)))]
+
+    # -- local writes ------------------------------------------------------
+
+    def write(self, table: str, row_id: str, changes: dict[str, Any], *, create: bool = False) -> RowState:
+        """Write fields of one row as this replica, stamped and marked pending."""
+        with self.transaction():
+            return self._write_locked(table, row_id, changes, create=create)
+
+    def _write_locked(self, table: str, row_id: str, changes: dict[str, Any], *, create: bool) -> RowState:
+        t = TABLES[table]
+        loaded = self.load(table, row_id)
+        if create and loaded is not None:
+            raise ValidationError(f"{t.label}记录已存在：{row_id}")
+        if not create and loaded is None:
+            raise NotFound(f"找不到{t.label}记录：{row_id}")
+        state, pending = loaded if loaded else (RowState(table, row_id, {}, {}), {})
+        if create:
+            changes = {"deleted": 0, **changes}
+        touched = False
+        for name, value in changes.items():
+            if not create and state.values.get(name) == value and name in state.clock:
+                continue
+            version = self.hlc.tick()
+            base = pending[name][1] if name in pending else state.clock.get(name, "")
+            state.values[name] = value
+            state.clock[name] = version
+            pending[name] = [version, base]
+            touched = True
+        if touched:
+            self.save_rows([(state, pending)])
+        return state
+
+    # -- push side -----------------------------------------------------------
+
+    def pending_count(self) -> int:
+        return sum(
+            self.conn.execute(f"SELECT count(*) FROM {_q(t)} WHERE _pending IS NOT NULL").fetchone()[0]
+            for t in REPLICATED
+        )
+
+    def pending_batches(self, batch_size: int = 500) -> Iterator[list[RowState]]:
+        """Pending rows in seq order, in batches. Each state carries the pending
+        fields (with their bases) and the context fields (area, deleted)."""
+        after = 0
+        while True:
+            rows: list[tuple[int, RowState]] = []
+            for name in REPLICATED:
+                t = TABLES[name]
+                sql = f"SELECT * FROM {_q(name)} WHERE _pending IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?"
+                for row in self.conn.execute(sql, (after, batch_size)):
+                    state, pending = self.row_to_state(t, row)
+                    rows.append((row["seq"], _push_state(state, pending)))
+            if not rows:
+                return
+            rows.sort(key=lambda item: item[0])
+            batch = rows[:batch_size]
+            after = batch[-1][0]
+            yield [state for _, state in batch]
+
+    def acknowledge(self, acks: Iterable[tuple[str, str, dict[str, str]]]) -> int:
+        """Clear the pending marks of exactly the acknowledged versions.
+
+        A field written again since it was pushed keeps its newer pending
+        version (and its original base)."""
+        by_table: dict[str, dict[str, dict[str, str]]] = {}
+        for table, row_id, fields in acks:
+            by_table.setdefault(table, {})[row_id] = fields
+        cleared = 0
+        with self.transaction():
+            for table, rows in by_table.items():
+                t = TABLES[table]
+                updates = []
+                for row_id, (state, pending) in self.load_many(table, list(rows)).items():
+                    acked = rows[row_id]
+                    left = {f: vb for f, vb in pending.items() if acked.get(f) != vb[0]}
+                    if len(left) != len(pending):
+                        cleared += 1
+                        updates.append((_dumps(left) if left else None, row_id))
+                self.conn.executemany(f"UPDATE {_q(t.name)} SET _pending = ? WHERE id = ?", updates)
+        return cleared
+
+    def reject(self, table: str, row_id: str, reason: str) -> None:
+        """The hub refused this row: keep the refused edit in ``_rejected`` and stop pushing it."""
+        with self.transaction():
+            loaded = self.load(table, row_id)
+            if loaded is None:
+                return
+            state, pending = loaded
+            self._keep_rejected(state, pending, reason)
+            self.conn.execute(f"UPDATE {_q(table)} SET _pending = NULL WHERE id = ?", (row_id,))
+
+    def _keep_rejected(self, state: RowState, pending: dict, reason: str) -> None:
+        if not pending:
+            return
+        fields = {f: state.values.get(f) for f in pending}
+        self.conn.execute(
+            'INSERT INTO _rejected ("table", row_id, area, fields, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+            (state.table, state.id, state.area, _dumps(fields, ensure_ascii=False), reason, int(time.time() * 1000)),
+        )
+
+    def rejected(self) -> list[dict]:
+        rows = self.conn.execute('SELECT id, "table", row_id, area, fields, reason, at_ms FROM _rejected ORDER BY id')
+        return [dict(r) | {"fields": _loads(r["fields"])} for r in rows]
+
+    # -- pull side -----------------------------------------------------------
+
+    def apply_pulled(self, rows: list[RowState], evictions: list[Eviction], cursor: int) -> tuple[int, int]:
+        """Apply one pulled batch and advance the cursor, in one transaction.
+
+        Highest version wins per field; a field still pending here is left
+        alone (the hub will have it after our next push). Returns
+        (rows changed, rows evicted)."""
+        with self.transaction():
+            evicted = self._evict(evictions)
+            by_table: dict[str, list[RowState]] = {}
+            for state in rows:
+                by_table.setdefault(state.table, []).append(state)
+            out = []
+            for table, states in by_table.items():
+                local = self.load_many(table, [s.id for s in states])
+                for incoming in states:
+                    for version in incoming.clock.values():
+                        self.hlc.observe(version)
+                    merged = _merge_pulled(local.get(incoming.id), incoming)
+                    if merged is not None:
+                        out.append(merged)
+            self.save_rows(out)
+            self.set_meta("cursor", cursor)
+        return len(out), evicted
+
+    def _evict(self, evictions: list[Eviction]) -> int:
+        count = 0
+        for ev in evictions:
+            loaded = self.load(ev.table, ev.id)
+            if loaded is None:
+                continue
+            state, pending = loaded
+            self._keep_rejected(state, pending, "记录已移出本站范围，本地未同步的修改未能上传")
+            self.conn.execute(f"DELETE FROM {_q(ev.table)} WHERE id = ?", (ev.id,))
+            count += 1
+        return count
+
+    @property
+    def cursor(self) -> int:
+        return int(self.meta("cursor", "0"))
+
+
+def _push_state(state: RowState, pending: dict) -> RowState:
+    values, clock, base = {}, {}, {}
+    for name, (version, b) in pending.items():
+        values[name] = state.values.get(name)
+        clock[name] = version
+        base[name] = b
+    for name in CONTEXT_FIELDS:
+        if name not in clock and name in state.clock:
+            values[name] = state.values.get(name)
+            clock[name] = state.clock[name]
+    return RowState(state.table, state.id, values, clock, base)
+
+
+def _merge_pulled(local: tuple[RowState, dict] | None, incoming: RowState) -> tuple[RowState, dict | None] | None:
+    if local is None:
+        return RowState(incoming.table, incoming.id, dict(incoming.values), dict(incoming.clock)), None
+    state, pending = local
+    changed = False
+    for name, version in incoming.clock.items():
+        if name in pending or version <= state.clock.get(name, ""):
+            continue
+        state.values[name] = incoming.values.get(name)
+        state.clock[name] = version
+        changed = True
+    return (state, pending or None) if changed else None
