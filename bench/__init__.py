@@ -1,0 +1,1 @@
+"""Benchmarks of vetsync and the seeded county dataset generator (``bench.generate``)."""

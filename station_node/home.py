@@ -1,0 +1,112 @@
+"""The station home: where a station keeps its database and its TLS files.
+
+Layout::
+
+    home/station.db   the station's SQLite store (WAL: also -wal and -shm files)
+    home/tls/         key, certificate and pinned CA (see ``station_node.identity``)
+
+The home is, in order: the ``--home`` option, the ``STATION_NODE_HOME``
+environment variable, or the user's data directory
+(``platformdirs.user_data_dir("vetsync-station")``).
+
+The station's identity lives in the store's ``_meta``: ``station`` (its
+area code), ``scope`` (the prefix of the areas it may see and write: its own
+code) and ``county`` (the first six digits).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from sync import domain
+from sync.errors import StoreError
+from sync.store import Store
+
+__all__ = [
+    "ENV_VAR",
+    "APP_NAME",
+    "DB_NAME",
+    "resolve_home",
+    "db_path",
+    "tls_dir",
+    "is_initialised",
+    "open_store",
+    "init_offline",
+]
+
+ENV_VAR = "STATION_NODE_HOME"
+APP_NAME = "vetsync-station"
+DB_NAME = "station.db"
+_INIT_HINT = "请先运行 station-node init"
+
+
+def resolve_home(home: str | os.PathLike | None = None) -> Path:
+    """The station home: ``home`` if given, else ``$STATION_NODE_HOME``, else the user data dir."""
+    if home:
+        return Path(home).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def db_path(home: str | os.PathLike) -> Path:
+    return Path(home) / DB_NAME
+
+
+def tls_dir(home: str | os.PathLike) -> Path:
+    return Path(home) / "tls"
+
+
+def is_initialised(home: str | os.PathLike) -> bool:
+    return db_path(home).is_file()
+
+
+def open_store(home: str | os.PathLike) -> Store:
+    """Open the station's store; StoreError when the home was never initialised."""
+    path = db_path(home)
+    if not path.is_file():
+        raise StoreError(f"站点目录 {home} 尚未初始化", hint=_INIT_HINT)
+    store = Store(path)
+    if not store.meta("station") or not store.meta("scope"):
+        store.close()
+        raise StoreError(f"站点目录 {home} 的数据库缺少站点信息", hint=_INIT_HINT)
+    return store
+
+
+def init_offline(home: str | os.PathLike, station: str) -> Store:
+    """Create the home and a station database for ``station``, with no hub.
+
+    Refuses a malformed code and a home that already holds a database. The
+    station's meta (station, scope, county) is written in one transaction.
+    """
+    code = domain.validate_area(station)
+    path = db_path(home)
+    if path.exists():
+        existing = _existing_station(path)
+        raise StoreError(
+            f"站点目录 {home} 已初始化" + (f"（站点 {existing}）" if existing else ""),
+            hint="如需另建站点，请用 --home 指定新的目录",
+        )
+    Path(home).mkdir(parents=True, exist_ok=True)
+    store = Store(path, create=True)
+    with store.transaction():
+        store.set_meta("station", code)
+        store.set_meta("scope", code)
+        store.set_meta("county", code[:6])
+        store.set_meta("mode", "offline")
+    return store
+
+
+def _existing_station(path: Path) -> str | None:
+    try:
+        store = Store(path)
+    except Exception:  # unreadable database: the refusal message is enough
+        return None
+    try:
+        return store.meta("station")
+    finally:
+        store.close()

@@ -1,0 +1,92 @@
+"""In-process helpers for engine tests: a hub and stations wired by LocalHub,
+with faults injected at the peer boundary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from sync.hub_store import HubStore
+from sync.local_hub import LocalHub
+from sync.replicate import PushReply, sync_once
+from sync.rowstate import RowState
+from sync.store import Store
+
+COUNTY = "440902"
+TOWN = "440902001"
+VILLAGE_A = "440902001001"
+VILLAGE_B = "440902001002"
+
+
+class Cut(Exception):
+    """The connection dropped."""
+
+
+class FaultyHub(LocalHub):
+    """A LocalHub that loses an acknowledgement, applies a batch twice, cuts a
+    pull after some batches, or runs a hook (a local write) between push and pull."""
+
+    def __init__(self, *args, lose_ack_at: int | None = None, duplicate: bool = False,
+                 cut_pull_after: int | None = None, between: Callable[[], None] | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.lose_ack_at, self.duplicate = lose_ack_at, duplicate
+        self.cut_pull_after, self.between = cut_pull_after, between
+
+    def push(self, batches: Iterable[list[RowState]]) -> Iterator[PushReply]:
+        for i, rows in enumerate(batches):
+            r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id)
+            if self.duplicate:
+                r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id)
+            if self.lose_ack_at == i:
+                raise Cut("ack lost")
+            yield PushReply(r.acked, r.refused, r.conflicts)
+
+    def pull(self, cursor: int, batch_rows: int):
+        if self.between:
+            self.between()
+        for i, batch in enumerate(super().pull(cursor, batch_rows)):
+            if self.cut_pull_after == i:
+                raise Cut("pull cut")
+            yield batch
+
+
+class Network:
+    def __init__(self, root: Path, stations: dict[str, str]):
+        self.hub = HubStore(root / "hub.db", create=True)
+        with self.hub.transaction():
+            self.hub.set_meta("county", COUNTY)
+        self.stations: dict[str, Store] = {}
+        for name, scope in stations.items():
+            s = Store(root / f"{name}.db", create=True)
+            with s.transaction():
+                s.set_meta("station", scope)
+                s.set_meta("scope", scope)
+            self.stations[name] = s
+
+    def scope(self, name: str) -> str:
+        return self.stations[name].meta("scope")
+
+    def sync(self, name: str, *, batch_rows: int = 3, **faults):
+        store = self.stations[name]
+        peer = FaultyHub(self.hub, store.meta("station"), scope=self.scope(name), **faults)
+        try:
+            return sync_once(store, peer, batch_rows=batch_rows)
+        except Cut:
+            return None
+
+    def close(self):
+        self.hub.close()
+        for s in self.stations.values():
+            s.close()
+
+
+def snapshot(store: Store, scope: str) -> dict:
+    """Every row (tombstones too) in scope: (table, id) -> (values, clock)."""
+    out = {}
+    for table in ("veterans", "visits", "petitions", "petition_events", "conflicts"):
+        for row in store.conn.execute(f'SELECT * FROM "{table}"'):
+            state, _ = store.row_to_state(__import__("sync.schema", fromlist=["TABLES"]).TABLES[table], row)
+            if state.area.startswith(scope):
+                values = {k: state.values.get(k) for k in state.clock}
+                out[(table, state.id)] = (values, dict(state.clock))
+    return out
