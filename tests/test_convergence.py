@@ -47,8 +47,10 @@ class Model:
         state = store.write(table, row_id, changes, create=create)
         for f in changes:
             v = state.clock[f]
-            self.parent[v] = before[0].clock.get(f, "") if before else ""
-            self.writes.append((table, row_id, f, v, changes[f]))
+            old = before[0].clock.get(f, "") if before else ""
+            if v != old:  # an unchanged value is no write
+                self.parent[v] = old
+                self.writes.append((table, row_id, f, v, changes[f]))
 
     def run(self, op):
         kind = op[0]
@@ -109,8 +111,15 @@ class Model:
         seen_by_later = set()
         for v in self.parent:
             p = self.parent[v]
-            while p:
+            while p and p not in seen_by_later:
                 seen_by_later.add(p)
+                p = self.parent.get(p, "")
+        for winner, loser in hub.conn.execute(
+            "SELECT winner_version, loser_version FROM conflicts WHERE kind = 'concurrent_edit' AND deleted IS NOT 1"
+        ):
+            p = self.parent.get(winner, "")
+            while p:
+                assert p != loser, f"false conflict: the writer of {winner} had seen {loser}"
                 p = self.parent.get(p, "")
         for table, row_id, field, version, value in self.writes:
             current = hub.load(table, row_id)
