@@ -7,6 +7,7 @@ edit kept in the station's rejected list)."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -108,6 +109,15 @@ class Model:
             for r in store.rejected():
                 for f, v in r["fields"].items():
                     rejected.add((r["table"], r["row_id"], f, v))
+        # The hub's own writes (dependents re-stamped by a move) saw what the hub had.
+        last: dict[tuple, str] = {}
+        for table, row_id, station, fields in hub.conn.execute(
+            'SELECT "table", row_id, station, fields FROM _history ORDER BY id'
+        ):
+            for f, (_value, version) in json.loads(fields).items():
+                if station == hub.station_of(hub.replica_id):
+                    self.parent.setdefault(version, last.get((table, row_id, f), ""))
+                last[(table, row_id, f)] = version
         seen_by_later = set()
         for v in self.parent:
             p = self.parent[v]
