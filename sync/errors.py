@@ -8,6 +8,7 @@ The tree::
     ├── NotFound                 no such record
     ├── StoreError               the local database cannot be used (missing, wrong schema)
     └── ProtocolError            a peer sent something the engine cannot accept (permanent)
+        └── ClockSkew            versions too far ahead of the hub's clock (fix the PC's date)
 
 Every error is permanent for the engine: retrying the same call gives the same
 answer. Transient failures (network) belong to the transport layers, which
@@ -23,6 +24,7 @@ __all__ = [
     "NotFound",
     "StoreError",
     "ProtocolError",
+    "ClockSkew",
 ]
 
 
@@ -58,3 +60,7 @@ class StoreError(VetsyncError):
 
 class ProtocolError(VetsyncError):
     """A peer's message breaks the protocol; permanent, never retried."""
+
+
+class ClockSkew(ProtocolError):
+    """The station's clock is too far ahead of the hub's; the message names the skew."""

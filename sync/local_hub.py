@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 from sync.hub_store import HubStore, PullBatch
 from sync.replicate import MAX_SKEW_MS, Handshake, PushReply
 from sync.rowstate import RowState
-from sync.errors import ProtocolError
+from sync.errors import ClockSkew
 from sync.hlc import wall_ms_of
 
 __all__ = ["LocalHub", "check_skew"]
@@ -21,7 +21,7 @@ def check_skew(rows: Iterable[RowState], hub_now_ms: int, *, max_skew_ms: int = 
     newest = max((wall_ms_of(v) for r in rows for v in r.clock.values()), default=0)
     ahead = newest - hub_now_ms
     if ahead > max_skew_ms:
-        raise ProtocolError(
+        raise ClockSkew(
             f"本站电脑时钟比县中心快 {ahead / 60000:.0f} 分钟",
             hint="请校正本机日期和时间后再同步",
         )

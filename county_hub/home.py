@@ -1,0 +1,60 @@
+"""The hub home: ``hub.db`` (replicated tables + registry), ``ca/`` and ``tls/``.
+
+``--home`` / ``COUNTY_HUB_HOME`` / the user's data dir, in that order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from county_hub import ca as ca_mod
+from county_hub.errors import HomeError
+from county_hub.registry import Registry
+from sync.domain import validate_area
+from sync.hub_store import HubStore
+
+__all__ = ["resolve_home", "init_hub", "open_hub"]
+
+
+def resolve_home(home: str | os.PathLike | None = None) -> Path:
+    if home:
+        return Path(home)
+    env = os.environ.get("COUNTY_HUB_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("vetsync-hub"))
+
+
+def db_path(home: Path) -> Path:
+    return Path(home) / "hub.db"
+
+
+def init_hub(home: Path, county: str, name: str | None, hosts: list[str]) -> dict:
+    """Make the hub database, the county CA and the server certificate."""
+    county = validate_area(county)
+    if len(county) != 6:
+        raise HomeError(f"县级区划代码应为 6 位：{county}")
+    if db_path(home).exists() or (Path(home) / "ca" / "ca.key").exists():
+        raise HomeError(f"县中心已初始化：{home}", hint="如需重建请换一个 --home 目录")
+    Path(home).mkdir(parents=True, exist_ok=True)
+    files = ca_mod.create_ca(county, name, Path(home))
+    ca = ca_mod.load_ca(Path(home))
+    ca_mod.issue_server_cert(ca, hosts, Path(home))
+    store = HubStore(db_path(home), create=True)
+    with store.transaction():
+        store.set_meta("county", county)
+        store.set_meta("station", county)
+        store.set_meta("scope", county)
+        store.set_meta("name", name or "")
+    Registry(store)
+    store.close()
+    return {"county": county, "name": name or "", "home": str(home), "ca_fingerprint": ca.fingerprint,
+            "ca_cert": str(files.cert_path)}
+
+
+def open_hub(home: Path) -> tuple[HubStore, Registry]:
+    if not db_path(home).exists():
+        raise HomeError(f"县中心尚未初始化：{home}", hint="请先运行 county-hub init --county CODE")
+    store = HubStore(db_path(home))
+    return store, Registry(store)

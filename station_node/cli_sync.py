@@ -1,0 +1,99 @@
+"""Network commands of ``station-node``: ``sync``, ``status``, ``daemon``, and
+the networked ``init`` (called from ``station_node.cli``). Thin: open the
+store, call one function of ``station_node.session`` / ``enroll`` / ``daemon``,
+print."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from station_node import home as home_mod
+from station_node.daemon import Daemon
+from station_node.enroll import enroll
+from station_node.session import station_status, sync_with_retry
+
+__all__ = ["register", "init_networked"]
+
+
+def init_networked(home, station: str | None, hub: str, token: str) -> None:
+    info = enroll(home_mod.resolve_home(home), hub, token, station=station)
+    click.echo(f"已登记站点 {info['station']}（范围 {info['scope']}），县中心 {info['hub']}，"
+               f"证书有效期至 {info['not_after'][:10]}")
+
+
+def _progress_bar(total_push: int):
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} 行"),
+                        TimeElapsedColumn(), transient=True)
+    tasks = {"push": progress.add_task("上传", total=total_push or None), "pull": progress.add_task("下载", total=None)}
+
+    def advance(phase: str, rows: int) -> None:
+        progress.advance(tasks[phase], rows)
+
+    return progress, advance
+
+
+def register(main: click.Group) -> None:
+    from station_node.cli import emit_json, home_option, json_option, open_station
+
+    @main.command(help="与县中心同步一次：先上传本站修改，再下载本站范围内的更新。")
+    @click.option("--retries", default=4, show_default=True, type=click.IntRange(1, 20), help="连不上县中心时最多尝试几次")
+    @json_option
+    @home_option
+    def sync(retries: int, as_json: bool, home: str | None) -> None:
+        where = home_mod.resolve_home(home)
+        with open_station(home) as store:
+            def on_retry(exc, wait):
+                click.echo(f"连接失败，{wait:.1f} 秒后重试：{exc}", err=True)
+
+            show_bar = not as_json and sys.stdout.isatty()
+            if show_bar:
+                progress, advance = _progress_bar(store.pending_count())
+                with progress:
+                    report = sync_with_retry(where, store, attempts=retries, progress=advance, on_retry=on_retry)
+            else:
+                report = sync_with_retry(where, store, attempts=retries, on_retry=on_retry)
+        if as_json:
+            emit_json(report.to_dict())
+            return
+        click.echo(f"同步完成：上传 {report.pushed} 条，下载 {report.pulled} 条，移出 {report.evicted} 条，"
+                   f"被拒 {report.rejected} 条，新冲突 {report.conflicts} 条（用时 {report.seconds:.2f} 秒）")
+        for r in report.rejections:
+            click.echo(f"  被拒：{r['table']} {r['id']}：{r['reason']}")
+
+    @main.command(help="显示本站状态：站点、范围、县中心、上次同步、未上传修改、被拒记录、时钟偏差、证书有效期。")
+    @json_option
+    @home_option
+    def status(as_json: bool, home: str | None) -> None:
+        where = home_mod.resolve_home(home)
+        with open_station(home) as store:
+            info = station_status(where, store)
+        if as_json:
+            emit_json(info)
+            return
+        cert = info["certificate"]
+        skew = info["clock_skew_ms"]
+        lines = [
+            ("站点", info["station"]), ("范围", info["scope"]), ("县中心", info["hub"] or "（离线）"),
+            ("上次同步", info["last_sync"] or "从未同步"), ("未上传的修改", f"{info['pending']} 条"),
+            ("被拒记录", f"{len(info['rejected'])} 条"),
+            ("时钟偏差", "未知" if skew is None else f"{skew / 1000:+.1f} 秒（本机减县中心）"),
+            ("证书", "无" if not cert else f"有效期至 {cert['not_after'][:10]}（剩 {cert['days_left']} 天）"),
+        ]
+        for k, v in lines:
+            click.echo(f"{k}：{v}")
+        for r in info["rejected"]:
+            click.echo(f"  被拒：{r['table']} {r['row_id']} {r['fields']}：{r['reason']}")
+
+    @main.command(help="后台定时同步，直到收到停止信号；县中心不可达时逐步延长间隔重试。")
+    @click.option("--interval", default=300.0, show_default=True, type=click.FloatRange(0.1, 86400), help="同步间隔（秒）")
+    @home_option
+    def daemon(interval: float, home: str | None) -> None:
+        where = home_mod.resolve_home(home)
+        with open_station(home) as store:
+            d = Daemon(where, store, interval=interval, report=lambda line: click.echo(line, err=True))
+            d.install_signals()
+            code = d.run()
+        sys.exit(code)

@@ -1,0 +1,69 @@
+"""``station-node daemon``: sync on an interval and on demand (SIGUSR1),
+backing off while the hub is unreachable. The loop only schedules
+``sync_with_retry``; it stops on SIGTERM/SIGINT, and on a permanent error
+(a rejected certificate must not be retried forever)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Callable
+
+import tenacity
+
+from station_node.session import sync_with_retry
+from sync.errors import VetsyncError
+from sync.store import Store
+
+log = logging.getLogger("station_node.daemon")
+
+__all__ = ["Daemon"]
+
+
+class Daemon:
+    def __init__(self, home: Path, store: Store, *, interval: float = 300.0, max_backoff: float = 600.0,
+                 report: Callable[[str], None] = print):
+        self.home, self.store = home, store
+        self.interval, self.max_backoff = interval, max_backoff
+        self.report = report
+        self.stop_event = threading.Event()
+        self.wake_event = threading.Event()
+        self._backoff = tenacity.wait_random_exponential(multiplier=max(1.0, interval / 10), max=max_backoff)
+
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        signal.signal(signal.SIGINT, lambda *_: self.stop())
+        if hasattr(signal, "SIGUSR1"):
+            signal.signal(signal.SIGUSR1, lambda *_: self.wake_event.set())
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.wake_event.set()
+
+    def run(self) -> int:
+        failures = 0
+        while not self.stop_event.is_set():
+            try:
+                r = sync_with_retry(self.home, self.store, attempts=1)
+                failures = 0
+                self.report(f"已同步：上传 {r.pushed}，下载 {r.pulled}，移出 {r.evicted}，被拒 {r.rejected}，冲突 {r.conflicts}")
+                wait = self.interval
+            except VetsyncError as exc:
+                if not exc.retryable:
+                    self.report(f"错误：{exc}")
+                    return 1
+                failures += 1
+                wait = self._backoff(_State(failures))
+                self.report(f"同步失败（第 {failures} 次），{wait:.0f} 秒后重试：{exc}")
+            self.wake_event.wait(wait)
+            self.wake_event.clear()
+        return 0
+
+
+class _State:
+    """The part of tenacity's RetryCallState that its wait strategies read."""
+
+    def __init__(self, attempt_number: int):
+        self.attempt_number = attempt_number

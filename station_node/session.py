@@ -1,0 +1,98 @@
+"""A sync session against the hub, with retries, and the station's status.
+
+Retry lives here and only here: tenacity around one whole session
+(exponential backoff with jitter, bounded), only for errors that say they are
+worth retrying (hub unreachable, deadline exceeded, connection cut). A
+rejected certificate, a refused request or bad data is permanent: it fails at
+once with its message. Local data is never touched by a failed session beyond
+what was durably acknowledged or applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Callable
+
+import tenacity
+
+from station_node import identity
+from station_node.client import GrpcHub
+from station_node.errors import CertificateRejected, NotEnrolled
+from sync.replicate import Progress, SyncReport, sync_once
+from sync.store import Store
+
+__all__ = ["connect", "sync_with_retry", "station_status", "RETRY_ATTEMPTS"]
+
+RETRY_ATTEMPTS = 4
+
+
+def connect(home: Path, store: Store, *, timeout: float = 60.0) -> GrpcHub:
+    target = store.meta("hub")
+    if not target:
+        raise NotEnrolled("本站是离线初始化的，没有县中心地址", hint="联网请用 station-node init --hub 主机:端口 --token 令牌 新建站点目录")
+    try:
+        info = identity.cert_info(home)
+        key, cert, ca = identity.load_tls_material(home)
+    except identity.IdentityError as exc:
+        raise NotEnrolled(str(exc)) from None
+    if info["days_left"] < 0:
+        raise CertificateRejected(f"本站证书已于 {info['not_after'][:10]} 过期", hint="请联系县中心重新发放登记令牌")
+    return GrpcHub(target, key=key, cert=cert, ca=ca, timeout=timeout)
+
+
+def sync_with_retry(
+    home: Path,
+    store: Store,
+    *,
+    attempts: int = RETRY_ATTEMPTS,
+    max_wait: float = 20.0,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Progress | None = None,
+    on_retry: Callable[[Exception, float], None] | None = None,
+    timeout: float = 60.0,
+) -> SyncReport:
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        if on_retry and state.outcome is not None:
+            on_retry(state.outcome.exception(), state.next_action.sleep if state.next_action else 0)
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(lambda e: getattr(e, "retryable", False)),
+        wait=tenacity.wait_random_exponential(multiplier=0.5, max=max_wait),
+        stop=tenacity.stop_after_attempt(max(1, attempts)),
+        sleep=sleep,
+        reraise=True,
+        before_sleep=before_sleep,
+    )
+    for attempt in retrying:
+        with attempt:
+            with connect(home, store, timeout=timeout) as hub:
+                return sync_once(store, hub, progress=progress)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _iso(ms: str | None) -> str | None:
+    if not ms:
+        return None
+    return dt.datetime.fromtimestamp(int(ms) / 1000).astimezone().isoformat(timespec="seconds")
+
+
+def station_status(home: Path, store: Store) -> dict:
+    try:
+        cert = identity.cert_info(home)
+    except identity.IdentityError:
+        cert = None
+    skew = store.meta("last_skew_ms")
+    return {
+        "station": store.meta("station"),
+        "scope": store.meta("scope"),
+        "hub": store.meta("hub"),
+        "mode": store.meta("mode") or ("networked" if store.meta("hub") else "offline"),
+        "last_sync": _iso(store.meta("last_sync_ms")),
+        "pending": store.pending_count(),
+        "rejected": store.rejected(),
+        "clock_skew_ms": int(skew) if skew is not None else None,
+        "cursor": store.cursor,
+        "certificate": cert,
+    }
