@@ -311,6 +311,45 @@ class HubStore(Store):
             params += (station,)
         return where, params
 
+    # -- the hub's own writes (resolving a conflict) -------------------------
+
+    def write_as_hub(self, table: str, row_id: str, changes: dict[str, Any]) -> RowState:
+        """Write fields of an existing row as the hub itself.
+
+        Stamped with the hub's HLC, saved with a new seq, recorded in the
+        history under the hub's station name; a changed ``area`` moves the
+        row (and its dependents) like a pushed move. No pending marks: the
+        hub is the authority, so the change simply reaches the stations on
+        their next pull. An unchanged value is no write. A veteran whose ID
+        number, tombstone or merge changed is checked for duplicates again."""
+        from sync.errors import NotFound
+
+        t = TABLES[table]
+        with self.transaction():
+            loaded = self.load(t.name, row_id)
+            if loaded is None:
+                raise NotFound(f"找不到{t.label}记录：{row_id}")
+            state, _pending = loaded
+            old_area = state.area
+            changed: dict[str, tuple[Any, str]] = {}
+            for name, value in changes.items():
+                if name == "id" or (state.values.get(name) == value and name in state.clock):
+                    continue
+                version = self.hlc.tick()
+                state.values[name] = value
+                state.clock[name] = version
+                changed[name] = (value, version)
+            if not changed:
+                return state
+            now_ms = int(time.time() * 1000)
+            self.save_rows([(state, None)])
+            self._record_history(t.name, row_id, changed, self.station_of(self.replica_id), now_ms)
+            if old_area and state.area != old_area:
+                self._move(t.name, row_id, old_area, state.area)
+            if t.name == "veterans" and changed.keys() & {"id_number", "deleted", "merged_into"}:
+                self._check_duplicate_identity(state, now_ms)
+            return state
+
 
 def _next_status(status: str | None, kind: str | None) -> str | None:
     try:

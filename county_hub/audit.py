@@ -1,0 +1,44 @@
+"""Reading the hub's audit trail: the history of a record.
+
+Every accepted row change is one ``_history`` entry (DESIGN §4: cheap to
+write, one entry per change holding the fields it changed as
+``{field: [value, version]}``). :func:`history` unfolds those entries into
+one item per field version, oldest first, for ``county-hub history``.
+The registry's own log (pushes, enrollments, revocations, resolutions) is
+:meth:`county_hub.registry.Registry.audit_log`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sync.store import Store
+
+__all__ = ["history"]
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def history(store: Store, row_id: str) -> list[dict[str, Any]]:
+    """Every accepted field version of the record ``row_id`` (any table), in
+    the order the hub accepted them: ``{seq, table, row_id, field, value,
+    version, station, at_ms, at}`` (``at``: ISO 8601, UTC). Empty for a row
+    the hub has never accepted a change of."""
+    out: list[dict[str, Any]] = []
+    rows = store.conn.execute(
+        'SELECT seq, "table", row_id, station, at_ms, fields FROM _history WHERE row_id = ? ORDER BY seq, id',
+        (row_id,),
+    )
+    for seq, table, rid, station, at_ms, fields in rows:
+        for name, (value, version) in json.loads(fields).items():
+            out.append({
+                "seq": seq, "table": table, "row_id": rid, "field": name, "value": value,
+                "version": version, "station": station, "at_ms": at_ms, "at": _iso(at_ms),
+            })
+    return out

@@ -1,0 +1,346 @@
+"""``county-hub``: the county hub's command line.
+
+Thin: each command resolves the hub home (``--home DIR``, else
+``COUNTY_HUB_HOME``, else the user's data dir), opens the hub, calls one
+library function (:mod:`county_hub.home`, :class:`county_hub.registry.Registry`,
+:mod:`county_hub.audit`, :func:`sync.report.build_report`,
+:class:`county_hub.server.HubServer`) and prints. The error translation,
+Chinese help and output helpers are the shared chrome of :mod:`vetsync_cli`:
+our errors become one line ``错误：<message>`` on stderr with exit code 1,
+usage errors one Chinese line with exit code 2.
+
+Output: Rich tables with Chinese headings for people, times in local time;
+``--json`` for programs (English keys, times as ISO 8601 UTC and epoch ms,
+stable and additive). Two outputs are for scripts and stay English and
+stable: ``token`` prints the token alone on stdout (so it can be piped), and
+``serve`` prints exactly one line when it is ready::
+
+    listening sync=HOST:PORT enroll=HOST:PORT2
+
+The conflict commands live in ``county_hub.cli_conflicts`` and plug in at
+the bottom of this module when present.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import click
+
+from county_hub import audit as audit_mod
+from county_hub import home as home_mod
+from county_hub.ca import load_ca
+from county_hub.registry import Registry
+from sync import fields as F
+from sync.domain import parse_date
+from sync.hub_store import HubStore
+from sync.report import build_report
+from sync.schema import TABLES
+from sync.tabular import write_table
+from vetsync_cli import (
+    ChineseGroup,
+    CliError,
+    emit_json,
+    json_option,
+    local_time,
+    print_table,
+)
+
+__all__ = ["main", "home_option", "open_hub"]
+
+ENV_VAR = "COUNTY_HUB_HOME"
+DEFAULT_LISTEN = "0.0.0.0:7443"
+
+CERT_STATE_LABELS = {"valid": "有效", "expired": "已过期", "revoked": "已吊销"}
+AUDIT_KIND_LABELS = {
+    "token": "发放登记令牌",
+    "enroll": "站点登记",
+    "revoke": "吊销证书",
+    "push": "站点上传",
+    "resolve": "处理冲突",
+    "resolution": "处理冲突",
+}
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def home_option(func: Callable) -> Callable:
+    """``--home DIR``, taken by every command."""
+    return click.option(
+        "--home",
+        "home",
+        metavar="DIR",
+        default=None,
+        help=f"县中心目录（默认取环境变量 {ENV_VAR}，否则为用户数据目录）",
+    )(func)
+
+
+@contextmanager
+def open_hub(home: str | None) -> Iterator[tuple[HubStore, Registry]]:
+    """The hub's store and registry for one command, closed afterwards."""
+    store, registry = home_mod.open_hub(home_mod.resolve_home(home))
+    try:
+        yield store, registry
+    finally:
+        store.close()
+
+
+# --------------------------------------------------------------------------- the group
+
+
+@click.group("county-hub", cls=ChineseGroup, help="县退役军人服务中心同步服务与管理工具（county-hub）。")
+def main() -> None:
+    """Entry point of the ``county-hub`` console script."""
+
+
+# --------------------------------------------------------------------------- init, serve
+
+
+@main.command(help="初始化县中心：建立数据库、县级 CA 证书和本机服务器证书。")
+@click.option("--county", required=True, metavar="CODE", help="本县区划代码（6 位）")
+@click.option("--name", default=None, metavar="NAME", help="县中心名称，如 茂南区退役军人服务中心")
+@click.option(
+    "--host", "hosts", multiple=True, metavar="NAME_OR_IP",
+    help="站点连接本机所用的主机名或 IP，可重复；localhost 与 127.0.0.1 总会包含",
+)
+@home_option
+def init(county: str, name: str | None, hosts: tuple[str, ...], home: str | None) -> None:
+    info = home_mod.init_hub(home_mod.resolve_home(home), county, name, list(hosts))
+    title = f"{info['county']}（{info['name']}）" if info["name"] else info["county"]
+    click.echo(f"已初始化县中心 {title}")
+    click.echo(f"目录：{info['home']}")
+    click.echo(f"CA 证书：{info['ca_cert']}")
+    click.echo(f"CA 指纹：{info['ca_fingerprint']}")
+
+
+@main.command(help="运行同步服务（双向 TLS 同步端口，及其后一个端口用于站点登记），直到收到 SIGTERM/SIGINT。")
+@click.option(
+    "--listen", default=DEFAULT_LISTEN, show_default=True, metavar="HOST:PORT",
+    help="同步端口的监听地址；登记端口为其加 1；端口写 0 则自动选择空闲端口",
+)
+@home_option
+def serve(listen: str, home: str | None) -> None:
+    from county_hub.server import HubServer  # grpc is loaded only by the command that needs it
+
+    try:
+        server = HubServer(home_mod.resolve_home(home), listen)
+    except RuntimeError as exc:  # grpc's "Failed to bind to address …"
+        raise CliError(f"无法监听 {listen}（端口被占用或地址不属于本机？同步端口与其后一个端口都须空闲）") from exc
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    host = listen.rpartition(":")[0] or "0.0.0.0"
+
+    def on_ready(srv: HubServer) -> None:
+        click.echo(f"listening sync={host}:{srv.port} enroll={host}:{srv.enroll_port}")
+        sys.stdout.flush()
+        click.echo(f"县中心服务已启动：同步端口 {srv.port}，登记端口 {srv.enroll_port}（Ctrl+C 停止）", err=True)
+
+    server.serve_forever(on_ready)
+    click.echo("县中心服务已停止", err=True)
+
+
+# --------------------------------------------------------------------------- stations
+
+
+@main.command(help="为站点生成一次性登记令牌（只输出令牌本身，便于复制或管道传递）。")
+@click.option("--station", required=True, metavar="CODE", help="站点区划代码（镇 9 位、村 12 位）")
+@click.option("--ttl", default=72.0, show_default=True, type=float, metavar="HOURS", help="有效小时数（最长 720）")
+@home_option
+def token(station: str, ttl: float, home: str | None) -> None:
+    where = home_mod.resolve_home(home)
+    with open_hub(home) as (_store, registry):
+        text = registry.create_token(station, load_ca(where), ttl_hours=ttl)
+    expires = _dt.datetime.now().astimezone() + _dt.timedelta(hours=ttl)
+    click.echo(text)
+    click.echo(
+        f"站点 {station} 的登记令牌，仅可使用一次，{expires:%Y-%m-%d %H:%M}（本地时间）前有效。"
+        f"请在站点运行：station-node init --station {station} --hub 县中心地址:端口 --token 令牌",
+        err=True,
+    )
+
+
+@main.command(help="吊销站点的证书：该站下一次同步即被拒绝。")
+@click.option("--station", required=True, metavar="CODE", help="站点区划代码")
+@home_option
+def revoke(station: str, home: str | None) -> None:
+    with open_hub(home) as (_store, registry):
+        n = registry.revoke(station)
+    click.echo(f"已吊销站点 {station} 的证书（{n} 张），该站下次连接即被拒绝。如需恢复，请重新发放登记令牌。")
+
+
+def _skew_text(skew_ms: int | None) -> str:
+    if skew_ms is None:
+        return "—"
+    return f"{skew_ms / 1000:+.1f} 秒"
+
+
+@main.command(help="列出已登记的站点：范围、最近同步、上传下载行数、时钟偏差和证书状态。")
+@json_option
+@home_option
+def stations(as_json: bool, home: str | None) -> None:
+    with open_hub(home) as (_store, registry):
+        rows = registry.stations()
+    if as_json:
+        emit_json(rows)
+        return
+    columns = [
+        ("station", "站点代码"), ("scope", "范围"), ("last_sync", "最近同步"), ("pushed", "上传行数"),
+        ("pulled", "下载行数"), ("skew", "时钟偏差"), ("cert_not_after", "证书到期"), ("cert_state", "证书状态"),
+    ]
+    shown = [
+        {
+            **r,
+            "last_sync": local_time(r["last_sync"]) if r["last_sync"] else "从未同步",
+            "skew": _skew_text(r["skew_ms"]),
+            "cert_not_after": local_time(r["cert_not_after"], "%Y-%m-%d"),
+            "cert_state": CERT_STATE_LABELS.get(r["cert_state"], r["cert_state"]),
+        }
+        for r in rows
+    ]
+    print_table(columns, shown, title="已登记站点", empty="（尚无站点登记）", no_wrap=("station", "scope"))
+
+
+# --------------------------------------------------------------------------- audit, history
+
+
+def _since_ms(since: str | None) -> int:
+    """``YYYY-MM-DD`` → epoch ms of local midnight that day (0 for none)."""
+    if not since:
+        return 0
+    day = _dt.date.fromisoformat(parse_date(since, field_label="起始日期"))
+    return int(_dt.datetime.combine(day, _dt.time()).astimezone().timestamp() * 1000)
+
+
+def _detail_text(kind: str, detail: dict) -> str:
+    if kind == "token" and "expires_ms" in detail:
+        return f"有效期至 {local_time(detail['expires_ms'], '%Y-%m-%d %H:%M')}"
+    if kind == "enroll" and "serial" in detail:
+        return f"证书序列号 {detail['serial']}"
+    if kind == "revoke" and "certificates" in detail:
+        return f"吊销证书 {detail['certificates']} 张"
+    if kind == "push" and "rows" in detail:
+        return f"{detail['rows']} 行，拒绝 {detail.get('refused', 0)}，冲突 {detail.get('conflicts', 0)}"
+    return "，".join(f"{k}={v}" for k, v in detail.items())
+
+
+@main.command(help="审计日志：上传、站点登记、令牌发放、证书吊销和冲突处理，时间为本地时间。")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="只列出该日（本地时间）起的记录")
+@json_option
+@home_option
+def audit(since: str | None, as_json: bool, home: str | None) -> None:
+    since_ms = _since_ms(since)
+    with open_hub(home) as (_store, registry):
+        entries = registry.audit_log(since_ms)
+    if as_json:
+        emit_json([{**e, "at": _utc_iso(e["at_ms"])} for e in entries])
+        return
+    shown = [
+        {
+            "at": local_time(e["at_ms"]),
+            "kind": AUDIT_KIND_LABELS.get(e["kind"], e["kind"]),
+            "station": e["station"] or "—",
+            "detail": _detail_text(e["kind"], e["detail"]),
+        }
+        for e in entries
+    ]
+    columns = [("at", "时间"), ("kind", "事件"), ("station", "站点"), ("detail", "详情")]
+    print_table(columns, shown, title="审计日志", empty="（无记录）", no_wrap=("at", "station"))
+
+
+def _utc_iso(ms: int) -> str:
+    return _dt.datetime.fromtimestamp(ms / 1000, _dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _field_text(table: str, name: str, value) -> str:
+    if table not in TABLES:
+        return "" if value is None else str(value)
+    try:
+        return F.display_value(table, name, value)
+    except Exception:  # a field of a newer schema: shown as stored
+        return "" if value is None else str(value)
+
+
+def _field_label(table: str, name: str) -> str:
+    try:
+        return F.field_label(table, name) if table in TABLES else name
+    except Exception:
+        return name
+
+
+@main.command(help="一条记录的修改历史：县中心接受的每个字段版本，含值、站点和时间。")
+@click.argument("row_id", metavar="ROW_ID")
+@json_option
+@home_option
+def history(row_id: str, as_json: bool, home: str | None) -> None:
+    with open_hub(home) as (store, _registry):
+        items = audit_mod.history(store, row_id)
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        click.echo(f"记录 {row_id} 没有修改历史（县中心未收到过该记录）")
+        return
+    shown = [
+        {
+            "at": local_time(i["at_ms"]),
+            "station": i["station"] or "—",
+            "table": i["table"],
+            "field": _field_label(i["table"], i["field"]),
+            "value": _field_text(i["table"], i["field"], i["value"]) or "（空）",
+        }
+        for i in items
+    ]
+    columns = [("at", "时间"), ("station", "站点"), ("table", "数据表"), ("field", "字段"), ("value", "值")]
+    print_table(columns, shown, title=f"记录 {row_id} 的修改历史", no_wrap=("at", "station"))
+
+
+# --------------------------------------------------------------------------- report
+
+
+@main.command(help="县级统计报表：各镇、村的在册人数、走访覆盖、信访办理和待处理冲突，以及超过 7 天未同步的站点。")
+@click.option("--month", default=None, metavar="YYYY-MM", help="统计月份（默认本月）")
+@click.option("--out", "out", default=None, metavar="FILE", help="写入 .xlsx 或 .csv 文件")
+@json_option
+@home_option
+def report(month: str | None, out: str | None, as_json: bool, home: str | None) -> None:
+    with open_hub(home) as (store, registry):
+        county = store.meta("county") or ""
+        stations = [{"station": s["station"], "last_sync": s["last_sync"]} for s in registry.stations()]
+        rep = build_report(store, county, month=month, today=_dt.date.today(), stations=stations)
+    if out:
+        path = write_table(out, rep.columns(), rep.table_rows(), sheet=f"{rep.month} 统计报表")
+        click.echo(f"已写入报表：{path}（{len(rep.rows)} 行）", err=as_json)
+    if as_json:
+        emit_json(rep.to_dict())
+        return
+    if out:
+        return
+    # One wide table does not fit a screen: the figures first, then veterans on file by category.
+    columns = rep.columns()
+    key_columns = [c for c in columns if c[0] in ("area", "level")]
+    by_category = [c for c in columns if c[0].startswith("category_")]
+    figures = [c for c in columns if c not in by_category]
+    rows = rep.table_rows()
+    print_table(figures, rows, title=f"{rep.scope} {rep.month} 统计报表", no_wrap=("area",))
+    print_table([*key_columns, *by_category], rows, title="在册人数（按类别）", no_wrap=("area",))
+    print_table(
+        rep.stale_columns(), rep.stale_rows(), title="超过 7 天未同步的站点", empty="无", no_wrap=("station",)
+    )
+
+
+# --------------------------------------------------------------------------- plug-ins
+
+try:  # the conflict commands, written separately; plugged in when present
+    from county_hub import cli_conflicts as _cli_conflicts  # noqa: E402
+except ImportError as _exc:  # only the module's absence is tolerated, not a broken module
+    if _exc.name not in ("county_hub", "county_hub.cli_conflicts"):
+        raise
+    _cli_conflicts = None
+if _cli_conflicts is not None:
+    _cli_conflicts.register(main)
