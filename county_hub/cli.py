@@ -40,7 +40,7 @@ from sync.domain import parse_date
 from sync.hub_store import HubStore
 from sync.report import build_report
 from sync.schema import TABLES
-from sync.tabular import write_table
+from vetsync_cli.report_view import show_report
 from vetsync_cli import (
     ChineseGroup,
     CliError,
@@ -313,34 +313,11 @@ def report(month: str | None, out: str | None, as_json: bool, home: str | None) 
         county = store.meta("county") or ""
         stations = [{"station": s["station"], "last_sync": s["last_sync"]} for s in registry.stations()]
         rep = build_report(store, county, month=month, today=_dt.date.today(), stations=stations)
-    if out:
-        path = write_table(out, rep.columns(), rep.table_rows(), sheet=f"{rep.month} 统计报表")
-        click.echo(f"已写入报表：{path}（{len(rep.rows)} 行）", err=as_json)
-    if as_json:
-        emit_json(rep.to_dict())
-        return
-    if out:
-        return
-    # One wide table does not fit a screen: the figures first, then veterans on file by category.
-    columns = rep.columns()
-    key_columns = [c for c in columns if c[0] in ("area", "level")]
-    by_category = [c for c in columns if c[0].startswith("category_")]
-    figures = [c for c in columns if c not in by_category]
-    rows = rep.table_rows()
-    print_table(figures, rows, title=f"{rep.scope} {rep.month} 统计报表", no_wrap=("area",))
-    print_table([*key_columns, *by_category], rows, title="在册人数（按类别）", no_wrap=("area",))
-    print_table(
-        rep.stale_columns(), rep.stale_rows(), title="超过 7 天未同步的站点", empty="无", no_wrap=("station",)
-    )
+    show_report(rep, out=out, as_json=as_json)
 
 
 # --------------------------------------------------------------------------- plug-ins
 
-try:  # the conflict commands, written separately; plugged in when present
-    from county_hub import cli_conflicts as _cli_conflicts  # noqa: E402
-except ImportError as _exc:  # only the module's absence is tolerated, not a broken module
-    if _exc.name not in ("county_hub", "county_hub.cli_conflicts"):
-        raise
-    _cli_conflicts = None
-if _cli_conflicts is not None:
-    _cli_conflicts.register(main)
+from county_hub import cli_conflicts as _cli_conflicts  # noqa: E402
+
+_cli_conflicts.register(main)

@@ -5,6 +5,7 @@ print."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 import click
@@ -14,6 +15,8 @@ from station_node import home as home_mod
 from station_node.daemon import Daemon
 from station_node.enroll import enroll
 from station_node.session import station_status, sync_with_retry
+from sync.report import build_report
+from vetsync_cli.report_view import show_report
 
 __all__ = ["register", "init_networked"]
 
@@ -86,6 +89,16 @@ def register(main: click.Group) -> None:
             click.echo(f"{k}：{v}")
         for r in info["rejected"]:
             click.echo(f"  被拒：{r['table']} {r['row_id']} {r['fields']}：{r['reason']}")
+
+    @main.command(help="本站范围的统计报表：在册人数、走访覆盖、信访办理和待处理冲突（与县级报表同一口径）。")
+    @click.option("--month", default=None, metavar="YYYY-MM", help="统计月份（默认本月）")
+    @click.option("--out", "out", default=None, metavar="FILE", help="写入 .xlsx 或 .csv 文件")
+    @json_option
+    @home_option
+    def report(month: str | None, out: str | None, as_json: bool, home: str | None) -> None:
+        with open_station(home) as store:
+            rep = build_report(store, store.meta("scope"), month=month, today=dt.date.today())
+        show_report(rep, out=out, as_json=as_json)
 
     @main.command(help="后台定时同步，直到收到停止信号；县中心不可达时逐步延长间隔重试。")
     @click.option("--interval", default=300.0, show_default=True, type=click.FloatRange(0.1, 86400), help="同步间隔（秒）")

@@ -127,7 +127,7 @@ def test_init_without_offline_needs_hub_and_token(tmp_path):
     home = tmp_path / "h"
     line = assert_refused(home, "init", "--station", TOWN)
     assert "--hub HOST:PORT --token TOKEN" in line
-    assert_refused(home, "init", "--station", TOWN, "--hub", "127.0.0.1:1", "--token", "t", match="尚未实现")
+    assert_refused(home, "init", "--station", TOWN, "--hub", "127.0.0.1:1", "--token", "t", match="令牌格式不对")
     assert_refused(home, "init", "--station", TOWN, "--offline", "--hub", "h:1", match="不能与")
     assert not (home / "station.db").exists()
 
