@@ -175,7 +175,8 @@ class HubStore(Store):
             'INSERT INTO _moves (seq, "table", row_id, old_area, new_area) VALUES (?, ?, ?, ?, ?)',
             (self.last_seq, table, row_id, old_area, new_area),
         )
-        for dep_table, column in DEPENDENTS.get(table, ()):
+        followers = DEPENDENTS.get(table, ()) + ((("conflicts", "row_id"),) if table != "conflicts" else ())
+        for dep_table, column in followers:
             t = TABLES[dep_table]
             ids = [r[0] for r in self.conn.execute(f"SELECT id FROM {_q(dep_table)} WHERE {_q(column)} = ?", (row_id,))]
             for dep_id, (state, _) in self.load_many(dep_table, ids).items():

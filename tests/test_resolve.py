@@ -591,3 +591,27 @@ def test_hub_cli_lists_filters_shows_and_resolves(tmp_path):
         hub.close()
         for s in stations.values():
             s.close()
+
+
+def test_a_conflict_follows_its_record_when_the_record_moves(tmp_path):
+    """Found while building resolution: a moved row's conflicts must reach its new scope."""
+    from enginekit import TOWN, VILLAGE_A, VILLAGE_B, Network
+
+    net = Network(tmp_path, {"town": TOWN, "va": VILLAGE_A, "vb": VILLAGE_B})
+    try:
+        net.stations["town"].write("veterans", "v1", {"name": "甲", "area": VILLAGE_A}, create=True)
+        for name in ("town", "va"):
+            net.sync(name)
+        net.stations["town"].write("veterans", "v1", {"name": "乙"})
+        net.stations["va"].write("veterans", "v1", {"name": "丙"})
+        for name in ("town", "va"):
+            net.sync(name)
+        assert net.hub.select("conflicts", "row_id = 'v1'")[0]["area"] == VILLAGE_A
+        net.stations["town"].write("veterans", "v1", {"area": VILLAGE_B})
+        for name in ("town", "va", "vb"):
+            net.sync(name)
+        assert [c["area"] for c in net.hub.select("conflicts", "row_id = 'v1'")] == [VILLAGE_B]
+        assert [c["row_id"] for c in net.stations["vb"].select("conflicts")] == ["v1"]
+        assert net.stations["va"].select("conflicts") == []
+    finally:
+        net.close()
