@@ -184,3 +184,149 @@ class CuttingProxy:
     def close(self) -> None:
         self._stop.set()
         self.sock.close()
+
+
+# --------------------------------------------------------------------------- helpers for the fault and security tests
+
+REPLICATED_TABLES = ("veterans", "visits", "petitions", "petition_events", "conflicts")
+
+
+def db_of(home: Path) -> Path:
+    return home / "hub.db" if (home / "hub.db").exists() else home / "station.db"
+
+
+def rows_of(home: Path, table: str, scope: str = "") -> dict:
+    """``{id: (area, _clock, deleted)}`` of one replicated table (read-only, safe while a process runs)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db_of(home)}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = conn.execute(f'SELECT id, area, _clock, deleted FROM "{table}"').fetchall()
+    finally:
+        conn.close()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows if (r[1] or "").startswith(scope)}
+
+
+def row_counts(home: Path) -> dict[str, int]:
+    """``count(*)`` of every replicated table (duplicates would show here)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db_of(home)}?mode=ro", uri=True, timeout=10)
+    try:
+        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in REPLICATED_TABLES}
+    finally:
+        conn.close()
+
+
+def query(home: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db_of(home)}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def set_station_meta(home: Path, key: str, value: str) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(home / "station.db", timeout=10)
+    try:
+        with conn:
+            conn.execute("UPDATE _meta SET value = ? WHERE key = ?", (value, key))
+    finally:
+        conn.close()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.02, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def mtls_channel(target: str, *, ca: bytes, key: bytes | None = None, cert: bytes | None = None):
+    """A gRPC channel with the given TLS material (no client certificate when key/cert are None)."""
+    import grpc
+
+    creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+    return grpc.secure_channel(target, creds, options=[
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.enable_retries", 0),
+    ])
+
+
+def station_tls(home: Path) -> tuple[bytes, bytes, bytes]:
+    """``(key, cert, ca)`` PEMs of an enrolled station."""
+    tls = home / "tls"
+    return (tls / "station.key").read_bytes(), (tls / "station.crt").read_bytes(), (tls / "ca.crt").read_bytes()
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    """The CLI's failure: non-zero exit, and the last stderr line holds the message (Chinese, no traceback)."""
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines, "no error message"
+    assert re.search(r"[\u4e00-\u9fff]", lines[-1]), lines[-1]
+    return lines[-1]
+
+
+class GateProxy(CuttingProxy):
+    """A CuttingProxy that can also hold a direction: after ``hold_up_after``
+    bytes station → hub (or ``hold_down_after`` bytes hub → station) on a
+    connection it stops forwarding that direction until the hold is lifted
+    (set the attribute to None). ``up``/``down`` are the byte counts of the
+    latest connection."""
+
+    def __init__(self, target_port: int, *, hold_up_after: int | None = None, hold_down_after: int | None = None,
+                 cut_after: int | None = None):
+        self.hold_up_after, self.hold_down_after = hold_up_after, hold_down_after
+        self.up = self.down = 0
+        super().__init__(target_port, cut_after=cut_after)
+
+    def holding(self) -> bool:
+        return (self.hold_up_after is not None and self.up >= self.hold_up_after) or (
+            self.hold_down_after is not None and self.down >= self.hold_down_after)
+
+    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
+        self.up = self.down = 0
+        try:
+            while not self._stop.is_set():
+                socks = []
+                if self.hold_up_after is None or self.up < self.hold_up_after:
+                    socks.append(client)
+                if self.hold_down_after is None or self.down < self.hold_down_after:
+                    socks.append(upstream)
+                if not socks:
+                    time.sleep(0.05)
+                    continue
+                ready, _, _ = select.select(socks, [], [], 0.05)
+                for s in ready:
+                    limit = 16384
+                    data = s.recv(limit)
+                    if not data:
+                        return
+                    if s is upstream:
+                        self.down += len(data)
+                        if self.cut_after is not None and self.down > self.cut_after:
+                            self.cuts += 1
+                            return
+                        client.sendall(data)
+                    else:
+                        self.up += len(data)
+                        upstream.sendall(data)
+        except OSError:
+            return
+        finally:
+            for s in (client, upstream):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
