@@ -27,7 +27,7 @@ bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-quick: install
-	$(BIN)/python -m bench.run --scale 0.05
+	$(BIN)/python -m bench.run --scale 0.05 --runs 1
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -94,8 +94,8 @@ class HubStore(Store):
         t = TABLES.get(incoming.table)
         if t is None:
             return f"未知的数据表：{incoming.table}"
-        for version in incoming.clock.values():
-            self.hlc.observe(version)
+        if incoming.clock:
+            self.hlc.observe(max(incoming.clock.values()))
         loaded = self.load(t.name, incoming.id)
         current = loaded[0] if loaded else None
         if current is None and not incoming.area:

@@ -18,7 +18,7 @@ __all__ = ["LocalHub", "check_skew"]
 
 def check_skew(rows: Iterable[RowState], hub_now_ms: int, *, max_skew_ms: int = MAX_SKEW_MS) -> None:
     """Refuse versions too far ahead of the hub's clock (a station PC with a wrong date)."""
-    newest = max((wall_ms_of(v) for r in rows for v in r.clock.values()), default=0)
+    newest = wall_ms_of(max((max(r.clock.values()) for r in rows if r.clock), default=""))
     ahead = newest - hub_now_ms
     if ahead > max_skew_ms:
         raise ClockSkew(

@@ -57,18 +57,14 @@ class Table:
     indexes: tuple[tuple[str, ...], ...] = ()
     hub_only_writes: bool = False  # conflicts: written by the hub only
     by_name: dict = field(default_factory=dict, compare=False, repr=False)
+    field_names: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Versioned fields: every declared field but ``id`` (computed once: hot path).
+    data_fields: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
         self.by_name.update({f.name: f for f in self.fields})
-
-    @property
-    def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
-    @property
-    def data_fields(self) -> tuple[str, ...]:
-        """Versioned fields: every declared field but ``id``."""
-        return tuple(f.name for f in self.fields if f.name != "id")
+        object.__setattr__(self, "field_names", tuple(f.name for f in self.fields))
+        object.__setattr__(self, "data_fields", tuple(f.name for f in self.fields if f.name != "id"))
 
     def get(self, name: str) -> Field | None:
         return self.by_name.get(name)

@@ -261,15 +261,20 @@ class Store:
         cleared = 0
         with self.transaction():
             for table, rows in by_table.items():
-                t = TABLES[table]
+                ids = list(rows)
                 updates = []
-                for row_id, (state, pending) in self.load_many(table, list(rows)).items():
-                    acked = rows[row_id]
-                    left = {f: vb for f, vb in pending.items() if acked.get(f) != vb[0]}
-                    if len(left) != len(pending):
-                        cleared += 1
-                        updates.append((_dumps(left) if left else None, row_id))
-                self.conn.executemany(f"UPDATE {_q(t.name)} SET _pending = ? WHERE id = ?", updates)
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    sql = f"SELECT id, _pending FROM {_q(table)} WHERE id IN ({','.join('?' * len(chunk))})"
+                    for row_id, raw in self.conn.execute(sql, chunk):
+                        if not raw:
+                            continue
+                        pending, acked = _loads(raw), rows[row_id]
+                        left = {f: vb for f, vb in pending.items() if acked.get(f) != vb[0]}
+                        if len(left) != len(pending):
+                            cleared += 1
+                            updates.append((_dumps(left) if left else None, row_id))
+                self.conn.executemany(f"UPDATE {_q(table)} SET _pending = ? WHERE id = ?", updates)
         return cleared
 
     def reject(self, table: str, row_id: str, reason: str) -> None:
@@ -312,8 +317,8 @@ class Store:
             for table, states in by_table.items():
                 local = self.load_many(table, [s.id for s in states])
                 for incoming in states:
-                    for version in incoming.clock.values():
-                        self.hlc.observe(version)
+                    if incoming.clock:
+                        self.hlc.observe(max(incoming.clock.values()))
                     merged = _merge_pulled(local.get(incoming.id), incoming)
                     if merged is not None:
                         out.append(merged)

@@ -135,6 +135,8 @@ class Model:
             current = hub.load(table, row_id)
             if current and current[0].clock.get(field) == version:
                 continue
+            if current and current[0].values.get(field) == value:
+                continue  # a concurrent write of the same value: nothing to lose, no conflict
             assert (
                 version in seen_by_later or version in losers or (table, row_id, field, value) in rejected
             ), f"lost write {table}/{row_id}.{field}={value!r} @ {version}"

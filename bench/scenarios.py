@@ -1,0 +1,381 @@
+"""The benchmark scenarios. Each takes the ``Bench`` (shared state of one run)
+and records figures; ``bench.run`` prints and saves them.
+
+The county is generated once per run into a template store file; every
+scenario that needs the county's rows gets a copy of that file. The hub is a
+real ``county-hub serve`` process on 127.0.0.1 (mutual TLS); the stations run
+in subprocesses (``bench.worker``) where their memory or their GIL matters,
+in the driver process otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import env as E
+from bench.worker import edit_rows
+from station_node.client import channel_options
+from station_node.home import open_store
+from station_node.session import connect
+from sync import codec
+from sync.codec import pb
+from sync.replicate import sync_once
+from sync.schema import TABLES
+from sync.store import Store, scope_range
+
+ROOT = Path(__file__).resolve().parent.parent
+
+__all__ = ["Bench", "Figure", "SCENARIOS", "DEPENDS"]
+
+
+@dataclass
+class Figure:
+    name: str
+    unit: str
+    samples: list[float]
+    scenario: str
+    rows: float | None = None  # rows moved per sample, for a time figure's ratio to the limits
+    note: str = ""
+
+    @property
+    def value(self) -> float:
+        return statistics.median(self.samples)
+
+
+@dataclass
+class Bench:
+    workdir: Path
+    scale: float
+    runs: int
+    seed: int = 1
+    stations: int = 300
+    client_procs: int = 2
+    log: callable = print
+    figures: list[Figure] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+    template: Path | None = None
+    hubs: list[E.HubProc] = field(default_factory=list)
+    hub: E.HubProc | None = None
+    county_home: Path | None = None
+    town_home: Path | None = None
+
+    def figure(self, name: str, unit: str, samples: list[float], scenario: str, **kw) -> None:
+        self.figures.append(Figure(name, unit, [float(s) for s in samples], scenario, **kw))
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+        self.log(f"  !! {text}")
+
+    def prepare(self) -> None:
+        self.template = self.workdir / "template.db"
+        started = time.perf_counter()
+        counts = E.make_template(self.template, scale=self.scale, seed=self.seed)
+        self.info["rows"] = {"veterans": counts.veterans, "visits": counts.visits, "petitions": counts.petitions,
+                             "petition_events": counts.petition_events, "total": counts.total}
+        self.info["generate_s"] = round(time.perf_counter() - started, 2)
+        self.log(f"generated county at scale {self.scale}: {counts.total:,} rows in {self.info['generate_s']} s")
+
+    def close(self) -> None:
+        for hub in self.hubs:
+            hub.stop()
+
+    def new_hub(self, name: str) -> E.HubProc:
+        hub = E.HubProc(self.workdir / name)
+        self.hubs.append(hub)
+        return hub
+
+
+def run_worker(*args: str, timeout: float = 3600) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "bench.worker", *args], capture_output=True, text=True,
+                          timeout=timeout, env=E.env_for_children(), cwd=ROOT, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(f"bench.worker {args[0]} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def _qcols(cols) -> str:
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def limits(b: Bench, runs: int) -> None:
+    """Raw SQLite executemany, and gRPC streaming with no processing, of the same rows."""
+    # -- SQLite: the template's rows, as column tuples, into a fresh store's schema
+    conn = sqlite3.connect(b.template)
+    data = {}
+    for name, t in TABLES.items():
+        cols = ("id", *t.data_fields, "seq", "_clock", "_pending", "_extra")  # as Store writes them
+        data[name] = (cols, conn.execute(f'SELECT {_qcols(cols)} FROM "{name}"').fetchall())
+    conn.close()
+    total = sum(len(rows) for _, rows in data.values())
+    rates = []
+    for i in range(runs):
+        path = b.workdir / f"limit-sqlite-{i}.db"
+        store = Store(path, create=True)  # WAL, synchronous=FULL, every index of the schema
+        c = store.conn
+        t0 = time.perf_counter()
+        c.execute("BEGIN IMMEDIATE")
+        for name, (cols, rows) in data.items():
+            if rows:
+                c.executemany(f'INSERT INTO "{name}" ({_qcols(cols)}) VALUES ({", ".join("?" * len(cols))})', rows)
+        c.execute("COMMIT")
+        rates.append(total / (time.perf_counter() - t0))
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    del data
+    b.figure("limit_sqlite_executemany", "rows/s", rates, "limits")
+    b.info["limit_rows"] = total
+
+    # -- gRPC: PushRequest-sized messages of the same rows, echoed by a trivial handler
+    hub = b.hub or b.new_hub("hub-limits")
+    key, cert, ca = E.client_identity(hub, b.workdir / "limit-client")
+    store = Store(b.template)
+    msgs = []
+    for number, batch in enumerate(store.pending_batches(1000)):
+        msgs.append(pb.PushRequest(batch=number, replica_id=store.replica_id,
+                                   rows=[codec.row_to_pb(r, with_base=True) for r in batch]).SerializeToString())
+    store.close()
+    nrows = total
+    b.info["limit_grpc_bytes"] = sum(map(len, msgs))
+    server = subprocess.Popen([sys.executable, "-m", "bench.worker", "echo-server", str(hub.home / "tls" / "server.key"),
+                               str(hub.home / "tls" / "server.crt"), str(hub.home / "ca" / "ca.crt")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=E.env_for_children(), cwd=ROOT)
+    try:
+        port = int(server.stdout.readline().split()[1])
+        import grpc
+
+        rates = []
+        for _ in range(runs):
+            creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+            with grpc.secure_channel(f"127.0.0.1:{port}", creds, options=channel_options()) as channel:
+                grpc.channel_ready_future(channel).result(timeout=20)
+                call = channel.stream_stream("/bench.Echo/Stream")
+                t0 = time.perf_counter()
+                replies = sum(1 for _ in call(iter(msgs), timeout=600))
+                rates.append(nrows / (time.perf_counter() - t0))
+                if replies != len(msgs):
+                    b.problem(f"gRPC limit: {replies} replies for {len(msgs)} messages")
+    finally:
+        server.stdin.close()
+        server.wait(30)
+    b.figure("limit_grpc_stream", "rows/s", rates, "limits")
+
+
+# --------------------------------------------------------------------------- push and pull
+
+
+def initial_push(b: Bench, runs: int) -> None:
+    """The whole county, pending in one station store (the county station), pushed to an empty hub."""
+    push, session, st_mb, hub_mb = [], [], [], []
+    total = b.info["rows"]["total"]
+    for i in range(runs):
+        if b.hub is not None:  # a previous run's hub (or the limits' one): start from an empty hub
+            b.hub.stop()
+        hub = b.new_hub(f"hub{i}")
+        hub.start()
+        b.hub = hub
+        home = b.workdir / f"county{i}"
+        hub.enroll(E.COUNTY, home)
+        E.install_template(home, b.template)
+        r = run_worker("sync", str(home))
+        if r["pushed"] != total or r["rejected"]:
+            b.problem(f"initial push: pushed {r['pushed']} of {total} rows, {r['rejected']} rejected")
+        push.append(r["pushed"] / r["push_s"])
+        session.append(r["session_s"])
+        st_mb.append(r["rss_mb"])
+        hub_mb.append(E.vm_hwm_mb(hub.pid))
+        b.county_home = home
+        b.log(f"  run {i + 1}: pushed {r['pushed']:,} rows in {r['push_s']:.2f} s, then pulled {r['pulled']:,} back "
+              f"in {r['pull_s']:.2f} s")
+    b.figure("initial_push", "rows/s", push, "initial_push")
+    b.figure("initial_push_session", "s", session, "initial_push", rows=total,
+             note="whole session: the push, then the pull of the pushed rows back (the hub re-stamps them)")
+    b.figure("memory_station_initial_push", "MB", st_mb, "memory")
+    b.figure("memory_hub_initial_push", "MB", hub_mb, "memory")
+
+
+def bootstrap_pull(b: Bench, runs: int) -> None:
+    """A fresh town station (enrolled over the network) pulling its whole scope."""
+    rate, st_mb, hub_mb, pulled = [], [], [], 0
+    for i in range(runs):
+        home = b.workdir / f"town{i}"
+        b.hub.enroll(E.TOWN, home)
+        if not E.reset_hwm(b.hub.pid):
+            b.problem("cannot reset the hub's VmHWM: its bootstrap figure includes the initial push")
+        r = run_worker("sync", str(home))
+        pulled = r["pulled"]
+        rate.append(r["pulled"] / r["session_s"])
+        st_mb.append(r["rss_mb"])
+        hub_mb.append(E.vm_hwm_mb(b.hub.pid))
+        b.town_home = home
+        b.log(f"  run {i + 1}: pulled {r['pulled']:,} rows in {r['session_s']:.2f} s")
+    conn = sqlite3.connect(b.template)
+    lo, hi = scope_range(E.TOWN)
+    in_scope = sum(conn.execute(f'SELECT count(*) FROM "{t}" WHERE area >= ? AND area < ?', (lo, hi)).fetchone()[0]
+                   for t in E.DATA_TABLES)
+    conn.close()
+    if pulled < in_scope * 0.9:
+        b.problem(f"bootstrap pull: {pulled} rows pulled, {in_scope} in the town's scope")
+    b.info["bootstrap_rows"] = pulled
+    b.figure("bootstrap_pull", "rows/s", rate, "bootstrap_pull")
+    b.figure("memory_station_bootstrap_pull", "MB", st_mb, "memory")
+    b.figure("memory_hub_bootstrap_pull", "MB", hub_mb, "memory")
+
+
+def incremental(b: Bench, runs: int) -> None:
+    """1,000 rows of the town edited at the county station, pushed; the town station pulls them."""
+    county, town = open_store(b.county_home), open_store(b.town_home)
+    push, pull, both, n = [], [], [], 0
+    try:
+        for i in range(runs):
+            n = edit_rows(county, E.TOWN, 1000, "incremental", f"run{i}")
+            t0 = time.perf_counter()
+            with connect(b.county_home, county) as hub:
+                r1 = sync_once(county, hub)
+            t1 = time.perf_counter()
+            with connect(b.town_home, town) as hub:
+                r2 = sync_once(town, hub)
+            t2 = time.perf_counter()
+            if r1.pushed != n or r2.pulled < n:
+                b.problem(f"incremental: edited {n}, pushed {r1.pushed}, pulled by the town {r2.pulled}")
+            push.append(t1 - t0)
+            pull.append(t2 - t1)
+            both.append(t2 - t0)
+    finally:
+        county.close()
+        town.close()
+    b.info["incremental_rows"] = n
+    if n < 1000:
+        b.log(f"  (only {n} rows in the town's scope at this scale)")
+    b.figure("incremental", "s", both, "incremental", rows=n, note=f"{n} rows edited, pushed, pulled by the town")
+    b.figure("incremental_push", "s", push, "incremental", rows=n, note="the editing station's session (push + pull back)")
+    b.figure("incremental_pull", "s", pull, "incremental", rows=n, note="the town station's session (pull)")
+
+
+def noop(b: Bench, runs: int) -> None:
+    """Nothing changed: in-process on a warm channel, and ``station-node sync`` as a whole process."""
+    town = open_store(b.town_home)
+    warm = []
+    try:
+        with connect(b.town_home, town) as hub:
+            for _ in range(3):
+                sync_once(town, hub)
+            for _ in range(max(20, runs)):
+                t0 = time.perf_counter()
+                r = sync_once(town, hub)
+                warm.append((time.perf_counter() - t0) * 1000)
+                if r.pushed or r.pulled:
+                    b.problem(f"no-op sync moved rows: pushed {r.pushed}, pulled {r.pulled}")
+    finally:
+        town.close()
+    b.figure("noop_warm_channel", "ms", warm, "noop")
+    cmd = [str(E.BIN / "station-node"), "sync", "--json", "--home", str(b.town_home)]
+    whole = []
+    for _ in range(max(5, runs)):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        whole.append((time.perf_counter() - t0) * 1000)
+        if proc.returncode != 0:
+            b.problem(f"station-node sync exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
+    b.figure("noop_station_node_sync", "ms", whole, "noop")
+
+
+# --------------------------------------------------------------------------- many stations
+
+
+def many_stations(b: Bench, runs: int) -> None:
+    """``stations`` village stations, each with ~100 changed rows, syncing at once.
+
+    Driven from ``client_procs`` client processes, one thread per station, each
+    station with its own store file, certificate and gRPC channel."""
+    sizes = E.village_sizes(b.template)
+    villages = [f"{E.COUNTY}{t:03d}{v:03d}" for t in range(1, 16) for v in range(1, 21)]  # the generator's 15 × 20
+    if b.stations > len(villages):
+        b.problem(f"many stations: the county has {len(villages)} villages, running {len(villages)} stations")
+    # the largest villages first (at small scales some villages hold no rows; they still sync)
+    codes = sorted(villages, key=lambda c: (-sizes.get(c, 0), c))[: b.stations]
+    blank = b.workdir / "blank.db"
+    E.make_blank(blank)
+    t0 = time.perf_counter()
+    homes = E.make_direct_stations(b.hub, b.workdir / "many", codes, b.template, blank)
+    b.log(f"  made {len(homes)} station homes (certificates issued directly) in {time.perf_counter() - t0:.1f} s")
+    procs = max(1, min(b.client_procs, len(homes)))
+    total_s, p50, p99, rows = [], [], [], 0
+    for run in range(runs):
+        workers = []
+        for k in range(procs):
+            spec = b.workdir / f"many-{run}-{k}.json"
+            spec.write_text(json.dumps({"rows": 100, "tag": f"run{run}", "stations": [
+                {"code": c, "home": str(h)} for c, h in list(zip(codes, homes))[k::procs]]}))
+            workers.append(subprocess.Popen([sys.executable, "-m", "bench.worker", "many", str(spec)],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                            env=E.env_for_children(), cwd=ROOT))
+        try:
+            for w in workers:
+                if w.stdout.readline().strip() != "ready":
+                    raise RuntimeError("a many-stations client did not get ready")
+            for w in workers:
+                w.stdin.write("go\n")
+                w.stdin.flush()
+            results = []
+            for w in workers:
+                results.extend(json.loads(w.stdout.readline()))
+                w.wait(60)
+        finally:
+            for w in workers:
+                if w.poll() is None:
+                    w.kill()
+                    w.wait(10)
+        failed = [r for r in results if "error" in r]
+        if failed:
+            b.problem(f"many stations: {len(failed)} of {len(results)} stations failed, e.g. {failed[0]['error']}")
+        bad = [r for r in results if "error" not in r and r.get("pushed") != r["edited"]]
+        if bad:
+            b.problem(f"many stations: {len(bad)} stations pushed a different count than they edited")
+        rows = sum(r.get("pushed", 0) for r in results)
+        total_s.append(max(r["end"] for r in results) - min(r["start"] for r in results))
+        secs = [r["seconds"] for r in results if "error" not in r] or [0.0]
+        p50.append(nearest_rank(secs, 0.50))
+        p99.append(nearest_rank(secs, 0.99))
+        b.log(f"  run {run + 1}: {len(results)} stations, {rows:,} rows pushed, {total_s[-1]:.2f} s in all")
+    b.info["many_stations"] = {"stations": len(homes), "client_processes": procs, "rows_pushed": rows,
+                               "rows_per_station_max": 100}
+    note = f"{len(homes)} stations, {rows} rows in all"
+    b.figure("many_stations_total", "s", total_s, "many_stations", rows=rows, note=note)
+    b.figure("many_stations_p50", "s", p50, "many_stations")
+    b.figure("many_stations_p99", "s", p99, "many_stations")
+
+
+SCENARIOS = {
+    "limits": limits,
+    "initial_push": initial_push,
+    "bootstrap_pull": bootstrap_pull,
+    "incremental": incremental,
+    "noop": noop,
+    "many_stations": many_stations,
+    "memory": None,  # its figures come from initial_push and bootstrap_pull
+}
+DEPENDS = {
+    "bootstrap_pull": ["initial_push"],
+    "incremental": ["initial_push", "bootstrap_pull"],
+    "noop": ["initial_push", "bootstrap_pull"],
+    "many_stations": ["initial_push"],
+    "memory": ["initial_push", "bootstrap_pull"],
+}
