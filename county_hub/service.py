@@ -148,7 +148,8 @@ class SyncService(sync_pb2_grpc.SyncServicer):
         limit = max(1, min(request.batch_rows or 1000, MAX_BATCH_ROWS))
         cursor, total = request.cursor, 0
         while True:
-            batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, limit=limit)
+            batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, replica_id=request.replica_id,
+                                           limit=limit)
             total += len(batch.rows)
             yield pb.PullResponse(
                 rows=[codec.row_to_pb(r) for r in batch.rows],

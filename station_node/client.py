@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 import queue
+import socket
+import ssl
 from collections import deque
 from typing import Iterable, Iterator
 
 import grpc
 
-from station_node.errors import from_rpc_error
+from station_node.errors import CertificateRejected, HubUnreachable, from_rpc_error
 from sync import codec
 from sync.codec import pb
 from sync.gen.vetsync.v1 import sync_pb2_grpc
@@ -23,7 +25,7 @@ from sync.replicate import Handshake, PushReply
 from sync.rowstate import RowState
 from sync.schema import SCHEMA_VERSION
 
-__all__ = ["GrpcHub", "channel_options", "PUSH_WINDOW"]
+__all__ = ["GrpcHub", "channel_options", "probe_client_certificate", "PUSH_WINDOW"]
 
 PUSH_WINDOW = 4
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -39,13 +41,47 @@ def channel_options(target_host: str | None = None) -> list[tuple[str, object]]:
     ]
 
 
+def probe_client_certificate(target: str, tls_files, *, timeout: float = 5.0) -> str | None:
+    """After a failed connect: why the hub refuses our certificate, or None
+    (it accepts it, or it cannot be reached at all). With TLS 1.3 the hub
+    checks the client certificate after the client's side of the handshake is
+    done and just closes the connection; with TLS 1.2 it sends an alert."""
+    host, _, port = target.rpartition(":")
+    host = host.strip("[]")
+    shaken = False
+    try:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False  # only our certificate is in question here; gRPC checks the hub's name
+        ctx.load_verify_locations(cafile=str(tls_files.ca))
+        ctx.load_cert_chain(str(tls_files.cert), str(tls_files.key))
+        ctx.set_alpn_protocols(["h2"])
+        with socket.create_connection((host, int(port)), timeout=timeout) as raw:
+            with ctx.wrap_socket(raw, server_hostname=host) as tls:
+                shaken = True
+                tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")  # the HTTP/2 preface: a hub that took us answers
+                if tls.recv(1):
+                    return None
+    except ssl.SSLError as exc:
+        if "ALERT" in (exc.reason or "").upper():
+            return exc.reason
+        if not shaken:  # not a TLS peer, or our CA does not know the hub: not a verdict on our certificate
+            return None
+    except ConnectionResetError:  # closed on us after the handshake
+        if not shaken:
+            return None
+    except (OSError, ValueError):
+        return None
+    return "县中心在加密握手后即断开连接"
+
+
 class GrpcHub:
     """A connection to the hub's sync port. Use as a context manager."""
 
     def __init__(self, target: str, *, key: bytes, cert: bytes, ca: bytes, timeout: float = 60.0,
-                 compression: bool = False):
+                 compression: bool = False, tls_files=None):
         self.target = target
         self.timeout = timeout
+        self.tls_files = tls_files  # (key, cert, ca) paths: to tell a refused certificate from a network fault
         creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
         self.channel = grpc.secure_channel(
             target, creds, options=channel_options(),
@@ -73,7 +109,18 @@ class GrpcHub:
         self.replica_id = replica_id
         req = pb.HandshakeRequest(protocol=codec.PROTOCOL_VERSION, schema=SCHEMA_VERSION, replica_id=replica_id,
                                   wall_ms=wall_ms, software=_SOFTWARE)
-        resp = self._call(lambda: self.stub.Handshake(req, timeout=self.timeout, wait_for_ready=False))
+        try:
+            resp = self._call(lambda: self.stub.Handshake(req, timeout=self.timeout, wait_for_ready=False))
+        except HubUnreachable:
+            # With TLS 1.3 the hub refuses a client certificate after the client's side of the handshake
+            # is done, and gRPC reports only "Socket closed": ask the hub once more, over plain TLS.
+            alert = probe_client_certificate(self.target, self.tls_files) if self.tls_files else None
+            if alert:
+                raise CertificateRejected(
+                    f"与县中心 {self.target} 的加密握手失败：本站证书不被接受（{alert}；可能已过期、已吊销或不是本县签发）",
+                    hint="请联系县中心重新发放登记令牌",
+                ) from None
+            raise
         return Handshake(resp.station, resp.scope, resp.county, resp.hub_wall_ms, wall_ms - resp.hub_wall_ms,
                          resp.max_batch_rows or 1000)
 
@@ -119,7 +166,8 @@ class GrpcHub:
                          resp.conflicts)
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]:
-        stream = self._call(lambda: self.stub.Pull(pb.PullRequest(cursor=cursor, batch_rows=batch_rows),
+        stream = self._call(lambda: self.stub.Pull(pb.PullRequest(cursor=cursor, batch_rows=batch_rows,
+                                                                   replica_id=self.replica_id),
                                                     timeout=self.timeout * 10))
         try:
             for resp in stream:

@@ -39,7 +39,7 @@ def connect(home: Path, store: Store, *, timeout: float = 60.0) -> GrpcHub:
         raise NotEnrolled(str(exc)) from None
     if info["days_left"] < 0:
         raise CertificateRejected(f"本站证书已于 {info['not_after'][:10]} 过期", hint="请联系县中心重新发放登记令牌")
-    return GrpcHub(target, key=key, cert=cert, ca=ca, timeout=timeout)
+    return GrpcHub(target, key=key, cert=cert, ca=ca, timeout=timeout, tls_files=identity.paths(home))
 
 
 def sync_with_retry(

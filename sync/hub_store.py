@@ -83,14 +83,16 @@ class HubStore(Store):
         with self.transaction():
             self.register_replica(replica_id, station)
             for incoming in rows:
-                reason = self._apply_one(incoming, station=station, scope=scope, now_ms=now_ms, result=result)
+                reason = self._apply_one(incoming, station=station, scope=scope, now_ms=now_ms, result=result,
+                                         origin=replica_id)
                 if reason:
                     result.refused.append((incoming.table, incoming.id, reason))
                 else:
                     result.acked.append((incoming.table, incoming.id, dict(incoming.clock)))
         return result
 
-    def _apply_one(self, incoming: RowState, *, station: str, scope: str, now_ms: int, result: PushResult) -> str | None:
+    def _apply_one(self, incoming: RowState, *, station: str, scope: str, now_ms: int, result: PushResult,
+                   origin: str) -> str | None:
         t = TABLES.get(incoming.table)
         if t is None:
             return f"未知的数据表：{incoming.table}"
@@ -125,7 +127,8 @@ class HubStore(Store):
             for name, (value, version) in merged.changed.items():
                 state.values[name] = value
                 state.clock[name] = version
-            self.save_rows([(state, None)])
+            # The pusher already has this state unless the hub kept a value of its own.
+            self.save_rows([(state, None)], origin=None if merged.resend else origin)
             self._record_history(t.name, state.id, merged.changed, station, now_ms)
             result.applied += 1
             if old_area and state.area != old_area:
@@ -261,15 +264,20 @@ class HubStore(Store):
 
     # -- pull ----------------------------------------------------------------
 
-    def changes_since(self, cursor: int, scope: str, *, station: str = "", limit: int = 1000) -> PullBatch:
+    def changes_since(self, cursor: int, scope: str, *, station: str = "", replica_id: str = "",
+                      limit: int = 1000) -> PullBatch:
         """Rows in scope with seq above ``cursor`` (at most ``limit``), in seq
-        order, and the evictions of rows that left the scope; one snapshot."""
+        order, and the evictions of rows that left the scope; one snapshot.
+
+        A row whose last change was ``replica_id``'s own push, built on a state
+        that replica had already pulled (``_prev_seq <= cursor``), is skipped:
+        the puller holds exactly that state already."""
         lo, hi = scope_range(scope)
         with self.transaction("DEFERRED"):
             snapshot_seq = self.last_seq
             cutoff = None
             for name in TABLES:
-                where, params = self._scope_where(name, lo, hi, station)
+                where, params = self._scope_where(name, lo, hi, station, replica_id, cursor)
                 row = self.conn.execute(
                     f"SELECT seq FROM {_q(name)} WHERE seq > ? AND {where} ORDER BY seq LIMIT 1 OFFSET ?",
                     (cursor, *params, limit - 1),
@@ -281,7 +289,7 @@ class HubStore(Store):
             rows: list[tuple[int, RowState]] = []
             for name in TABLES:
                 t = TABLES[name]
-                where, params = self._scope_where(name, lo, hi, station)
+                where, params = self._scope_where(name, lo, hi, station, replica_id, cursor)
                 for r in self.conn.execute(
                     f"SELECT * FROM {_q(name)} WHERE seq > ? AND seq <= ? AND {where}", (cursor, upto, *params)
                 ):
@@ -300,10 +308,13 @@ class HubStore(Store):
         return PullBatch([s for _, s in rows], evictions, upto, more)
 
     @staticmethod
-    def _scope_where(table: str, lo: str, hi: str, station: str) -> tuple[str, tuple]:
+    def _scope_where(table: str, lo: str, hi: str, station: str, replica_id: str = "", cursor: int = 0) -> tuple[str, tuple]:
         """The scope condition of a pull; confidential petitions reach only the
         station that registered them (and the hub)."""
         where, params = "area >= ? AND area < ?", (lo, hi)
+        if replica_id:
+            where += " AND (_origin IS NOT ? OR _prev_seq > ?)"
+            params += (replica_id, cursor)
         if station and table == "petitions":
             where += " AND (confidential IS NOT 1 OR station = ?)"
             params += (station,)

@@ -47,7 +47,8 @@ class LocalHub:
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]:
         while True:
-            batch = self.hub.changes_since(cursor, self.scope, station=self.station, limit=batch_rows)
+            batch = self.hub.changes_since(cursor, self.scope, station=self.station, replica_id=self.replica_id,
+                                           limit=batch_rows)
             yield batch
             cursor = batch.cursor
             if not batch.more:

@@ -48,8 +48,18 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db["_replicas"].create({"replica_id": str, "station": str, "first_seen_ms": int}, pk="replica_id")
 
 
+def _m002_origin(db: sqlite_utils.Database) -> None:
+    # Hub side: which replica's push made the row's last change, and the row's
+    # seq before it. A pull skips rows whose last change came from the puller
+    # when the puller had already seen the state it was built on.
+    for t in TABLES.values():
+        db.execute(f'ALTER TABLE "{t.name}" ADD COLUMN _origin TEXT')
+        db.execute(f'ALTER TABLE "{t.name}" ADD COLUMN _prev_seq INTEGER')
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
+    (2, "origin of the last change", _m002_origin),
 ]
 
 

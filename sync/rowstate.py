@@ -23,6 +23,7 @@ class RowState:
     values: dict[str, Any]
     clock: dict[str, str]
     base: dict[str, str] = field(default_factory=dict)
+    seq: int = 0  # the store's change sequence of this row when it was read (0: not stored)
 
     @property
     def area(self) -> str:

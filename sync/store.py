@@ -118,7 +118,7 @@ class Store:
     # -- rows -------------------------------------------------------------
 
     def _columns(self, t: Table) -> tuple[str, ...]:
-        return ("id", *t.data_fields, "seq", "_clock", "_pending", "_extra")
+        return ("id", *t.data_fields, "seq", "_clock", "_pending", "_extra", "_origin", "_prev_seq")
 
     def _upsert_sql(self, t: Table) -> str:
         key = (t.name, "upsert")
@@ -136,10 +136,10 @@ class Store:
         values = {name: row[name] for name in t.data_fields}
         if row["_extra"]:
             values.update(_loads(row["_extra"]))
-        state = RowState(t.name, row["id"], values, _loads(row["_clock"]))
+        state = RowState(t.name, row["id"], values, _loads(row["_clock"]), seq=row["seq"])
         return state, (_loads(row["_pending"]) if row["_pending"] else {})
 
-    def _row_params(self, t: Table, state: RowState, seq: int, pending: dict | None) -> tuple:
+    def _row_params(self, t: Table, state: RowState, seq: int, pending: dict | None, origin: str | None = None) -> tuple:
         values = state.values
         extra = {k: v for k, v in values.items() if k not in t.by_name}
         return (
@@ -149,15 +149,18 @@ class Store:
             _dumps(state.clock, separators=(",", ":")),
             _dumps(pending, separators=(",", ":")) if pending else None,
             _dumps(extra, ensure_ascii=False) if extra else None,
+            origin,
+            state.seq if origin else None,
         )
 
-    def save_rows(self, items: Iterable[tuple[RowState, dict | None]]) -> int:
-        """Write rows (state, pending) with fresh seqs; inside a transaction."""
+    def save_rows(self, items: Iterable[tuple[RowState, dict | None]], *, origin: str | None = None) -> int:
+        """Write rows (state, pending) with fresh seqs; inside a transaction.
+        ``origin``: the replica whose push made this change (hub side)."""
         by_table: dict[str, list] = {}
         items = list(items)
         for (state, pending), seq in zip(items, self.next_seqs(len(items))):
             t = TABLES[state.table]
-            by_table.setdefault(t.name, []).append(self._row_params(t, state, seq, pending))
+            by_table.setdefault(t.name, []).append(self._row_params(t, state, seq, pending, origin))
         for name, params in by_table.items():
             self.conn.executemany(self._upsert_sql(TABLES[name]), params)
         return len(items)

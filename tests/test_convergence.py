@@ -214,3 +214,25 @@ def test_edit_of_a_row_deleted_unseen_is_a_delete_edit_conflict():
     r = merge_row(hub, edit)
     assert [c.kind for c in r.conflicts] == ["delete_edit"]
     assert r.changed == {"name": ("乙", v(5, A))}
+
+
+def test_a_push_built_on_an_unseen_change_comes_back_with_that_change(tmp_path):
+    """The hub does not send a pusher back its own rows — unless the row also holds
+    a change the pusher had not pulled yet (its last state was built on it)."""
+    net = Network(tmp_path, {"town": TOWN, "va": VILLAGE_A})
+    try:
+        net.stations["va"].write("veterans", "v1", {"name": "甲", "area": VILLAGE_A}, create=True)
+        net.sync("va")
+        net.sync("town")
+        net.stations["town"].write("veterans", "v1", {"phone": "13800000000"})
+        net.sync("town")
+        net.stations["va"].write("veterans", "v1", {"name": "乙"})  # va has not seen the phone
+        report = net.sync("va")
+        assert report.pulled == 1
+        assert net.stations["va"].get("veterans", "v1")["phone"] == "13800000000"
+        assert snapshot(net.stations["va"], VILLAGE_A) == snapshot(net.hub, VILLAGE_A)
+        again = net.sync("va")  # a row the pusher already holds is not sent back
+        net.stations["va"].write("veterans", "v1", {"note": "丙"})
+        assert again.pulled == 0 and net.sync("va").pulled == 0
+    finally:
+        net.close()

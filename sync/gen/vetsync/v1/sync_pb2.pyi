@@ -97,12 +97,14 @@ class PushResponse(_message.Message):
     def __init__(self, batch: _Optional[int] = ..., acks: _Optional[_Iterable[_Union[Ack, _Mapping]]] = ..., refused: _Optional[_Iterable[_Union[Refusal, _Mapping]]] = ..., conflicts: _Optional[int] = ...) -> None: ...
 
 class PullRequest(_message.Message):
-    __slots__ = ("cursor", "batch_rows")
+    __slots__ = ("cursor", "batch_rows", "replica_id")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     BATCH_ROWS_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
     cursor: int
     batch_rows: int
-    def __init__(self, cursor: _Optional[int] = ..., batch_rows: _Optional[int] = ...) -> None: ...
+    replica_id: str
+    def __init__(self, cursor: _Optional[int] = ..., batch_rows: _Optional[int] = ..., replica_id: _Optional[str] = ...) -> None: ...
 
 class Eviction(_message.Message):
     __slots__ = ("table", "id")
