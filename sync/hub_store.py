@@ -77,29 +77,49 @@ class HubStore(Store):
     # -- push ----------------------------------------------------------------
 
     def apply_push(self, rows: list[RowState], *, station: str, scope: str, replica_id: str) -> PushResult:
-        """Apply one pushed batch atomically; see the module docstring."""
+        """Apply one pushed batch atomically; see the module docstring.
+
+        Three phases in one transaction: merge every row in Python against
+        the preloaded hub rows; write the changed rows and their history with
+        one ``executemany`` each; then the rare follow-ups, in push order:
+        moves (dependents re-stamped), duplicate identity, petition transitions."""
         result = PushResult()
         now_ms = int(time.time() * 1000)
         with self.transaction():
             self.register_replica(replica_id, station)
+            batch = _Batch(self._preload(rows))
             for incoming in rows:
-                reason = self._apply_one(incoming, station=station, scope=scope, now_ms=now_ms, result=result,
-                                         origin=replica_id)
+                reason = self._merge_one(incoming, batch, station=station, scope=scope, now_ms=now_ms,
+                                         result=result, origin=replica_id)
                 if reason:
                     result.refused.append((incoming.table, incoming.id, reason))
                 else:
                     result.acked.append((incoming.table, incoming.id, dict(incoming.clock)))
+            self._flush(batch, station, now_ms)
+            for table, row_id, old_area, new_area in batch.moves:
+                self._move(table, row_id, old_area, new_area)
+            result.conflicts += self._check_duplicates(batch.veterans, now_ms)
+            for event in batch.new_events:
+                result.conflicts += self._check_transition(event, now_ms)
         return result
 
-    def _apply_one(self, incoming: RowState, *, station: str, scope: str, now_ms: int, result: PushResult,
-                   origin: str) -> str | None:
+    def _preload(self, rows: list[RowState]) -> dict[tuple[str, str], RowState]:
+        ids: dict[str, list[str]] = {}
+        for r in rows:
+            if r.table in TABLES:
+                ids.setdefault(r.table, []).append(r.id)
+        return {(table, rid): state for table, wanted in ids.items()
+                for rid, (state, _) in self.load_many(table, wanted).items()}
+
+    def _merge_one(self, incoming: RowState, batch: "_Batch", *, station: str, scope: str, now_ms: int,
+                   result: PushResult, origin: str) -> str | None:
         t = TABLES.get(incoming.table)
         if t is None:
             return f"未知的数据表：{incoming.table}"
         if incoming.clock:
             self.hlc.observe(max(incoming.clock.values()))
-        loaded = self.load(t.name, incoming.id)
-        current = loaded[0] if loaded else None
+        key = (t.name, incoming.id)
+        current = batch.current.get(key)
         if current is None and not incoming.area:
             return "新记录缺少区划代码"
         if incoming.area and not in_scope(incoming.area, scope):
@@ -127,19 +147,32 @@ class HubStore(Store):
             for name, (value, version) in merged.changed.items():
                 state.values[name] = value
                 state.clock[name] = version
+            batch.current[key] = state
             # The pusher already has this state unless the hub kept a value of its own.
-            self.save_rows([(state, None)], origin=None if merged.resend else origin)
-            self._record_history(t.name, state.id, merged.changed, station, now_ms)
+            batch.save(state, None if merged.resend else origin)
+            batch.history.append((state, merged.changed))
             result.applied += 1
             if old_area and state.area != old_area:
-                self._move(t.name, state.id, old_area, state.area)
+                batch.moves.append((t.name, state.id, old_area, state.area))
             if t.name == "veterans":
-                result.conflicts += self._check_duplicate_identity(state, now_ms)
+                batch.veterans[state.id] = state
             elif t.name == "petition_events" and current is None:
-                result.conflicts += self._check_transition(state, now_ms)
+                batch.new_events.append(state)
         elif merged.resend and current is not None:
-            self.conn.execute(f"UPDATE {_q(t.name)} SET seq = ? WHERE id = ?", (self.next_seqs(1)[0], current.id))
+            batch.save(current, None)
         return None
+
+    def _flush(self, batch: "_Batch", station: str, now_ms: int) -> None:
+        seqs = dict(zip(batch.saves, self.save_rows(
+            [(state, None) for state, _ in batch.saves.values()],
+            origins=[origin for _, origin in batch.saves.values()],
+        )))
+        self.conn.executemany(
+            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields) VALUES (?, ?, ?, ?, ?, ?)',
+            [(seqs[(s.table, s.id)], s.table, s.id, station, now_ms,
+              json.dumps({n: [v, ver] for n, (v, ver) in changed.items()}, ensure_ascii=False))
+             for s, changed in batch.history],
+        )
 
     def _refuse(self, current: RowState | None, incoming: RowState, station: str, reason: str) -> str:
         edits = {n: incoming.values.get(n) for n in incoming.base if n != "deleted"}
@@ -212,6 +245,19 @@ class HubStore(Store):
     def _clear_pending_of_hub(self) -> None:
         # The hub is the authority: its own writes need no acknowledgement.
         self.conn.execute("UPDATE conflicts SET _pending = NULL WHERE _pending IS NOT NULL")
+
+    def _check_duplicates(self, veterans: dict[str, RowState], now_ms: int) -> int:
+        """Duplicate identity for the veterans a batch changed: one query finds
+        the ID numbers held by more than one live veteran; only those are examined."""
+        numbers = sorted({v.values.get("id_number") for v in veterans.values() if v.values.get("id_number")})
+        shared: set[str] = set()
+        for i in range(0, len(numbers), 500):
+            chunk = numbers[i : i + 500]
+            shared.update(r[0] for r in self.conn.execute(
+                f"SELECT id_number FROM veterans WHERE id_number IN ({','.join('?' * len(chunk))}) "
+                "AND deleted IS NOT 1 AND merged_into IS NULL GROUP BY id_number HAVING count(*) > 1", chunk))
+        return sum(self._check_duplicate_identity(v, now_ms)
+                   for v in veterans.values() if v.values.get("id_number") in shared)
 
     def _check_duplicate_identity(self, state: RowState, now_ms: int) -> int:
         if state.deleted or state.values.get("merged_into") or not state.values.get("id_number"):
@@ -361,6 +407,24 @@ class HubStore(Store):
             if t.name == "veterans" and changed.keys() & {"id_number", "deleted", "merged_into"}:
                 self._check_duplicate_identity(state, now_ms)
             return state
+
+
+class _Batch:
+    """Working state of one push batch: the hub rows as merged so far, and what to write."""
+
+    def __init__(self, current: dict[tuple[str, str], RowState]):
+        self.current = current
+        self.saves: dict[tuple[str, str], tuple[RowState, str | None]] = {}
+        self.history: list[tuple[RowState, dict]] = []
+        self.moves: list[tuple[str, str, str, str]] = []
+        self.veterans: dict[str, RowState] = {}
+        self.new_events: list[RowState] = []
+
+    def save(self, state: RowState, origin: str | None) -> None:
+        key = (state.table, state.id)
+        if key in self.saves and self.saves[key][1] != origin:
+            origin = None  # changed twice in one batch, not all by the pusher: send it back
+        self.saves[key] = (state, origin)
 
 
 def _next_status(status: str | None, kind: str | None) -> str | None:

@@ -153,17 +153,21 @@ class Store:
             state.seq if origin else None,
         )
 
-    def save_rows(self, items: Iterable[tuple[RowState, dict | None]], *, origin: str | None = None) -> int:
-        """Write rows (state, pending) with fresh seqs; inside a transaction.
-        ``origin``: the replica whose push made this change (hub side)."""
+    def save_rows(self, items: Iterable[tuple[RowState, dict | None]], *, origin: str | None = None,
+                  origins: list[str | None] | None = None) -> range:
+        """Write rows (state, pending) with fresh seqs, in order; inside a
+        transaction. ``origin`` (or one per row in ``origins``): the replica
+        whose push made this change (hub side). Returns the seqs given."""
         by_table: dict[str, list] = {}
         items = list(items)
-        for (state, pending), seq in zip(items, self.next_seqs(len(items))):
+        seqs = self.next_seqs(len(items))
+        for i, ((state, pending), seq) in enumerate(zip(items, seqs)):
             t = TABLES[state.table]
-            by_table.setdefault(t.name, []).append(self._row_params(t, state, seq, pending, origin))
+            row_origin = origins[i] if origins is not None else origin
+            by_table.setdefault(t.name, []).append(self._row_params(t, state, seq, pending, row_origin))
         for name, params in by_table.items():
             self.conn.executemany(self._upsert_sql(TABLES[name]), params)
-        return len(items)
+        return seqs
 
     def load(self, table: str, row_id: str) -> tuple[RowState, dict] | None:
         t = TABLES[table]
@@ -244,8 +248,7 @@ class Store:
                 t = TABLES[name]
                 sql = f"SELECT * FROM {_q(name)} WHERE _pending IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?"
                 for row in self.conn.execute(sql, (after, batch_size)):
-                    state, pending = self.row_to_state(t, row)
-                    rows.append((row["seq"], _push_state(state, pending)))
+                    rows.append((row["seq"], _push_state_of_row(t, row)))
             if not rows:
                 return
             rows.sort(key=lambda item: item[0])
@@ -346,17 +349,25 @@ class Store:
         return int(self.meta("cursor", "0"))
 
 
-def _push_state(state: RowState, pending: dict) -> RowState:
+def _push_state_of_row(t: Table, row: sqlite3.Row) -> RowState:
+    """The push payload of a stored row: its pending fields with their bases,
+    plus the context fields. The clock is decoded only when a context field
+    is not itself pending (never for a new row)."""
+    pending = _loads(row["_pending"])
+    extra = _loads(row["_extra"]) if row["_extra"] else {}
     values, clock, base = {}, {}, {}
     for name, (version, b) in pending.items():
-        values[name] = state.values.get(name)
+        values[name] = row[name] if name in t.by_name else extra.get(name)
         clock[name] = version
         base[name] = b
-    for name in CONTEXT_FIELDS:
-        if name not in clock and name in state.clock:
-            values[name] = state.values.get(name)
-            clock[name] = state.clock[name]
-    return RowState(state.table, state.id, values, clock, base)
+    missing = [name for name in CONTEXT_FIELDS if name not in pending]
+    if missing:
+        full = _loads(row["_clock"])
+        for name in missing:
+            if name in full:
+                values[name] = row[name]
+                clock[name] = full[name]
+    return RowState(t.name, row["id"], values, clock, base)
 
 
 def _merge_pulled(local: tuple[RowState, dict] | None, incoming: RowState) -> tuple[RowState, dict | None] | None:
