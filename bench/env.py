@@ -32,6 +32,7 @@ from sync.store import Store, scope_range
 __all__ = [
     "BIN", "COUNTY", "TOWN", "DATA_TABLES", "HubProc", "checkpoint", "copy_db", "make_template",
     "make_blank", "install_template", "make_direct_stations", "vm_hwm_mb", "reset_hwm", "village_sizes",
+    "cpu_seconds",
 ]
 
 BIN = Path(sys.executable).parent
@@ -140,6 +141,12 @@ def vm_hwm_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def reset_hwm(pid: int) -> bool:

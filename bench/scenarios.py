@@ -71,6 +71,12 @@ class Bench:
     def figure(self, name: str, unit: str, samples: list[float], scenario: str, **kw) -> None:
         self.figures.append(Figure(name, unit, [float(s) for s in samples], scenario, **kw))
 
+    def cpu(self, what: str, wall_s: float, station_cpu_s: float, hub_cpu_s: float) -> None:
+        """Where the time went: CPU seconds of the station side and of the hub process."""
+        self.info.setdefault("cpu", {})[what] = {"wall_s": round(wall_s, 3), "station_cpu_s": round(station_cpu_s, 3),
+                                                  "hub_cpu_s": round(hub_cpu_s, 3)}
+        self.log(f"  {what}: wall {wall_s:.2f} s, CPU station {station_cpu_s:.2f} s, hub {hub_cpu_s:.2f} s")
+
     def problem(self, text: str) -> None:
         self.problems.append(text)
         self.log(f"  !! {text}")
@@ -120,7 +126,7 @@ def limits(b: Bench, runs: int) -> None:
     conn = sqlite3.connect(b.template)
     data = {}
     for name, t in TABLES.items():
-        cols = ("id", *t.data_fields, "seq", "_clock", "_pending", "_extra")  # as Store writes them
+        cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]  # every column the store wrote
         data[name] = (cols, conn.execute(f'SELECT {_qcols(cols)} FROM "{name}"').fetchall())
     conn.close()
     total = sum(len(rows) for _, rows in data.values())
@@ -194,7 +200,9 @@ def initial_push(b: Bench, runs: int) -> None:
         home = b.workdir / f"county{i}"
         hub.enroll(E.COUNTY, home)
         E.install_template(home, b.template)
+        hub_cpu = E.cpu_seconds(hub.pid)
         r = run_worker("sync", str(home))
+        b.cpu(f"initial_push run {i + 1}", r["session_s"], r["cpu_s"], E.cpu_seconds(hub.pid) - hub_cpu)
         if r["pushed"] != total or r["rejected"]:
             b.problem(f"initial push: pushed {r['pushed']} of {total} rows, {r['rejected']} rejected")
         push.append(r["pushed"] / r["push_s"])
@@ -219,7 +227,9 @@ def bootstrap_pull(b: Bench, runs: int) -> None:
         b.hub.enroll(E.TOWN, home)
         if not E.reset_hwm(b.hub.pid):
             b.problem("cannot reset the hub's VmHWM: its bootstrap figure includes the initial push")
+        hub_cpu = E.cpu_seconds(b.hub.pid)
         r = run_worker("sync", str(home))
+        b.cpu(f"bootstrap_pull run {i + 1}", r["session_s"], r["cpu_s"], E.cpu_seconds(b.hub.pid) - hub_cpu)
         pulled = r["pulled"]
         rate.append(r["pulled"] / r["session_s"])
         st_mb.append(r["rss_mb"])
@@ -331,13 +341,17 @@ def many_stations(b: Bench, runs: int) -> None:
             for w in workers:
                 if w.stdout.readline().strip() != "ready":
                     raise RuntimeError("a many-stations client did not get ready")
+            hub_cpu = E.cpu_seconds(b.hub.pid)
             for w in workers:
                 w.stdin.write("go\n")
                 w.stdin.flush()
-            results = []
+            results, client_cpu = [], 0.0
             for w in workers:
-                results.extend(json.loads(w.stdout.readline()))
+                answer = json.loads(w.stdout.readline())
+                results.extend(answer["stations"])
+                client_cpu += answer["cpu_s"]
                 w.wait(60)
+            hub_cpu = E.cpu_seconds(b.hub.pid) - hub_cpu
         finally:
             for w in workers:
                 if w.poll() is None:
@@ -351,6 +365,7 @@ def many_stations(b: Bench, runs: int) -> None:
             b.problem(f"many stations: {len(bad)} stations pushed a different count than they edited")
         rows = sum(r.get("pushed", 0) for r in results)
         total_s.append(max(r["end"] for r in results) - min(r["start"] for r in results))
+        b.cpu(f"many_stations run {run + 1}", total_s[-1], client_cpu, hub_cpu)
         secs = [r["seconds"] for r in results if "error" not in r] or [0.0]
         p50.append(nearest_rank(secs, 0.50))
         p99.append(nearest_rank(secs, 0.99))

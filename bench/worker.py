@@ -40,6 +40,13 @@ def vm_hwm_mb() -> float:
     return 0.0
 
 
+def _cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def edit_rows(store, scope: str, n: int, kind: str, tag: str) -> int:
     """``store.write`` one field of up to ``n`` existing rows in ``scope`` (visits
     first, then veterans, petitions, events), all in one transaction."""
@@ -73,7 +80,7 @@ def _sync(home: Path) -> dict:
             marks["push_end"] = time.perf_counter()
 
     try:
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         with connect(home, store) as hub:
             report = sync_once(store, hub, progress=progress)
         t1 = time.perf_counter()
@@ -83,7 +90,7 @@ def _sync(home: Path) -> dict:
     return {
         "pushed": report.pushed, "pulled": report.pulled, "rejected": report.rejected, "conflicts": report.conflicts,
         "session_s": t1 - t0, "push_s": push_end - t0 if marks["push_end"] else 0.0, "pull_s": t1 - push_end,
-        "rss_mb": vm_hwm_mb(),
+        "rss_mb": vm_hwm_mb(), "cpu_s": _cpu() - c0,
     }
 
 
@@ -102,6 +109,7 @@ def _many(spec_path: Path) -> None:
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return
+    c0 = _cpu()
     barrier = threading.Barrier(len(stations))
     results: list[dict] = [{} for _ in stations]
 
@@ -128,7 +136,7 @@ def _many(spec_path: Path) -> None:
         t.join()
     for _, _, store, _ in stations:
         store.close()
-    print(json.dumps(results), flush=True)
+    print(json.dumps({"cpu_s": _cpu() - c0, "stations": results}), flush=True)
 
 
 def _echo_server(key: Path, cert: Path, ca: Path) -> None:

@@ -1,0 +1,75 @@
+"""The benchmarks, end to end at a tiny scale, so that they never rot.
+
+Runs ``python -m bench.run`` as a subprocess (real hub process, mutual TLS on
+127.0.0.1, station subprocesses, 10 stations instead of 300) and checks that
+every figure is there and positive. No timing assertions: this machine's
+speed is not what is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FIGURES = {
+    "limit_sqlite_executemany": "rows/s",
+    "limit_grpc_stream": "rows/s",
+    "initial_push": "rows/s",
+    "initial_push_session": "s",
+    "bootstrap_pull": "rows/s",
+    "incremental": "s",
+    "incremental_push": "s",
+    "incremental_pull": "s",
+    "noop_warm_channel": "ms",
+    "noop_station_node_sync": "ms",
+    "many_stations_total": "s",
+    "many_stations_p50": "s",
+    "many_stations_p99": "s",
+    "memory_station_initial_push": "MB",
+    "memory_hub_initial_push": "MB",
+    "memory_station_bootstrap_pull": "MB",
+    "memory_hub_bootstrap_pull": "MB",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_bench_runs_end_to_end(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--scale", "0.01", "--runs", "1", "--stations", "10", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=170, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    result = json.loads(out.read_text())
+    assert result["problems"] == [] and result["failed"] == []
+    figures = result["figures"]
+    assert set(FIGURES) <= set(figures), f"missing: {set(FIGURES) - set(figures)}"
+    for name, unit in FIGURES.items():
+        fig = figures[name]
+        assert fig["unit"] == unit, name
+        assert fig["runs"] >= 1 and fig["value"] > 0 and fig["min"] > 0, (name, fig)
+        assert f"{name} " in proc.stdout, f"no printed line for {name}"
+    assert set(result["limits"]) == {"sqlite", "grpc"}
+    assert figures["initial_push"]["ratio"].keys() == {"sqlite", "grpc"}
+    assert result["meta"]["rows"]["total"] > 0
+    assert result["meta"]["many_stations"]["stations"] == 10
+
+
+@pytest.mark.slow
+def test_only_runs_what_is_asked_and_its_setup(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--scale", "0.01", "--runs", "1", "--only", "noop", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    figures = json.loads(out.read_text())["figures"]
+    assert set(figures) == {"noop_warm_channel", "noop_station_node_sync"}
+    assert all(f["value"] > 0 for f in figures.values())
