@@ -26,9 +26,9 @@ from sync.schema import SCHEMA_VERSION
 
 log = logging.getLogger("county_hub.service")
 
-__all__ = ["SyncService", "EnrollmentService", "MAX_BATCH_ROWS"]
+__all__ = ["SyncService", "EnrollmentService", "MAX_BATCH_ROWS", "add_services"]
 
-MAX_BATCH_ROWS = 2000
+MAX_BATCH_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,51 @@ def _status(exc: VetsyncError) -> grpc.StatusCode:
     return grpc.StatusCode.INVALID_ARGUMENT
 
 
+class _Malformed:
+    """A request whose bytes do not parse. gRPC answers INTERNAL when a
+    deserializer raises; ours returns this instead, and the servicer answers
+    INVALID_ARGUMENT."""
+
+
+MALFORMED = _Malformed()
+
+
+def _tolerant(message_cls):
+    def parse(data: bytes):
+        try:
+            return message_cls.FromString(data)
+        except Exception:  # noqa: BLE001 - DecodeError, or whatever protobuf raises on junk
+            return MALFORMED
+
+    return parse
+
+
+def add_services(server: grpc.Server, sync: "SyncService", enrollment: "EnrollmentService") -> None:
+    """Register both services (like the generated ``add_*_to_server``), with
+    deserializers that turn undecodable bytes into INVALID_ARGUMENT."""
+    services = {
+        "vetsync.v1.Sync": {
+            "Handshake": grpc.unary_unary_rpc_method_handler(
+                sync.Handshake, request_deserializer=_tolerant(pb.HandshakeRequest),
+                response_serializer=pb.HandshakeResponse.SerializeToString),
+            "Push": grpc.stream_stream_rpc_method_handler(
+                sync.Push, request_deserializer=_tolerant(pb.PushRequest),
+                response_serializer=pb.PushResponse.SerializeToString),
+            "Pull": grpc.unary_stream_rpc_method_handler(
+                sync.Pull, request_deserializer=_tolerant(pb.PullRequest),
+                response_serializer=pb.PullResponse.SerializeToString),
+        },
+        "vetsync.v1.Enrollment": {
+            "Enroll": grpc.unary_unary_rpc_method_handler(
+                enrollment.Enroll, request_deserializer=_tolerant(pb.EnrollRequest),
+                response_serializer=pb.EnrollResponse.SerializeToString),
+        },
+    }
+    for name, handlers in services.items():
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+        server.add_registered_method_handlers(name, handlers)
+
+
 def guarded(method):
     """Map our errors to status codes; an unexpected error is INTERNAL, logged
     without personal data, and never stops the server."""
@@ -54,6 +99,8 @@ def guarded(method):
     def wrapper(self, request, context):
         status = None
         try:
+            if request is MALFORMED:
+                raise ProtocolError("请求消息无法解析（不是本协议的消息）")
             result = method(self, request, context)
             if hasattr(result, "__next__"):
                 yield from result
@@ -113,6 +160,8 @@ class SyncService(sync_pb2_grpc.SyncServicer):
         if request.schema > SCHEMA_VERSION:
             raise HubError(f"站点数据版本 {request.schema} 比县中心 {SCHEMA_VERSION} 新，请先升级县中心")
         _check_replica(request.replica_id)
+        if request.wall_ms < 0:  # would also overflow the skew column
+            raise ProtocolError(f"站点时钟值不合法：{request.wall_ms}")
         now = int(time.time() * 1000)
         skew = request.wall_ms - now if request.wall_ms else 0
         with self.hub.lock:
@@ -127,6 +176,8 @@ class SyncService(sync_pb2_grpc.SyncServicer):
     def Push(self, request_iterator, context):
         peer = self._peer(context)
         for request in request_iterator:
+            if request is MALFORMED:
+                raise ProtocolError("请求消息无法解析（不是本协议的消息）")
             _check_replica(request.replica_id)
             if len(request.rows) > MAX_BATCH_ROWS:
                 raise ProtocolError(f"一批最多 {MAX_BATCH_ROWS} 行，收到 {len(request.rows)} 行")
@@ -146,6 +197,8 @@ class SyncService(sync_pb2_grpc.SyncServicer):
     def Pull(self, request, context):
         peer = self._peer(context)
         limit = max(1, min(request.batch_rows or 1000, MAX_BATCH_ROWS))
+        if request.cursor >= 2**63:  # a hub seq is a SQLite INTEGER
+            raise ProtocolError(f"同步游标不合法：{request.cursor}")
         cursor, total = request.cursor, 0
         while True:
             batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, replica_id=request.replica_id,

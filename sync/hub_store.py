@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from sync import petition as petition_rules
 from sync.hlc import replica_of
 from sync.merge import ConflictRecord, merge_row
@@ -129,6 +131,18 @@ class HubStore(Store):
         if t.hub_only_writes and (current is None or set(incoming.base) - CONFLICT_RESOLUTION_FIELDS):
             return "冲突记录只能由县中心生成，站点只能处理其状态"
 
+        if current is None:  # new to the hub: adopt the pushed state whole (no field to merge with)
+            state = RowState(t.name, incoming.id, dict(incoming.values), dict(incoming.clock))
+            batch.current[key] = state
+            batch.save(state, origin)
+            batch.history.append((state, None))
+            result.applied += 1
+            if t.name == "veterans":
+                batch.veterans[state.id] = state
+            elif t.name == "petition_events":
+                batch.new_events.append(state)
+            return None
+
         history = None
 
         def in_history(name: str, version: str) -> bool:
@@ -169,8 +183,7 @@ class HubStore(Store):
         )))
         self.conn.executemany(
             'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields) VALUES (?, ?, ?, ?, ?, ?)',
-            [(seqs[(s.table, s.id)], s.table, s.id, station, now_ms,
-              json.dumps({n: [v, ver] for n, (v, ver) in changed.items()}, ensure_ascii=False))
+            [(seqs[(s.table, s.id)], s.table, s.id, station, now_ms, _history_fields(s, changed))
              for s, changed in batch.history],
         )
 
@@ -409,13 +422,21 @@ class HubStore(Store):
             return state
 
 
+def _history_fields(state: RowState, changed: dict[str, tuple[Any, str]] | None) -> str:
+    """JSON ``{field: [value, version]}`` of one accepted change (``None``: a new row, all its fields)."""
+    if changed is None:
+        values = state.values
+        return orjson.dumps({n: [values.get(n), v] for n, v in state.clock.items()}).decode()
+    return orjson.dumps({n: [v, ver] for n, (v, ver) in changed.items()}).decode()
+
+
 class _Batch:
     """Working state of one push batch: the hub rows as merged so far, and what to write."""
 
     def __init__(self, current: dict[tuple[str, str], RowState]):
         self.current = current
         self.saves: dict[tuple[str, str], tuple[RowState, str | None]] = {}
-        self.history: list[tuple[RowState, dict]] = []
+        self.history: list[tuple[RowState, dict | None]] = []  # None: a new row
         self.moves: list[tuple[str, str, str, str]] = []
         self.veterans: dict[str, RowState] = {}
         self.new_events: list[RowState] = []

@@ -30,7 +30,7 @@ class Handshake:
     county: str
     hub_wall_ms: int
     skew_ms: int  # station clock minus hub clock, as seen at the handshake
-    max_batch_rows: int = 1000
+    max_batch_rows: int = 5000
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class SyncReport:
 Progress = Callable[[str, int], None]  # (phase, rows done in this call)
 
 
-def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = 1000, progress: Progress | None = None) -> SyncReport:
+def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = 2000, progress: Progress | None = None) -> SyncReport:
     started = time.monotonic()
     report = SyncReport()
     hello = hub.handshake(store.replica_id, int(time.time() * 1000))

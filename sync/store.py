@@ -17,13 +17,14 @@ migrations, each applied with its record in one transaction.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+import orjson
 
 from sync import migrations
 from sync.errors import NotFound, StoreError, ValidationError
@@ -34,8 +35,12 @@ from sync.schema import CONTEXT_FIELDS, TABLES, Table
 __all__ = ["Store", "REPLICATED"]
 
 REPLICATED = tuple(TABLES)
-_dumps = json.dumps
-_loads = json.loads
+_loads = orjson.loads  # hot paths: clock, pending marks, extra fields
+
+
+def _dumps(obj) -> str:
+    """Compact JSON text (UTF-8, not escaped) for a TEXT column."""
+    return orjson.dumps(obj).decode()
 
 
 def _q(name: str) -> str:
@@ -146,9 +151,9 @@ class Store:
             state.id,
             *(values.get(name) for name in t.data_fields),
             seq,
-            _dumps(state.clock, separators=(",", ":")),
-            _dumps(pending, separators=(",", ":")) if pending else None,
-            _dumps(extra, ensure_ascii=False) if extra else None,
+            _dumps(state.clock),
+            _dumps(pending) if pending else None,
+            _dumps(extra) if extra else None,
             origin,
             state.seq if origin else None,
         )
@@ -243,18 +248,30 @@ class Store:
         fields (with their bases) and the context fields (area, deleted)."""
         after = 0
         while True:
+            cutoff = None  # the batch ends at the smallest n-th pending seq over the tables (index only)
+            for name in REPLICATED:
+                nth = self.conn.execute(
+                    f"SELECT seq FROM {_q(name)} WHERE _pending IS NOT NULL AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?",
+                    (after, batch_size - 1),
+                ).fetchone()
+                if nth is not None and (cutoff is None or nth[0] < cutoff):
+                    cutoff = nth[0]
             rows: list[tuple[int, RowState]] = []
             for name in REPLICATED:
                 t = TABLES[name]
-                sql = f"SELECT * FROM {_q(name)} WHERE _pending IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?"
-                for row in self.conn.execute(sql, (after, batch_size)):
-                    rows.append((row["seq"], _push_state_of_row(t, row)))
+                cur = self.conn.cursor()
+                cur.row_factory = None  # plain tuples: this loop reads every pending row
+                cur.execute(f"SELECT * FROM {_q(name)} WHERE _pending IS NOT NULL AND seq > ? AND seq <= ?",
+                            (after, cutoff if cutoff is not None else self.last_seq))
+                index = {d[0]: i for i, d in enumerate(cur.description)}
+                seq_at = index["seq"]
+                for row in cur:
+                    rows.append((row[seq_at], _push_state_of_row(t, row, index)))
             if not rows:
                 return
             rows.sort(key=lambda item: item[0])
-            batch = rows[:batch_size]
-            after = batch[-1][0]
-            yield [state for _, state in batch]
+            after = rows[-1][0]
+            yield [state for _, state in rows]
 
     def acknowledge(self, acks: Iterable[tuple[str, str, dict[str, str]]]) -> int:
         """Clear the pending marks of exactly the acknowledged versions.
@@ -299,7 +316,7 @@ class Store:
         fields = {f: state.values.get(f) for f in pending}
         self.conn.execute(
             'INSERT INTO _rejected ("table", row_id, area, fields, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-            (state.table, state.id, state.area, _dumps(fields, ensure_ascii=False), reason, int(time.time() * 1000)),
+            (state.table, state.id, state.area, _dumps(fields), reason, int(time.time() * 1000)),
         )
 
     def rejected(self) -> list[dict]:
@@ -349,25 +366,27 @@ class Store:
         return int(self.meta("cursor", "0"))
 
 
-def _push_state_of_row(t: Table, row: sqlite3.Row) -> RowState:
+def _push_state_of_row(t: Table, row: tuple, index: dict[str, int]) -> RowState:
     """The push payload of a stored row: its pending fields with their bases,
     plus the context fields. The clock is decoded only when a context field
     is not itself pending (never for a new row)."""
-    pending = _loads(row["_pending"])
-    extra = _loads(row["_extra"]) if row["_extra"] else {}
+    pending = _loads(row[index["_pending"]])
+    raw_extra = row[index["_extra"]]
+    extra = _loads(raw_extra) if raw_extra else {}
     values, clock, base = {}, {}, {}
     for name, (version, b) in pending.items():
-        values[name] = row[name] if name in t.by_name else extra.get(name)
+        at = index.get(name)
+        values[name] = row[at] if at is not None else extra.get(name)
         clock[name] = version
         base[name] = b
     missing = [name for name in CONTEXT_FIELDS if name not in pending]
     if missing:
-        full = _loads(row["_clock"])
+        full = _loads(row[index["_clock"]])
         for name in missing:
             if name in full:
-                values[name] = row[name]
+                values[name] = row[index[name]]
                 clock[name] = full[name]
-    return RowState(t.name, row["id"], values, clock, base)
+    return RowState(t.name, row[index["id"]], values, clock, base)
 
 
 def _merge_pulled(local: tuple[RowState, dict] | None, incoming: RowState) -> tuple[RowState, dict | None] | None:
