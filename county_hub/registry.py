@@ -153,7 +153,7 @@ class Registry:
     # -- sync figures ------------------------------------------------------------
 
     def record_handshake(self, station: str, replica_id: str, skew_ms: int) -> None:
-        with self.store.transaction():
+        with self.store.transaction(durable=False):
             self.conn.execute(
                 "UPDATE _stations SET replica_id = ?, skew_ms = ? WHERE station = ?", (replica_id, skew_ms, station)
             )
@@ -166,7 +166,7 @@ class Registry:
             self.audit("push", station, rows=rows, refused=refused, conflicts=conflicts)
 
     def record_pull(self, station: str, rows: int) -> None:
-        with self.store.transaction():
+        with self.store.transaction(durable=False):
             self.conn.execute(
                 "UPDATE _stations SET pulled = pulled + ?, last_sync_ms = ? WHERE station = ?", (rows, _now_ms(), station)
             )

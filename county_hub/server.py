@@ -16,8 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from county_hub.ca import load_ca
 from county_hub.home import open_hub
-from county_hub.service import EnrollmentService, SyncService
-from sync.gen.vetsync.v1 import sync_pb2_grpc
+from county_hub.service import EnrollmentService, SyncService, add_services
 
 log = logging.getLogger("county_hub.server")
 
@@ -67,8 +66,8 @@ class HubServer:
             ("grpc.so_reuseport", 0),
         ]
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options)
-        sync_pb2_grpc.add_SyncServicer_to_server(SyncService(self.store, self.registry), self.server)
-        sync_pb2_grpc.add_EnrollmentServicer_to_server(EnrollmentService(self.store, self.registry, ca), self.server)
+        # like sync_pb2_grpc.add_*_to_server, but undecodable requests get INVALID_ARGUMENT, not INTERNAL
+        add_services(self.server, SyncService(self.store, self.registry), EnrollmentService(self.store, self.registry, ca))
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         host, port = split_listen(listen)

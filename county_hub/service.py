@@ -183,8 +183,9 @@ class SyncService(sync_pb2_grpc.SyncServicer):
                 raise ProtocolError(f"一批最多 {MAX_BATCH_ROWS} 行，收到 {len(request.rows)} 行")
             rows = [codec.row_from_pb(r) for r in request.rows]
             check_skew(rows, int(time.time() * 1000))
-            result = self.hub.apply_push(rows, station=peer.station, scope=peer.scope, replica_id=request.replica_id)
-            with self.hub.lock:
+            with self.hub.transaction():  # the batch and its bookkeeping: one durable commit
+                result = self.hub.apply_push(rows, station=peer.station, scope=peer.scope,
+                                             replica_id=request.replica_id)
                 self.registry.record_push(peer.station, len(result.acked), len(result.refused), result.conflicts)
             yield pb.PushResponse(
                 batch=request.batch,

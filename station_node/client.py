@@ -19,6 +19,7 @@ import grpc
 from station_node.errors import CertificateRejected, HubUnreachable, from_rpc_error
 from sync import codec
 from sync.codec import pb
+from sync.errors import ProtocolError
 from sync.gen.vetsync.v1 import sync_pb2_grpc
 from sync.hub_store import PullBatch
 from sync.replicate import Handshake, PushReply
@@ -136,18 +137,18 @@ class GrpcHub:
                 yield item
 
         call = self.stub.Push(requests(), timeout=self.timeout * 10)
-        inflight: deque[int] = deque()
+        inflight: deque[tuple[int, list[RowState]]] = deque()
         done = False
         try:
             for number, rows in enumerate(itertools.chain([first], batches)):
                 outbox.put(pb.PushRequest(batch=number, replica_id=self.replica_id,
                                           rows=[codec.row_to_pb(r, with_base=True) for r in rows]))
-                inflight.append(number)
+                inflight.append((number, rows))
                 if len(inflight) >= PUSH_WINDOW:
-                    yield self._reply(call, inflight.popleft())
+                    yield self._reply(call, *inflight.popleft())
             outbox.put(None)
             while inflight:
-                yield self._reply(call, inflight.popleft())
+                yield self._reply(call, *inflight.popleft())
             done = True
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, self.target) from None
@@ -156,13 +157,11 @@ class GrpcHub:
             if not done:
                 call.cancel()
 
-    def _reply(self, call, expected: int) -> PushReply:
+    def _reply(self, call, expected: int, rows: list[RowState]) -> PushReply:
         resp = next(call)
         if resp.batch != expected:
-            from sync.errors import ProtocolError
-
             raise ProtocolError(f"县中心确认的批次 {resp.batch} 与发送的 {expected} 不符")
-        return PushReply(codec.acks_from_pb(resp.acks), [(r.table, r.id, r.reason) for r in resp.refused],
+        return PushReply(codec.acks_from_pb(resp.acks, rows), [(r.table, r.id, r.reason) for r in resp.refused],
                          resp.conflicts)
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]:

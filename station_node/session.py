@@ -52,6 +52,7 @@ def sync_with_retry(
     progress: Progress | None = None,
     on_retry: Callable[[Exception, float], None] | None = None,
     timeout: float = 60.0,
+    batch_rows: int = 2000,
 ) -> SyncReport:
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry and state.outcome is not None:
@@ -68,7 +69,7 @@ def sync_with_retry(
     for attempt in retrying:
         with attempt:
             with connect(home, store, timeout=timeout) as hub:
-                return sync_once(store, hub, progress=progress)
+                return sync_once(store, hub, progress=progress, batch_rows=batch_rows)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

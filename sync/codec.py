@@ -74,15 +74,20 @@ def row_from_pb(msg: pb.Row) -> RowState:
 
 
 def acks_to_pb(acks) -> list[pb.Ack]:
-    return [pb.Ack(table=t, id=i, versions=_enc(v)) for t, i, v in acks]
+    """Acks name the rows only: an ack without versions stands for exactly the
+    versions the station sent for that row in that batch."""
+    return [pb.Ack(table=t, id=i) for t, i, _ in acks]
 
 
-def acks_from_pb(msgs) -> list[tuple[str, str, dict[str, str]]]:
+def acks_from_pb(msgs, sent: list[RowState]) -> list[tuple[str, str, dict[str, str]]]:
+    """The acknowledged (table, id, versions) of a batch the station ``sent``."""
+    pushed = {(r.table, r.id): r.clock for r in sent}
     out = []
     for m in msgs:
-        if m.table not in TABLES:
-            raise ProtocolError(f"确认中有未知的数据表：{m.table[:40]!r}")
-        out.append((m.table, m.id, _obj(m.versions, "versions", m.id)))
+        clock = pushed.get((m.table, m.id))
+        if clock is None:
+            raise ProtocolError(f"县中心确认了未发送的记录：{m.table[:40]} {m.id[:40]}")
+        out.append((m.table, m.id, _obj(m.versions, "versions", m.id) if m.versions else clock))
     return out
 
 

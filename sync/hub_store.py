@@ -96,7 +96,7 @@ class HubStore(Store):
                 if reason:
                     result.refused.append((incoming.table, incoming.id, reason))
                 else:
-                    result.acked.append((incoming.table, incoming.id, dict(incoming.clock)))
+                    result.acked.append((incoming.table, incoming.id, incoming.clock))
             self._flush(batch, station, now_ms)
             for table, row_id, old_area, new_area in batch.moves:
                 self._move(table, row_id, old_area, new_area)

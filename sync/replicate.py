@@ -74,7 +74,7 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = 2000, progress: P
     report = SyncReport()
     hello = hub.handshake(store.replica_id, int(time.time() * 1000))
     report.station, report.skew_ms = hello.station, hello.skew_ms
-    with store.transaction():
+    with store.transaction(durable=False):  # bookkeeping: no promise rides on it
         store.set_meta("last_skew_ms", hello.skew_ms)
         store.set_meta("scope", hello.scope)
     batch_rows = max(1, min(batch_rows, hello.max_batch_rows))
@@ -98,7 +98,7 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = 2000, progress: P
         if progress:
             progress("pull", len(batch.rows))
     report.cursor = store.cursor
-    with store.transaction():
+    with store.transaction(durable=False):
         store.set_meta("last_sync_ms", int(time.time() * 1000))
     report.seconds = round(time.monotonic() - started, 4)
     return report

@@ -84,11 +84,17 @@ class Store:
     # -- transactions and bookkeeping -------------------------------------
 
     @contextmanager
-    def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    def transaction(self, mode: str = "IMMEDIATE", *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction (a nested call joins the outer one). ``durable=False``
+        commits without waiting for the disk: for bookkeeping nobody was promised
+        (sync statistics); WAL keeps commits in order, so the next durable
+        commit makes it durable too."""
         with self.lock:
             if self.conn.in_transaction:  # nested: join the outer one
                 yield self.conn
                 return
+            if not durable:
+                self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(f"BEGIN {mode}")
             try:
                 yield self.conn
@@ -99,6 +105,9 @@ class Store:
                 if mode != "DEFERRED":
                     self.set_meta("hlc_last", self.hlc.last)
                 self.conn.execute("COMMIT")
+            finally:
+                if not durable:
+                    self.conn.execute("PRAGMA synchronous=FULL")
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM _meta WHERE key = ?", (key,)).fetchone()
