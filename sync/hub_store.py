@@ -309,7 +309,9 @@ class HubStore(Store):
         ).fetchall()
         for other_id, other_kind in rows:
             theirs = _next_status(from_status, other_kind)
-            if theirs != mine and kind != "mediate" and other_kind != "mediate":
+            # An event that keeps the status (延期, 调解) is followed by the next one on the
+            # same prior status legitimately: only two status *changes* can contend.
+            if theirs != mine and from_status not in (mine, theirs):
                 other = self.load("petition_events", other_id)[0]
                 winner, loser = sorted([event, other], key=lambda s: s.version("kind"), reverse=True)
                 self._record_conflict(

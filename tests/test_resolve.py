@@ -615,3 +615,32 @@ def test_a_conflict_follows_its_record_when_the_record_moves(tmp_path):
         assert net.stations["va"].select("conflicts") == []
     finally:
         net.close()
+
+
+def test_an_event_that_keeps_the_status_is_no_transition_conflict(tmp_path):
+    """延期 keeps a petition 办理中; the 答复 after it starts from the same status
+    without contending with it (found on generated data: false conflicts)."""
+    from enginekit import TOWN, VILLAGE_A, Network
+
+    net = Network(tmp_path, {"va": VILLAGE_A, "town": TOWN})
+    try:
+        va = net.stations["va"]
+        va.write("petitions", "p1", {"area": VILLAGE_A, "petitioner": "甲", "channel": "visit",
+                                     "received_on": "2026-01-05", "summary": "事项"}, create=True)
+        for i, (kind, before) in enumerate([("register", None), ("accept", "registered"),
+                                            ("extend", "accepted"), ("reply", "accepted")]):
+            va.write("petition_events", f"e{i}", {"petition_id": "p1", "area": VILLAGE_A, "at": "2026-01-06",
+                                                  "kind": kind, "from_status": before}, create=True)
+        net.sync("va")
+        assert net.hub.select("conflicts") == []
+        # two status changes from the same prior status still contend
+        net.sync("town")
+        net.stations["town"].write("petition_events", "t1", {"petition_id": "p1", "area": VILLAGE_A, "at": "2026-01-07",
+                                                            "kind": "close", "from_status": "replied"}, create=True)
+        va.write("petition_events", "e9", {"petition_id": "p1", "area": VILLAGE_A, "at": "2026-01-07",
+                                          "kind": "review_request", "from_status": "replied"}, create=True)
+        net.sync("town")
+        net.sync("va")
+        assert [c["kind"] for c in net.hub.select("conflicts")] == ["petition_transition"]
+    finally:
+        net.close()
