@@ -68,7 +68,8 @@ def row_from_pb(msg: pb.Row) -> RowState:
         raise ProtocolError(f"记录 {msg.id} 的 base 不合法")
     if set(values) - set(clock):
         raise ProtocolError(f"记录 {msg.id} 有字段缺少版本")
-    if "area" in values and not (isinstance(values["area"], str) and values["area"].isdigit()):
+    area = values.get("area")
+    if "area" in values and not (isinstance(area, str) and area.isdigit() and len(area) in (6, 9, 12)):
         raise ProtocolError(f"记录 {msg.id} 的区划代码不合法")
     return RowState(msg.table, msg.id, values, clock, base)
 

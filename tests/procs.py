@@ -278,38 +278,49 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
 
 
 class GateProxy(CuttingProxy):
-    """A CuttingProxy that can also hold a direction: after ``hold_up_after``
-    bytes station → hub (or ``hold_down_after`` bytes hub → station) on a
-    connection it stops forwarding that direction until the hold is lifted
-    (set the attribute to None). ``up``/``down`` are the byte counts of the
-    latest connection."""
+    """A CuttingProxy that can also slow a direction down to ``rate_up`` /
+    ``rate_down`` bytes per second (station → hub / hub → station), and
+    ``freeze()`` all forwarding until ``thaw()`` — so a test can stop a session
+    at a point it has observed and act there. ``up``/``down`` count the bytes
+    of the latest connection."""
 
-    def __init__(self, target_port: int, *, hold_up_after: int | None = None, hold_down_after: int | None = None,
+    def __init__(self, target_port: int, *, rate_up: float | None = None, rate_down: float | None = None,
                  cut_after: int | None = None):
-        self.hold_up_after, self.hold_down_after = hold_up_after, hold_down_after
+        self.rate_up, self.rate_down = rate_up, rate_down
+        self.frozen = False
         self.up = self.down = 0
+        self._generation = 0
         super().__init__(target_port, cut_after=cut_after)
 
-    def holding(self) -> bool:
-        return (self.hold_up_after is not None and self.up >= self.hold_up_after) or (
-            self.hold_down_after is not None and self.down >= self.hold_down_after)
+    def freeze(self) -> None:
+        self.frozen = True
+        time.sleep(0.1)  # a chunk being forwarded right now gets through
+
+    def drop_all(self) -> None:
+        """Cut every open connection, dropping whatever is still in flight (new ones are served)."""
+        self._generation += 1
+        time.sleep(0.1)
+
+    def thaw(self, *, unthrottle: bool = True) -> None:
+        if unthrottle:
+            self.rate_up = self.rate_down = None
+        self.frozen = False
 
     def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
         self.up = self.down = 0
+        next_ok = {client: 0.0, upstream: 0.0}
+        generation = self._generation
         try:
-            while not self._stop.is_set():
-                socks = []
-                if self.hold_up_after is None or self.up < self.hold_up_after:
-                    socks.append(client)
-                if self.hold_down_after is None or self.down < self.hold_down_after:
-                    socks.append(upstream)
+            while not self._stop.is_set() and generation == self._generation:
+                now = time.monotonic()
+                socks = [] if self.frozen else [s for s in (client, upstream) if next_ok[s] <= now]
+                waiting = [next_ok[s] - now for s in (client, upstream) if next_ok[s] > now]
                 if not socks:
-                    time.sleep(0.05)
+                    time.sleep(min([0.01, *waiting]))
                     continue
-                ready, _, _ = select.select(socks, [], [], 0.05)
+                ready, _, _ = select.select(socks, [], [], min([0.05, *waiting]))
                 for s in ready:
-                    limit = 16384
-                    data = s.recv(limit)
+                    data = s.recv(16384)
                     if not data:
                         return
                     if s is upstream:
@@ -318,9 +329,13 @@ class GateProxy(CuttingProxy):
                             self.cuts += 1
                             return
                         client.sendall(data)
+                        rate = self.rate_down
                     else:
                         self.up += len(data)
                         upstream.sendall(data)
+                        rate = self.rate_up
+                    if rate:
+                        next_ok[s] = max(next_ok[s], time.monotonic()) + len(data) / rate
         except OSError:
             return
         finally:
@@ -330,3 +345,25 @@ class GateProxy(CuttingProxy):
                 except OSError:
                     pass
                 s.close()
+
+
+def _drain(stream, keep: list[str]) -> None:
+    for line in iter(stream.readline, ""):
+        keep.append(line)
+        del keep[:-200]
+
+
+_hub_start = Hub.start
+
+
+def _start_and_drain(self: Hub, port: int = 0, timeout: float = 30) -> Hub:
+    """Hub.start, then read the hub's stdout and stderr on threads (last 200 lines
+    kept in ``hub.log``): a hub that logs a lot must never block on a full pipe."""
+    _hub_start(self, port, timeout)
+    self.log = []
+    for stream in (self.proc.stdout, self.proc.stderr):
+        threading.Thread(target=_drain, args=(stream, self.log), daemon=True).start()
+    return self
+
+
+Hub.start = _start_and_drain

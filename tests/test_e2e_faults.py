@@ -30,7 +30,7 @@ from procs import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
-# A village with ~2,800 rows (3 push/pull batches of 1,000): 1 town, 2 villages.
+# A village with ~2,800 rows (6 push/pull batches of 500 with --batch-rows 500): 1 town, 2 villages.
 SCALE = dict(scale=0.015, county="440902", towns=1, villages_per_town=2)
 
 
@@ -117,24 +117,26 @@ def test_hub_killed_mid_push_then_resync(tmp_path, lose):
     station = Station(tmp_path / "va", VILLAGE_A).enroll(hub)
     total = generate(station)
     assert total > 2000
-    # push ≈ 3.3 MB up (3 batches), acks ≈ 0.65 MB down per batch
-    holds = {"request": dict(hold_up_after=1_600_000), "ack": dict(hold_down_after=900_000)}[lose]
-    proxy = GateProxy(hub.port, **holds)
+    # The push is ≈ 3.3 MB up in 6 batches of 500 rows, the acks a few KB each. Slow one direction down,
+    # wait for the point to kill at, freeze the proxy there, and kill.
+    rates = {"request": dict(rate_up=1_500_000), "ack": dict(rate_down=40_000)}[lose]
+    proxy = GateProxy(hub.port, **rates)
     try:
         set_station_meta(station.home, "hub", f"127.0.0.1:{proxy.port}")
-        proc = sync_popen(station, "--retries", "1")
+        proc = sync_popen(station, "--retries", "1", "--batch-rows", "500")
         try:
-            if lose == "request":  # batch 1 applied and acknowledged, batch 2 stuck on the wire
-                wait_for(lambda: proxy.holding() and pending(station) <= total - 1000, 30, what="first ack")
+            if lose == "request":  # batch 1 applied and acknowledged, the next ones still on the wire
+                wait_for(lambda: pending(station) <= total - 500, 30, what="the first ack")
             else:  # the hub applied more than the station has had acknowledged
-                wait_for(lambda: pending(station) <= total - 1000 and hub_total(hub) > total - pending(station),
-                         30, what="an applied batch with its ack held")
-            acked_at_hub = hub_total(hub)
-            assert 0 < acked_at_hub < total or lose == "ack"
-            assert 0 < pending(station) < total
+                wait_for(lambda: pending(station) <= total - 500 and hub_total(hub) > total - pending(station),
+                         30, what="an applied batch with its ack on the way")
+            proxy.freeze()
+            at_hub, left = hub_total(hub), pending(station)
+            assert 0 < total - left <= at_hub < total if lose == "request" else total - left < at_hub, (at_hub, left)
             hub.proc.send_signal(signal.SIGKILL)
             hub.proc.wait(10)
-            proxy.hold_up_after = proxy.hold_down_after = None  # let the proxy see the dead hub
+            proxy.drop_all()  # the connection dies with the hub: what was in flight is lost
+            proxy.thaw()
             failed = finish(proc, 60)
         finally:
             if proc.poll() is None:
@@ -164,12 +166,13 @@ def test_station_killed_mid_pull_then_resync(loaded, tmp_path):
     hub = loaded
     station = fresh_station(hub, tmp_path / "va2")
     last_seq = int(query(hub.home, "SELECT value FROM _meta WHERE key = 'seq'")[0][0])
-    proxy = GateProxy(hub.port, hold_down_after=1_500_000)  # pull ≈ 2.8 MB in 3 batches
+    proxy = GateProxy(hub.port, rate_down=1_500_000)  # the pull is ≈ 2.8 MB in 6 batches of 500 rows
     try:
         set_station_meta(station.home, "hub", f"127.0.0.1:{proxy.port}")
-        proc = sync_popen(station, "--retries", "1")
+        proc = sync_popen(station, "--retries", "1", "--batch-rows", "500")
         try:
-            wait_for(lambda: proxy.holding() and cursor(station) > 0, 30, what="the first pulled batch")
+            wait_for(lambda: cursor(station) > 0, 30, what="the first pulled batch")
+            proxy.freeze()
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
         finally:
@@ -181,7 +184,7 @@ def test_station_killed_mid_pull_then_resync(loaded, tmp_path):
         have = sum(len(rows_of(station.home, t)) for t in REPLICATED_TABLES)
         assert 0 < half < last_seq
         assert 0 < have < sum(len(rows_of(hub.home, t, VILLAGE_A)) for t in REPLICATED_TABLES)
-        proxy.hold_down_after = None
+        proxy.thaw()
         report = station.sync()
         assert 0 < report["pulled"] < 2900  # the rest, not everything again
         assert report["cursor"] >= last_seq

@@ -343,8 +343,11 @@ def test_malformed_and_oversized_messages(net):
     replica = new_replica_id()
     good = lambda n: new_veteran(VILLAGE_A, n, replica=replica)  # noqa: E731
     version = make_version(now_ms(), 0, replica)
+    channel, stub = station_stub(hub, st["va"].home)
+    cap = handshake(stub, replica).max_batch_rows  # the most rows a batch may hold, as the hub says
+    assert 0 < cap < 100_000
     cases = {
-        "too many rows": ([good(100 + i % 800) for i in range(2001)], grpc.StatusCode.INVALID_ARGUMENT, "2000"),
+        "too many rows": ([good(100 + i % 800) for i in range(cap + 1)], grpc.StatusCode.INVALID_ARGUMENT, str(cap)),
         "over 32 MiB": ([pb.Row(table="veterans", id="x1", values=b'{"note":"' + b"x" * (33 << 20) + b'"}',
                                 clock=json.dumps({"note": version}).encode())],
                         grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
@@ -365,7 +368,6 @@ def test_malformed_and_oversized_messages(net):
                      grpc.StatusCode.INVALID_ARGUMENT, "区划"),
         "bad replica id": ([good(93)], grpc.StatusCode.INVALID_ARGUMENT, "replica_id"),
     }
-    channel, stub = station_stub(hub, st["va"].home)
     with channel:
         for name, (rows, code, words) in cases.items():
             rid = "not-a-replica" if name == "bad replica id" else replica
