@@ -47,12 +47,12 @@ from vetsync_cli import (
     emit_json,
     json_option,
     local_time,
+    make_home_option,
     print_table,
 )
 
 __all__ = ["main", "home_option", "open_hub"]
 
-ENV_VAR = "COUNTY_HUB_HOME"
 DEFAULT_LISTEN = "0.0.0.0:7443"
 
 CERT_STATE_LABELS = {"valid": "有效", "expired": "已过期", "revoked": "已吊销"}
@@ -69,15 +69,7 @@ AUDIT_KIND_LABELS = {
 # --------------------------------------------------------------------------- shared options
 
 
-def home_option(func: Callable) -> Callable:
-    """``--home DIR``, taken by every command."""
-    return click.option(
-        "--home",
-        "home",
-        metavar="DIR",
-        default=None,
-        help=f"县中心目录（默认取环境变量 {ENV_VAR}，否则为用户数据目录）",
-    )(func)
+home_option = make_home_option("县中心目录", home_mod.ENV_VAR)
 
 
 @contextmanager

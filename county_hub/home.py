@@ -16,13 +16,15 @@ from county_hub.registry import Registry
 from sync.domain import validate_area
 from sync.hub_store import HubStore
 
-__all__ = ["resolve_home", "init_hub", "open_hub"]
+__all__ = ["ENV_VAR", "resolve_home", "init_hub", "open_hub"]
+
+ENV_VAR = "COUNTY_HUB_HOME"
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
     if home:
         return Path(home)
-    env = os.environ.get("COUNTY_HUB_HOME")
+    env = os.environ.get(ENV_VAR)
     return Path(env) if env else Path(platformdirs.user_data_dir("vetsync-hub"))
 
 

@@ -35,6 +35,7 @@ from vetsync_cli import (
     console,
     emit_json,
     json_option,
+    make_home_option,
     print_record,
     print_rows,
 )
@@ -64,15 +65,7 @@ StationGroup = ChineseGroup
 # --------------------------------------------------------------------------- shared options and output
 
 
-def home_option(func: Callable) -> Callable:
-    """``--home DIR``, taken by every command."""
-    return click.option(
-        "--home",
-        "home",
-        metavar="DIR",
-        default=None,
-        help=f"站点目录（默认取环境变量 {home_mod.ENV_VAR}，否则为用户数据目录）",
-    )(func)
+home_option = make_home_option("站点目录", home_mod.ENV_VAR)
 
 
 @contextmanager

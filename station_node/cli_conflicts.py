@@ -15,80 +15,36 @@ does that).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import click
 
 # The CLI helpers, imported in one place.
 from station_node.cli import home_option, open_station
-from sync import resolve as R
-from vetsync_cli import ChineseGroup, emit_json, json_option, print_table
+from sync.store import Store
+from vetsync_cli.conflicts_view import conflicts_group
 
 __all__ = ["register", "conflicts"]
 
-_HOW = "处理：station-node conflicts resolve 编号 --keep winner|loser（重复登记用 --merge-into 档案编号）"
+
+@contextmanager
+def _open(home: str | None) -> Iterator[tuple[Store, str, str]]:
+    """The station's store, its scope, and its code (who resolves)."""
+    with open_station(home) as store:
+        code = store.meta("station") or ""
+        yield store, store.meta("scope") or code, code
+
+
+conflicts = conflicts_group(
+    program="station-node",
+    help="本站范围内的数据冲突：列出（默认只列待处理的）、查看、处理。",
+    open_store=_open,
+    home_option=home_option,
+    after_resolve="处理结果将在下次同步时上传县中心。",
+)
 
 
 def register(group: click.Group) -> None:
     """Add the ``conflicts`` group to the top ``station-node`` group."""
     group.add_command(conflicts)
-
-
-@click.group(
-    "conflicts",
-    cls=ChineseGroup,
-    invoke_without_command=True,
-    help="本站范围内的数据冲突：列出（默认只列待处理的）、查看、处理。",
-)
-@click.option("--all", "include_resolved", is_flag=True, help="同时列出已处理的冲突")
-@json_option
-@home_option
-@click.pass_context
-def conflicts(ctx: click.Context, include_resolved: bool, as_json: bool, home: str | None) -> None:
-    if ctx.invoked_subcommand is not None:
-        return
-    with open_station(home) as store:
-        items = R.list_conflicts(store, include_resolved=include_resolved)
-    if as_json:
-        emit_json(items)
-        return
-    empty = "（没有冲突）" if include_resolved else "（没有待处理的冲突）"
-    print_table(R.LIST_COLUMNS, [R.display_row(c) for c in items], title=f"冲突（{len(items)} 条）" if items else None,
-                empty=empty, no_wrap=("编号",))
-    if items:
-        click.echo(_HOW)
-
-
-@conflicts.command("show", help="查看一条冲突：双方的值、站点和时间。")
-@click.argument("conflict_id", metavar="ID")
-@json_option
-@home_option
-def show(conflict_id: str, as_json: bool, home: str | None) -> None:
-    with open_station(home) as store:
-        c = R.get_conflict(store, conflict_id)
-    if as_json:
-        emit_json(c)
-    else:
-        print_table(R.DETAIL_COLUMNS, R.detail_rows(c), title=f"冲突 {c['id']}", no_wrap=("item",))
-
-
-@conflicts.command(
-    "resolve",
-    help="处理一条冲突：--keep winner 保留采用值，--keep loser 改用未采用值，--value 指定新值；"
-    "重复登记用 --merge-into 指定保留的档案。处理结果在下次同步时上传县中心。",
-)
-@click.argument("conflict_id", metavar="ID")
-@click.option("--keep", type=click.Choice(R.KEEP_CHOICES), default=None, help="保留哪一方：winner（采用值）或 loser（未采用值）")
-@click.option("--value", default=None, metavar="VALUE", help="改为指定的值（按字段规则校验）")
-@click.option("--merge-into", "merge_into", default=None, metavar="ID", help="重复登记：保留的档案编号，另一份并入后注销")
-@json_option
-@home_option
-def resolve_cmd(conflict_id: str, keep: str | None, value: str | None, merge_into: str | None,
-                as_json: bool, home: str | None) -> None:
-    with open_station(home) as store:
-        code = store.meta("station") or ""
-        out = R.resolve(store, conflict_id, keep=keep, value=value, merge_into=merge_into,
-                        by=code, scope=store.meta("scope") or code)
-    if as_json:
-        emit_json(out)
-    else:
-        click.echo(f"已处理冲突 {out['id']}：{out['resolution']}")
-        click.echo("处理结果将在下次同步时上传县中心。")

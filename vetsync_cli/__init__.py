@@ -11,6 +11,7 @@ from vetsync_cli.chrome import (
     emit_json,
     json_option,
     local_time,
+    make_home_option,
     print_record,
     print_rows,
     print_table,
@@ -30,4 +31,5 @@ __all__ = [
     "print_rows",
     "print_record",
     "local_time",
+    "make_home_option",
 ]

@@ -320,3 +320,16 @@ def print_record(table: str, row: dict, *, title: str | None = None) -> None:
             continue
         out.add_row(F.field_label(table, name), F.display_value(table, name, value))
     console().print(out)
+
+
+def make_home_option(what: str, env_var: str) -> Callable:
+    """A ``--home DIR`` option decorator (every command takes one); ``what``
+    names the directory for the help text, e.g. 站点目录."""
+
+    def home_option(func: Callable) -> Callable:
+        return click.option(
+            "--home", "home", metavar="DIR", default=None,
+            help=f"{what}（默认取环境变量 {env_var}，否则为用户数据目录）",
+        )(func)
+
+    return home_option
