@@ -339,8 +339,12 @@ class Store:
 
         Highest version wins per field; a field still pending here is left
         alone (the hub will have it after our next push). Returns
-        (rows changed, rows evicted)."""
-        with self.transaction():
+        (rows changed, rows evicted).
+
+        Not fsynced: nobody was promised this batch. Lost in a power cut, it
+        goes together with its cursor and the next sync pulls it again; WAL
+        keeps commits in order, so the next durable commit persists it too."""
+        with self.transaction(durable=False):
             evicted = self._evict(evictions)
             by_table: dict[str, list[RowState]] = {}
             for state in rows:
