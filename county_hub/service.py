@@ -21,7 +21,7 @@ from sync.codec import pb
 from sync.errors import ClockSkew, ProtocolError, VetsyncError
 from sync.gen.vetsync.v1 import sync_pb2_grpc
 from sync.hub_store import HubStore
-from sync.local_hub import check_skew
+from sync.replicate import check_skew
 from sync.schema import SCHEMA_VERSION
 
 log = logging.getLogger("county_hub.service")

@@ -8,27 +8,14 @@ import time
 from typing import Iterable, Iterator
 
 from sync.hub_store import HubStore, PullBatch
-from sync.replicate import MAX_SKEW_MS, Handshake, PushReply
+from sync.replicate import Handshake, PushReply, check_skew
 from sync.rowstate import RowState
-from sync.errors import ClockSkew
-from sync.hlc import wall_ms_of
 
-__all__ = ["LocalHub", "check_skew"]
-
-
-def check_skew(rows: Iterable[RowState], hub_now_ms: int, *, max_skew_ms: int = MAX_SKEW_MS) -> None:
-    """Refuse versions too far ahead of the hub's clock (a station PC with a wrong date)."""
-    newest = wall_ms_of(max((max(r.clock.values()) for r in rows if r.clock), default=""))
-    ahead = newest - hub_now_ms
-    if ahead > max_skew_ms:
-        raise ClockSkew(
-            f"本站电脑时钟比县中心快 {ahead / 60000:.0f} 分钟",
-            hint="请校正本机日期和时间后再同步",
-        )
+__all__ = ["LocalHub"]
 
 
 class LocalHub:
-    def __init__(self, hub: HubStore, station: str, *, scope: str | None = None, drop_ack_after: int | None = None):
+    def __init__(self, hub: HubStore, station: str, *, scope: str | None = None):
         self.hub = hub
         self.station = station
         self.scope = scope if scope is not None else station

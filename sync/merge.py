@@ -79,7 +79,7 @@ def merge_row(
             result.changed[name] = (incoming.values.get(name), version)
         return result
 
-    edited_unseen_delete = False
+    edits_fields = False
     for name in _pushed_fields(incoming):
         v_in = incoming.clock.get(name, "")
         if not v_in:
@@ -93,7 +93,7 @@ def merge_row(
             if v_in > v_hub:
                 result.changed[name] = (val_in, v_in)
                 if name not in _CONTEXT and name in incoming.base:
-                    edited_unseen_delete = True
+                    edits_fields = True
             continue
         val_hub = current.values.get(name)
         if in_history(name, v_in) or (v_in < v_hub and replica_of(v_in) == replica_of(v_hub)):
@@ -108,7 +108,7 @@ def merge_row(
             continue
         # Concurrent edit: the writer did not see v_hub.
         if name not in _CONTEXT:
-            edited_unseen_delete = True
+            edits_fields = True
         if v_in > v_hub:
             result.changed[name] = (val_in, v_in)
             winner, loser = (val_in, v_in), (val_hub, v_hub)
@@ -123,7 +123,7 @@ def merge_row(
     hub_deleted_v = current.clock.get("deleted", "")
     if (
         current.deleted
-        and edited_unseen_delete
+        and edits_fields
         and incoming.clock.get("deleted", "") < hub_deleted_v
         and "deleted" not in result.changed
     ):

@@ -13,14 +13,27 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol
 
+from sync.errors import ClockSkew
+from sync.hlc import wall_ms_of
 from sync.rowstate import RowState
 from sync.store import Store
 from sync.hub_store import PullBatch
 
-__all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "MAX_SKEW_MS"]
+__all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS"]
 
 # The hub refuses versions more than this far ahead of its own clock.
 MAX_SKEW_MS = 5 * 60 * 1000
+
+
+def check_skew(rows: Iterable[RowState], hub_now_ms: int, *, max_skew_ms: int = MAX_SKEW_MS) -> None:
+    """Refuse versions too far ahead of the hub's clock (a station PC with a wrong date)."""
+    newest = wall_ms_of(max((max(r.clock.values()) for r in rows if r.clock), default=""))
+    ahead = newest - hub_now_ms
+    if ahead > max_skew_ms:
+        raise ClockSkew(
+            f"本站电脑时钟比县中心快 {ahead / 60000:.0f} 分钟",
+            hint="请校正本机日期和时间后再同步",
+        )
 
 
 @dataclass(frozen=True)
