@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=[*ORDER, "memory"], metavar="SCENARIO",
                         help=f"run only these ({', '.join([*ORDER, 'memory'])}); what they need runs as setup")
     parser.add_argument("--stations", type=int, default=300, help="stations in the many-stations scenario")
+    parser.add_argument("--incremental-rows", type=int, default=1000, help="rows edited in the incremental scenario")
     parser.add_argument("--client-procs", type=int, default=2, help="client processes driving the many stations")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default=None, help="keep the working files here (default: a temp dir, removed)")
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     bench = Bench(workdir, args.scale, args.runs, seed=args.seed, stations=args.stations,
                   client_procs=args.client_procs, log=lambda s: print(s, flush=True))
+    bench.incremental_rows = args.incremental_rows
     started = time.perf_counter()
     failed: list[str] = []
     try:
