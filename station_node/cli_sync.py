@@ -45,9 +45,10 @@ def register(main: click.Group) -> None:
     @click.option("--retries", default=4, show_default=True, type=click.IntRange(1, 20), help="连不上县中心时最多尝试几次")
     @click.option("--batch-rows", default=2000, show_default=True, type=click.IntRange(1, 5000),
                   help="每批行数（网络差时调小，每批确认后即保存进度）")
+    @click.option("--gzip", "gzip", is_flag=True, help="压缩传输（网速很慢时用；快速网络上反而更慢）")
     @json_option
     @home_option
-    def sync(retries: int, batch_rows: int, as_json: bool, home: str | None) -> None:
+    def sync(retries: int, batch_rows: int, gzip: bool, as_json: bool, home: str | None) -> None:
         where = home_mod.resolve_home(home)
         with open_station(home) as store:
             def on_retry(exc, wait):
@@ -58,9 +59,10 @@ def register(main: click.Group) -> None:
                 progress, advance = _progress_bar(store.pending_count())
                 with progress:
                     report = sync_with_retry(where, store, attempts=retries, progress=advance, on_retry=on_retry,
-                                             batch_rows=batch_rows)
+                                             batch_rows=batch_rows, compression=gzip)
             else:
-                report = sync_with_retry(where, store, attempts=retries, on_retry=on_retry, batch_rows=batch_rows)
+                report = sync_with_retry(where, store, attempts=retries, on_retry=on_retry, batch_rows=batch_rows,
+                                         compression=gzip)
         if as_json:
             emit_json(report.to_dict())
             return

@@ -28,7 +28,7 @@ __all__ = ["connect", "sync_with_retry", "station_status", "RETRY_ATTEMPTS"]
 RETRY_ATTEMPTS = 4
 
 
-def connect(home: Path, store: Store, *, timeout: float = 60.0) -> GrpcHub:
+def connect(home: Path, store: Store, *, timeout: float = 60.0, compression: bool = False) -> GrpcHub:
     target = store.meta("hub")
     if not target:
         raise NotEnrolled("本站是离线初始化的，没有县中心地址", hint="联网请用 station-node init --hub 主机:端口 --token 令牌 新建站点目录")
@@ -39,7 +39,8 @@ def connect(home: Path, store: Store, *, timeout: float = 60.0) -> GrpcHub:
         raise NotEnrolled(str(exc)) from None
     if info["days_left"] < 0:
         raise CertificateRejected(f"本站证书已于 {info['not_after'][:10]} 过期", hint="请联系县中心重新发放登记令牌")
-    return GrpcHub(target, key=key, cert=cert, ca=ca, timeout=timeout, tls_files=identity.paths(home))
+    return GrpcHub(target, key=key, cert=cert, ca=ca, timeout=timeout, tls_files=identity.paths(home),
+                   compression=compression)
 
 
 def sync_with_retry(
@@ -53,6 +54,7 @@ def sync_with_retry(
     on_retry: Callable[[Exception, float], None] | None = None,
     timeout: float = 60.0,
     batch_rows: int = 2000,
+    compression: bool = False,
 ) -> SyncReport:
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry and state.outcome is not None:
@@ -68,7 +70,7 @@ def sync_with_retry(
     )
     for attempt in retrying:
         with attempt:
-            with connect(home, store, timeout=timeout) as hub:
+            with connect(home, store, timeout=timeout, compression=compression) as hub:
                 return sync_once(store, hub, progress=progress, batch_rows=batch_rows)
     raise AssertionError("unreachable")  # pragma: no cover
 
