@@ -403,8 +403,8 @@ def _push_state_of_row(t: Table, row: tuple, index: dict[str, int]) -> RowState:
 
 
 def _merge_pulled(local: tuple[RowState, dict] | None, incoming: RowState) -> tuple[RowState, dict | None] | None:
-    if local is None:
-        return RowState(incoming.table, incoming.id, dict(incoming.values), dict(incoming.clock)), None
+    if local is None:  # the incoming state is ours to keep (decoded for this batch only)
+        return incoming, None
     state, pending = local
     changed = False
     for name, version in incoming.clock.items():
