@@ -8,7 +8,6 @@ Nothing here measures anything; ``bench.scenarios`` does.
 from __future__ import annotations
 
 import os
-import re
 import select
 import shutil
 import signal
@@ -22,6 +21,7 @@ from bench.generate import Counts, generate_county
 from county_hub.ca import load_ca, sign_station_csr
 from county_hub.home import init_hub
 from county_hub.registry import Registry
+from county_hub.server import parse_listening
 from station_node import identity
 from station_node.enroll import enroll
 from sync.hlc import new_replica_id
@@ -185,9 +185,9 @@ class HubProc:
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
             if ready:
                 line = self.proc.stdout.readline()
-                m = re.search(r"sync=[^:]+:(\d+) enroll=[^:]+:(\d+)", line)
+                m = parse_listening(line)
                 if m:
-                    self.port = int(m.group(1))
+                    self.port = m[1]
                     return self
             if self.proc.poll() is not None:
                 break

@@ -117,7 +117,7 @@ def init(county: str, name: str | None, hosts: tuple[str, ...], home: str | None
 )
 @home_option
 def serve(listen: str, home: str | None) -> None:
-    from county_hub.server import HubServer  # grpc is loaded only by the command that needs it
+    from county_hub.server import HubServer, listening_line  # grpc is loaded only by the command that needs it
 
     try:
         server = HubServer(home_mod.resolve_home(home), listen)
@@ -129,7 +129,7 @@ def serve(listen: str, home: str | None) -> None:
     host = listen.rpartition(":")[0] or "0.0.0.0"
 
     def on_ready(srv: HubServer) -> None:
-        click.echo(f"listening sync={host}:{srv.port} enroll={host}:{srv.enroll_port}")
+        click.echo(listening_line(host, srv.port, srv.enroll_port))
         sys.stdout.flush()
         click.echo(f"县中心服务已启动：同步端口 {srv.port}，登记端口 {srv.enroll_port}（Ctrl+C 停止）", err=True)
 

@@ -6,6 +6,7 @@ transaction, so a stop never half-applies anything."""
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import threading
 from concurrent import futures
@@ -20,7 +21,7 @@ from county_hub.service import EnrollmentService, SyncService, add_services
 
 log = logging.getLogger("county_hub.server")
 
-__all__ = ["HubServer", "MAX_MESSAGE_BYTES", "split_listen"]
+__all__ = ["HubServer", "MAX_MESSAGE_BYTES", "split_listen", "listening_line", "parse_listening"]
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 DEFAULT_PORT = 7443
@@ -33,6 +34,20 @@ def split_listen(listen: str) -> tuple[str, int]:
 
         raise HubError(f"监听地址应为 HOST:PORT：{listen}")
     return host.strip("[]"), int(port)
+
+
+_LISTENING = re.compile(r"listening sync=\[?([^\s\]]+?)\]?:(\d+) enroll=\[?[^\s\]]+?\]?:(\d+)")
+
+
+def listening_line(host: str, port: int, enroll_port: int) -> str:
+    """The one line ``county-hub serve`` prints when ready (a stable contract)."""
+    return f"listening sync={host}:{port} enroll={host}:{enroll_port}"
+
+
+def parse_listening(line: str) -> tuple[str, int, int] | None:
+    """(host, sync port, enroll port) from a :func:`listening_line`, else None."""
+    m = _LISTENING.search(line)
+    return (m.group(1), int(m.group(2)), int(m.group(3))) if m else None
 
 
 def free_port_pair(host: str = "127.0.0.1") -> int:

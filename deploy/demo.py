@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import random
-import re
 import select
 import shutil
 import signal
@@ -83,14 +82,16 @@ def make_roster(path: Path, village: str, n: int, rng: random.Random, used: set)
 
 
 def start_hub(home: Path) -> tuple[subprocess.Popen, str]:
+    from county_hub.server import parse_listening
+
     proc = subprocess.Popen([str(BIN / "county-hub"), "serve", "--listen", "127.0.0.1:0", "--home", str(home)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if select.select([proc.stdout], [], [], 0.2)[0]:
-            m = re.search(r"sync=([\d.]+:\d+)", proc.stdout.readline())
-            if m:
-                return proc, m.group(1)
+            ready = parse_listening(proc.stdout.readline())
+            if ready:
+                return proc, f"{ready[0]}:{ready[1]}"
         if proc.poll() is not None:
             break
     proc.kill()

@@ -44,7 +44,6 @@ class PushResult:
     acked: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     refused: list[tuple[str, str, str]] = field(default_factory=list)  # (table, id, reason)
     conflicts: int = 0
-    applied: int = 0
 
 
 @dataclass
@@ -136,7 +135,6 @@ class HubStore(Store):
             batch.current[key] = state
             batch.save(state, origin)
             batch.history.append((state, None))
-            result.applied += 1
             if t.name == "veterans":
                 batch.veterans[state.id] = state
             elif t.name == "petition_events":
@@ -165,7 +163,6 @@ class HubStore(Store):
             # The pusher already has this state unless the hub kept a value of its own.
             batch.save(state, None if merged.resend else origin)
             batch.history.append((state, merged.changed))
-            result.applied += 1
             if old_area and state.area != old_area:
                 batch.moves.append((t.name, state.id, old_area, state.area))
             if t.name == "veterans":

@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from county_hub.server import parse_listening
+
 BIN = Path(sys.executable).parent
 HUB = str(BIN / "county-hub")
 STATION = str(BIN / "station-node")
@@ -54,9 +56,9 @@ class Hub:
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
             if ready:
                 line = self.proc.stdout.readline()
-                m = re.search(r"sync=[^:]+:(\d+) enroll=[^:]+:(\d+)", line)
+                m = parse_listening(line)
                 if m:
-                    self.port, self.enroll_port = int(m.group(1)), int(m.group(2))
+                    _host, self.port, self.enroll_port = m
                     return self
             if self.proc.poll() is not None:
                 break
