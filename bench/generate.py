@@ -235,8 +235,8 @@ class _Writer:
         values["deleted"] = 0
         version = self.tick()
         clock = dict.fromkeys(values, version)
-        # One [version, base] list shared by the row's fields: it is only serialised.
-        pending = dict.fromkeys(values, [version, ""]) if self.pending else None
+        # One (version, base) shared by the row's fields.
+        pending = dict.fromkeys(values, (version, "")) if self.pending else None
         self.buf.append((RowState(table, row_id, values, clock), pending))
         if len(self.buf) >= CHUNK:
             self.flush()

@@ -1,8 +1,8 @@
 """Reading the hub's audit trail: the history of a record.
 
 Every accepted row change is one ``_history`` entry (DESIGN §4: cheap to
-write, one entry per change holding the fields it changed as
-``{field: [value, version]}``). :func:`history` unfolds those entries into
+write, one entry per change holding the fields it changed with their
+values and versions: ``sync.hub_store.history_fields``). :func:`history` unfolds those entries into
 one item per field version, oldest first, for ``county-hub history``.
 The registry's own log (pushes, enrollments, revocations, resolutions) is
 :meth:`county_hub.registry.Registry.audit_log`.
@@ -11,9 +11,9 @@ The registry's own log (pushes, enrollments, revocations, resolutions) is
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
+from sync.hub_store import history_fields
 from sync.store import Store
 
 __all__ = ["history"]
@@ -32,11 +32,11 @@ def history(store: Store, row_id: str) -> list[dict[str, Any]]:
     the hub has never accepted a change of."""
     out: list[dict[str, Any]] = []
     rows = store.conn.execute(
-        'SELECT seq, "table", row_id, station, at_ms, fields FROM _history WHERE row_id = ? ORDER BY seq, id',
+        'SELECT seq, "table", row_id, station, at_ms, fields, clock FROM _history WHERE row_id = ? ORDER BY seq, id',
         (row_id,),
     )
-    for seq, table, rid, station, at_ms, fields in rows:
-        for name, (value, version) in json.loads(fields).items():
+    for seq, table, rid, station, at_ms, fields, clock in rows:
+        for name, (value, version) in history_fields(table, fields, clock).items():
             out.append({
                 "seq": seq, "table": table, "row_id": rid, "field": name, "value": value,
                 "version": version, "station": station, "at_ms": at_ms, "at": _iso(at_ms),

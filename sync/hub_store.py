@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from sync import petition as petition_rules
+from sync.clocks import pack_clock, unpack_clock
 from sync.hlc import replica_of
 from sync.merge import ConflictRecord, merge_row
 from sync.rowstate import Eviction, RowState
@@ -28,7 +29,7 @@ from sync.schema import TABLES
 from sync.store import Store, _q, scope_range
 from sync.domain import new_id
 
-__all__ = ["HubStore", "PushResult", "PullBatch", "DEPENDENTS"]
+__all__ = ["HubStore", "PushResult", "PullBatch", "DEPENDENTS", "history_fields"]
 
 # A moved row drags these along: (table, column holding the parent's id).
 DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -179,8 +180,8 @@ class HubStore(Store):
             origins=[origin for _, origin in batch.saves.values()],
         )))
         self.conn.executemany(
-            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields) VALUES (?, ?, ?, ?, ?, ?)',
-            [(seqs[(s.table, s.id)], s.table, s.id, station, now_ms, _history_fields(s, changed))
+            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [(seqs[(s.table, s.id)], s.table, s.id, station, now_ms, *_history_entry(s, changed))
              for s, changed in batch.history],
         )
 
@@ -201,16 +202,17 @@ class HubStore(Store):
 
     def _history_versions(self, table: str, row_id: str) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        for (fields,) in self.conn.execute('SELECT fields FROM _history WHERE row_id = ? AND "table" = ?', (row_id, table)):
-            for name, (_value, version) in json.loads(fields).items():
+        for fields, clock in self.conn.execute(
+            'SELECT fields, clock FROM _history WHERE row_id = ? AND "table" = ?', (row_id, table)
+        ):
+            for name, (_value, version) in history_fields(table, fields, clock).items():
                 out.setdefault(name, set()).add(version)
         return out
 
-    def _record_history(self, table: str, row_id: str, changed: dict[str, tuple[Any, str]], station: str, now_ms: int) -> None:
+    def _record_history(self, state: RowState, changed: dict[str, tuple[Any, str]], station: str, now_ms: int) -> None:
         self.conn.execute(
-            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields) VALUES (?, ?, ?, ?, ?, ?)',
-            (self.last_seq, table, row_id, station, now_ms,
-             json.dumps({n: [v, ver] for n, (v, ver) in changed.items()}, ensure_ascii=False)),
+            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            (self.last_seq, state.table, state.id, station, now_ms, *_history_entry(state, changed)),
         )
 
     # -- moves ---------------------------------------------------------------
@@ -233,7 +235,7 @@ class HubStore(Store):
                 state.values["area"] = new_area
                 state.clock["area"] = version
                 self.save_rows([(state, None)])
-                self._record_history(t.name, dep_id, {"area": (new_area, version)}, self.station_of(self.replica_id), int(time.time() * 1000))
+                self._record_history(state, {"area": (new_area, version)}, self.station_of(self.replica_id), int(time.time() * 1000))
                 self._move(dep_table, dep_id, old, new_area)
 
     # -- conflicts -----------------------------------------------------------
@@ -402,10 +404,10 @@ class HubStore(Store):
             state, _pending = loaded
             old_area = state.area
             changed: dict[str, tuple[Any, str]] = {}
+            version = self.hlc.tick()  # one write, one version
             for name, value in changes.items():
                 if name == "id" or (state.values.get(name) == value and name in state.clock):
                     continue
-                version = self.hlc.tick()
                 state.values[name] = value
                 state.clock[name] = version
                 changed[name] = (value, version)
@@ -413,7 +415,7 @@ class HubStore(Store):
                 return state
             now_ms = int(time.time() * 1000)
             self.save_rows([(state, None)])
-            self._record_history(t.name, row_id, changed, self.station_of(self.replica_id), now_ms)
+            self._record_history(state, changed, self.station_of(self.replica_id), now_ms)
             if old_area and state.area != old_area:
                 self._move(t.name, row_id, old_area, state.area)
             if t.name == "veterans" and changed.keys() & {"id_number", "deleted", "merged_into"}:
@@ -421,12 +423,26 @@ class HubStore(Store):
             return state
 
 
-def _history_fields(state: RowState, changed: dict[str, tuple[Any, str]] | None) -> str:
-    """JSON ``{field: [value, version]}`` of one accepted change (``None``: a new row, all its fields)."""
+def _history_entry(state: RowState, changed: dict[str, tuple[Any, str]] | None) -> tuple[str, str]:
+    """(fields, clock) of the history entry of one accepted change: the values
+    as JSON ``{field: value}`` and their versions packed (``sync.clocks``).
+    ``changed`` is ``{field: (value, version)}``; ``None``: a new row, all its fields."""
     if changed is None:
-        values = state.values
-        return orjson.dumps({n: [values.get(n), v] for n, v in state.clock.items()}).decode()
-    return orjson.dumps({n: [v, ver] for n, (v, ver) in changed.items()}).decode()
+        values, clock = state.values, state.clock
+        if values.keys() != clock.keys():
+            values = {n: values.get(n) for n in clock}
+    else:
+        values = {n: v for n, (v, _) in changed.items()}
+        clock = {n: ver for n, (_, ver) in changed.items()}
+    return orjson.dumps(values).decode(), pack_clock(state.table, clock)
+
+
+def history_fields(table: str, fields: str, clock: str | None) -> dict[str, tuple[Any, str]]:
+    """``{field: (value, version)}`` of a stored history entry, either form."""
+    if clock is None:  # written before migration 3: {field: [value, version]}
+        return {name: (value, version) for name, (value, version) in orjson.loads(fields).items()}
+    values = orjson.loads(fields)
+    return {name: (values.get(name), version) for name, version in unpack_clock(table, clock).items()}
 
 
 class _Batch:

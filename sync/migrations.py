@@ -57,9 +57,17 @@ def _m002_origin(db: sqlite_utils.Database) -> None:
         db.execute(f'ALTER TABLE "{t.name}" ADD COLUMN _prev_seq INTEGER')
 
 
+def _m003_history_clock(db: sqlite_utils.Database) -> None:
+    # Hub side: a history entry keeps its versions apart, in the compact form
+    # of sync.clocks; ``fields`` then holds the values alone. Entries written
+    # before keep ``{field: [value, version]}`` with ``clock`` NULL.
+    db.execute("ALTER TABLE _history ADD COLUMN clock TEXT")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
     (2, "origin of the last change", _m002_origin),
+    (3, "history versions apart", _m003_history_clock),
 ]
 
 

@@ -27,6 +27,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 
 from sync import migrations
+from sync.clocks import pack_clock, pack_pending, unpack_clock, unpack_pending
 from sync.errors import NotFound, StoreError, ValidationError
 from sync.hlc import HLC, new_replica_id
 from sync.rowstate import Eviction, RowState
@@ -35,7 +36,7 @@ from sync.schema import CONTEXT_FIELDS, TABLES, Table
 __all__ = ["Store", "REPLICATED"]
 
 REPLICATED = tuple(TABLES)
-_loads = orjson.loads  # hot paths: clock, pending marks, extra fields
+_loads = orjson.loads  # hot paths: extra fields
 
 
 def _dumps(obj) -> str:
@@ -150,18 +151,18 @@ class Store:
         values = {name: row[name] for name in t.data_fields}
         if row["_extra"]:
             values.update(_loads(row["_extra"]))
-        state = RowState(t.name, row["id"], values, _loads(row["_clock"]), seq=row["seq"])
-        return state, (_loads(row["_pending"]) if row["_pending"] else {})
+        state = RowState(t.name, row["id"], values, unpack_clock(t.name, row["_clock"]), seq=row["seq"])
+        return state, (unpack_pending(t.name, row["_pending"]) if row["_pending"] else {})
 
     def _row_params(self, t: Table, state: RowState, seq: int, pending: dict | None, origin: str | None = None) -> tuple:
         values = state.values
-        extra = {k: v for k, v in values.items() if k not in t.by_name}
+        extra = None if values.keys() <= t.by_name.keys() else {k: values[k] for k in values.keys() - t.by_name.keys()}
         return (
             state.id,
-            *(values.get(name) for name in t.data_fields),
+            *map(values.get, t.data_fields),
             seq,
-            _dumps(state.clock),
-            _dumps(pending) if pending else None,
+            pack_clock(t.name, state.clock),
+            pack_pending(t.name, pending) if pending else None,
             _dumps(extra) if extra else None,
             origin,
             state.seq if origin else None,
@@ -231,14 +232,14 @@ class Store:
         if create:
             changes = {"deleted": 0, **changes}
         touched = False
+        version = self.hlc.tick()  # one write, one version: its fields share it
         for name, value in changes.items():
             if not create and state.values.get(name) == value and name in state.clock:
                 continue
-            version = self.hlc.tick()
             base = pending[name][1] if name in pending else state.clock.get(name, "")
             state.values[name] = value
             state.clock[name] = version
-            pending[name] = [version, base]
+            pending[name] = (version, base)
             touched = True
         if touched:
             self.save_rows([(state, pending)])
@@ -301,11 +302,11 @@ class Store:
                     for row_id, raw in self.conn.execute(sql, chunk):
                         if not raw:
                             continue
-                        pending, acked = _loads(raw), rows[row_id]
+                        pending, acked = unpack_pending(table, raw), rows[row_id]
                         left = {f: vb for f, vb in pending.items() if acked.get(f) != vb[0]}
                         if len(left) != len(pending):
                             cleared += 1
-                            updates.append((_dumps(left) if left else None, row_id))
+                            updates.append((pack_pending(table, left) if left else None, row_id))
                 self.conn.executemany(f"UPDATE {_q(table)} SET _pending = ? WHERE id = ?", updates)
         return cleared
 
@@ -383,7 +384,7 @@ def _push_state_of_row(t: Table, row: tuple, index: dict[str, int]) -> RowState:
     """The push payload of a stored row: its pending fields with their bases,
     plus the context fields. The clock is decoded only when a context field
     is not itself pending (never for a new row)."""
-    pending = _loads(row[index["_pending"]])
+    pending = unpack_pending(t.name, row[index["_pending"]])
     raw_extra = row[index["_extra"]]
     extra = _loads(raw_extra) if raw_extra else {}
     values, clock, base = {}, {}, {}
@@ -394,7 +395,7 @@ def _push_state_of_row(t: Table, row: tuple, index: dict[str, int]) -> RowState:
         base[name] = b
     missing = [name for name in CONTEXT_FIELDS if name not in pending]
     if missing:
-        full = _loads(row[index["_clock"]])
+        full = unpack_clock(t.name, row[index["_clock"]])
         for name in missing:
             if name in full:
                 values[name] = row[index[name]]

@@ -7,7 +7,6 @@ edit kept in the station's rejected list)."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from enginekit import TOWN, VILLAGE_A, VILLAGE_B, Network, snapshot
+from sync.hub_store import history_fields
 from sync.merge import merge_row
 from sync.rowstate import RowState
 
@@ -111,10 +111,10 @@ class Model:
                     rejected.add((r["table"], r["row_id"], f, v))
         # The hub's own writes (dependents re-stamped by a move) saw what the hub had.
         last: dict[tuple, str] = {}
-        for table, row_id, station, fields in hub.conn.execute(
-            'SELECT "table", row_id, station, fields FROM _history ORDER BY id'
+        for table, row_id, station, fields, clock in hub.conn.execute(
+            'SELECT "table", row_id, station, fields, clock FROM _history ORDER BY id'
         ):
-            for f, (_value, version) in json.loads(fields).items():
+            for f, (_value, version) in history_fields(table, fields, clock).items():
                 if station == hub.station_of(hub.replica_id):
                     self.parent.setdefault(version, last.get((table, row_id, f), ""))
                 last[(table, row_id, f)] = version

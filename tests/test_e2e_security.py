@@ -27,6 +27,7 @@ from procs import (
     rows_of,
     station_tls,
 )
+from sync.clocks import unpack_clock
 from sync.gen.vetsync.v1 import sync_pb2 as pb
 from sync.gen.vetsync.v1 import sync_pb2_grpc
 from sync.hlc import make_version, new_replica_id
@@ -302,7 +303,7 @@ def test_village_cannot_write_or_move_rows_outside_its_village(net):
         assert rows_of(va.home, "veterans")[vet][0] == VILLAGE_A
         assert va.cli_json("status")["pending"] == 0
         # … and by the hub when a crafted push tries it anyway
-        hub_clock = json.loads(rows_of(hub.home, "veterans")[vet][1])
+        hub_clock = unpack_clock("veterans", rows_of(hub.home, "veterans")[vet][1])
         move = row("veterans", vet, {"area": VILLAGE_B}, replica=replica, base={"area": hub_clock["area"]})
         [resp] = push(stub, [move], replica, batch=1)
         assert resp.batch == 1 and not resp.acks

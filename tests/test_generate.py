@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 
 import pytest
 
 from bench.generate import Counts, generate_county, main
+from sync.clocks import unpack_clock
 from sync.domain import ENUMS, gender_from_id, validate_id_number, validate_phone
 from sync.petition import derive, next_status
 from sync.schema import SYNC_COLUMNS, TABLES
@@ -194,7 +194,7 @@ def test_rows_are_pending_for_push(county, tmp_path):
 
 def test_versions_increase_in_row_order(county):
     store, _ = county
-    versions = [json.loads(r[0])["area"] for r in store.conn.execute("SELECT _clock FROM petition_events ORDER BY seq")]
+    versions = [unpack_clock("petition_events", r[0])["area"] for r in store.conn.execute("SELECT _clock FROM petition_events ORDER BY seq")]
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
 
 

@@ -22,6 +22,7 @@ from station_node import records
 from station_node.cli import main
 from station_node.home import init_offline
 from station_node.roster import HEADINGS, RosterError, export_roster, import_roster
+from sync.clocks import unpack_clock
 from sync.domain import id_number_check_digit
 from sync.errors import ScopeError, ValidationError
 from sync.tabular import read_table, write_table
@@ -384,7 +385,7 @@ def test_update_only_changed_fields(village, tmp_path):
     after = clocks(village)
     id1, id2 = vets[make_id(seq=1)]["id"], vets[make_id(seq=2)]["id"]
     assert after[id2] == before[id2]
-    old, new = json.loads(before[id1]), json.loads(after[id1])
+    old, new = unpack_clock("veterans", before[id1]), unpack_clock("veterans", after[id1])
     assert {k for k in new if new[k] != old[k]} == {"phone"}
     vets = by_id_number(village)
     assert vets[make_id(seq=1)]["phone"] == "13911112222"
