@@ -220,6 +220,9 @@ def _plan(rng: random.Random, county: str, towns: int, villages_per_town: int, s
 # --------------------------------------------------------------------------- rows
 
 
+_ID_MS_PER_VILLAGE = 10_000_000  # far more rows than a village holds at any scale used
+
+
 class _Writer:
     """Buffers rows and writes them with ``save_rows`` in chunked transactions."""
 
@@ -265,11 +268,17 @@ class _Village:
         self.staff = [self.person()[0] for _ in range(self.rng.randint(2, 3))]
         self.town_staff = [self.person()[0] for _ in range(3)]
         self.vets: list[tuple[str, str, float, bool]] = []  # (id, name, visit weight, alive)
+        # Ids are UUIDv7 like the ones the station software makes (sync.domain.new_id):
+        # their time part rises in the order rows are written, village after village.
+        start = _dt.datetime.combine(as_of - _dt.timedelta(days=400), _dt.time(), _dt.timezone.utc)
+        self.id_ms = int(start.timestamp() * 1000) + plan.villages.index(code) * _ID_MS_PER_VILLAGE
 
     # -- helpers
 
     def uid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        self.id_ms += 1
+        rand = self.rng.getrandbits(74)  # 12 + 62 random bits around the version and variant
+        return str(uuid.UUID(int=(self.id_ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & (1 << 62) - 1)))
 
     def person(self, male: bool | None = None, born: int = 1975) -> tuple[str, bool]:
         rng = self.rng

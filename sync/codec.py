@@ -23,7 +23,7 @@ PROTOCOL_VERSION = 1
 MAX_ID_LEN = 64
 MAX_FIELDS = 200
 MAX_VALUE_LEN = 65536
-_SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 _COMPACT_CLOCK = re.compile(rb'\{(?:"[^"\\]{1,64}":"\d{16}-\d{4}-[0-9a-f]{16}",)*"[^"\\]{1,64}":"\d{16}-\d{4}-[0-9a-f]{16}"\}')
 
 
@@ -32,12 +32,18 @@ def _enc(obj: dict) -> bytes:
 
 
 def row_to_pb(state: RowState, *, with_base: bool = False) -> pb.Row:
-    values = {k: state.values.get(k) for k in state.clock}
+    """The wire form of a row: its versioned values, and ``version`` alone
+    when one version stamps them all (the usual row: one write made it)."""
+    clock, values = state.clock, state.values
+    if values.keys() != clock.keys():
+        values = {k: values.get(k) for k in clock}
+    versions = set(clock.values())
     return pb.Row(
         table=state.table,
         id=state.id,
         values=_enc(values),
-        clock=_enc(state.clock),
+        clock=b"" if len(versions) == 1 else _enc(clock),
+        version=versions.pop() if len(versions) == 1 else "",
         base=_enc(state.base) if with_base and state.base else b"",
     )
 
@@ -54,28 +60,45 @@ def _obj(raw: bytes, what: str, row_id: str) -> dict:
     return obj
 
 
-def row_from_pb(msg: pb.Row) -> RowState:
-    if msg.table not in TABLES:
-        raise ProtocolError(f"未知的数据表：{msg.table[:40]!r}")
-    if not msg.id or len(msg.id) > MAX_ID_LEN or not msg.id.isprintable():
-        raise ProtocolError(f"记录编号不合法：{msg.id[:40]!r}")
-    values = _obj(msg.values, "values", msg.id)
-    clock = _obj(msg.clock, "clock", msg.id)
-    base = _obj(msg.base, "base", msg.id)
-    for name, value in values.items():
-        if not isinstance(value, _SCALARS) or (isinstance(value, str) and len(value) > MAX_VALUE_LEN):
-            raise ProtocolError(f"记录 {msg.id} 字段 {name[:40]} 的值不合法")
+def _clock_of(row_id: str, raw: bytes, version: str, values: dict) -> dict[str, str]:
+    clock = _obj(raw, "clock", row_id)
     # Fast path: a compact clock (as we encode it) is checked by one regex over its bytes.
-    if not _COMPACT_CLOCK.fullmatch(msg.clock) and not all(map(is_version, clock.values())):
-        raise ProtocolError(f"记录 {msg.id} 有字段的版本不合法")
-    if not (base.keys() <= clock.keys() and all(map(is_version, filter(None, base.values())))):
-        raise ProtocolError(f"记录 {msg.id} 的 base 不合法")
-    if set(values) - set(clock):
-        raise ProtocolError(f"记录 {msg.id} 有字段缺少版本")
+    if clock and not _COMPACT_CLOCK.fullmatch(raw) and not all(map(is_version, clock.values())):
+        raise ProtocolError(f"记录 {row_id} 有字段的版本不合法")
+    if version:
+        if not is_version(version):
+            raise ProtocolError(f"记录 {row_id} 的版本不合法")
+        stamped = dict.fromkeys(values, version)
+        stamped.update(clock)  # the fields with versions of their own
+        return stamped
+    if not values.keys() <= clock.keys():
+        raise ProtocolError(f"记录 {row_id} 有字段缺少版本")
+    return clock
+
+
+def row_from_pb(msg: pb.Row) -> RowState:
+    table, row_id, raw_values = msg.table, msg.id, msg.values  # each read of a message field makes a new object
+    if table not in TABLES:
+        raise ProtocolError(f"未知的数据表：{table[:40]!r}")
+    if not row_id or len(row_id) > MAX_ID_LEN or not row_id.isprintable():
+        raise ProtocolError(f"记录编号不合法：{row_id[:40]!r}")
+    values = _obj(raw_values, "values", row_id)
+    # Scalars only (one C-level pass over the types); a string can only be too
+    # long if the whole JSON is.
+    if not _SCALAR_TYPES.issuperset(map(type, values.values())) or (
+        len(raw_values) > MAX_VALUE_LEN
+        and any(isinstance(v, str) and len(v) > MAX_VALUE_LEN for v in values.values())
+    ):
+        bad = next(n for n, v in values.items() if type(v) not in _SCALAR_TYPES or (isinstance(v, str) and len(v) > MAX_VALUE_LEN))
+        raise ProtocolError(f"记录 {row_id} 字段 {bad[:40]} 的值不合法")
+    clock = _clock_of(row_id, msg.clock, msg.version, values)
+    base = _obj(msg.base, "base", row_id)
+    if base and not (base.keys() <= clock.keys() and all(map(is_version, filter(None, base.values())))):
+        raise ProtocolError(f"记录 {row_id} 的 base 不合法")
     area = values.get("area")
-    if "area" in values and not (isinstance(area, str) and area.isdigit() and len(area) in (6, 9, 12)):
-        raise ProtocolError(f"记录 {msg.id} 的区划代码不合法")
-    return RowState(msg.table, msg.id, values, clock, base)
+    if "area" in values and not (type(area) is str and area.isdigit() and len(area) in (6, 9, 12)):
+        raise ProtocolError(f"记录 {row_id} 的区划代码不合法")
+    return RowState(table, row_id, values, clock, base)
 
 
 def acks_to_pb(acks) -> list[pb.Ack]:

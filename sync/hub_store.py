@@ -135,7 +135,7 @@ class HubStore(Store):
             state = RowState(t.name, incoming.id, dict(incoming.values), dict(incoming.clock))
             batch.current[key] = state
             batch.save(state, origin)
-            batch.history.append((state, None))
+            batch.add_history(state, None)
             if t.name == "veterans":
                 batch.veterans[state.id] = state
             elif t.name == "petition_events":
@@ -163,7 +163,7 @@ class HubStore(Store):
             batch.current[key] = state
             # The pusher already has this state unless the hub kept a value of its own.
             batch.save(state, None if merged.resend else origin)
-            batch.history.append((state, merged.changed))
+            batch.add_history(state, merged.changed)
             if old_area and state.area != old_area:
                 batch.moves.append((t.name, state.id, old_area, state.area))
             if t.name == "veterans":
@@ -178,11 +178,12 @@ class HubStore(Store):
         seqs = dict(zip(batch.saves, self.save_rows(
             [(state, None) for state, _ in batch.saves.values()],
             origins=[origin for _, origin in batch.saves.values()],
+            clocks=[batch.packed.get(key) for key in batch.saves],
         )))
         self.conn.executemany(
             'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock) VALUES (?, ?, ?, ?, ?, ?, ?)',
-            [(seqs[(s.table, s.id)], s.table, s.id, station, now_ms, *_history_entry(s, changed))
-             for s, changed in batch.history],
+            [(seqs[(table, row_id)], table, row_id, station, now_ms, fields, clock)
+             for table, row_id, fields, clock in batch.history],
         )
 
     def _refuse(self, current: RowState | None, incoming: RowState, station: str, reason: str) -> str:
@@ -429,7 +430,7 @@ def _history_entry(state: RowState, changed: dict[str, tuple[Any, str]] | None) 
     ``changed`` is ``{field: (value, version)}``; ``None``: a new row, all its fields."""
     if changed is None:
         values, clock = state.values, state.clock
-        if values.keys() != clock.keys():
+        if len(values) != len(clock):  # a pushed row's values are keys of its clock: equal sizes, equal sets
             values = {n: values.get(n) for n in clock}
     else:
         values = {n: v for n, (v, _) in changed.items()}
@@ -451,10 +452,22 @@ class _Batch:
     def __init__(self, current: dict[tuple[str, str], RowState]):
         self.current = current
         self.saves: dict[tuple[str, str], tuple[RowState, str | None]] = {}
-        self.history: list[tuple[RowState, dict | None]] = []  # None: a new row
+        self.history: list[tuple[str, str, str, str]] = []  # (table, row id, fields, clock) of each change
+        self.packed: dict[tuple[str, str], str] = {}  # clocks packed for the history of a new row, reused for the row
         self.moves: list[tuple[str, str, str, str]] = []
         self.veterans: dict[str, RowState] = {}
         self.new_events: list[RowState] = []
+
+    def add_history(self, state: RowState, changed: dict | None) -> None:
+        """The history entry of one change (``changed`` None: a new row), made
+        now: the row may change again later in the batch."""
+        key = (state.table, state.id)
+        fields, clock = _history_entry(state, changed)
+        self.history.append((*key, fields, clock))
+        if changed is None:
+            self.packed[key] = clock
+        else:
+            self.packed.pop(key, None)
 
     def save(self, state: RowState, origin: str | None) -> None:
         key = (state.table, state.id)

@@ -154,14 +154,15 @@ class Store:
         state = RowState(t.name, row["id"], values, unpack_clock(t.name, row["_clock"]), seq=row["seq"])
         return state, (unpack_pending(t.name, row["_pending"]) if row["_pending"] else {})
 
-    def _row_params(self, t: Table, state: RowState, seq: int, pending: dict | None, origin: str | None = None) -> tuple:
+    def _row_params(self, t: Table, state: RowState, seq: int, pending: dict | None, origin: str | None = None,
+                    clock: str | None = None) -> tuple:
         values = state.values
         extra = None if values.keys() <= t.by_name.keys() else {k: values[k] for k in values.keys() - t.by_name.keys()}
         return (
             state.id,
             *map(values.get, t.data_fields),
             seq,
-            pack_clock(t.name, state.clock),
+            clock or pack_clock(t.name, state.clock),
             pack_pending(t.name, pending) if pending else None,
             _dumps(extra) if extra else None,
             origin,
@@ -169,17 +170,19 @@ class Store:
         )
 
     def save_rows(self, items: Iterable[tuple[RowState, dict | None]], *, origin: str | None = None,
-                  origins: list[str | None] | None = None) -> range:
+                  origins: list[str | None] | None = None, clocks: list[str | None] | None = None) -> range:
         """Write rows (state, pending) with fresh seqs, in order; inside a
         transaction. ``origin`` (or one per row in ``origins``): the replica
-        whose push made this change (hub side). Returns the seqs given."""
+        whose push made this change (hub side); ``clocks``: the rows' clocks
+        already packed, where known. Returns the seqs given."""
         by_table: dict[str, list] = {}
         items = list(items)
         seqs = self.next_seqs(len(items))
         for i, ((state, pending), seq) in enumerate(zip(items, seqs)):
             t = TABLES[state.table]
             row_origin = origins[i] if origins is not None else origin
-            by_table.setdefault(t.name, []).append(self._row_params(t, state, seq, pending, row_origin))
+            by_table.setdefault(t.name, []).append(
+                self._row_params(t, state, seq, pending, row_origin, clocks[i] if clocks is not None else None))
         for name, params in by_table.items():
             self.conn.executemany(self._upsert_sql(TABLES[name]), params)
         return seqs

@@ -7,18 +7,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Row(_message.Message):
-    __slots__ = ("table", "id", "values", "clock", "base")
+    __slots__ = ("table", "id", "values", "clock", "base", "version")
     TABLE_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     CLOCK_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     table: str
     id: str
     values: bytes
     clock: bytes
     base: bytes
-    def __init__(self, table: _Optional[str] = ..., id: _Optional[str] = ..., values: _Optional[bytes] = ..., clock: _Optional[bytes] = ..., base: _Optional[bytes] = ...) -> None: ...
+    version: str
+    def __init__(self, table: _Optional[str] = ..., id: _Optional[str] = ..., values: _Optional[bytes] = ..., clock: _Optional[bytes] = ..., base: _Optional[bytes] = ..., version: _Optional[str] = ...) -> None: ...
 
 class HandshakeRequest(_message.Message):
     __slots__ = ("protocol", "schema", "replica_id", "wall_ms", "software")
