@@ -162,7 +162,7 @@ class GrpcHub:
         if resp.batch != expected:
             raise ProtocolError(f"县中心确认的批次 {resp.batch} 与发送的 {expected} 不符")
         return PushReply(codec.acks_from_pb(resp.acks, rows), [(r.table, r.id, r.reason) for r in resp.refused],
-                         resp.conflicts)
+                         resp.conflicts, rows)
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]:
         stream = self._call(lambda: self.stub.Pull(pb.PullRequest(cursor=cursor, batch_rows=batch_rows,

@@ -32,7 +32,7 @@ import orjson
 
 from sync.schema import TABLES, Table
 
-__all__ = ["pack_clock", "unpack_clock", "pack_pending", "unpack_pending"]
+__all__ = ["pack_clock", "unpack_clock", "pack_pending", "unpack_pending", "pending_groups"]
 
 
 class _Bits:
@@ -112,12 +112,20 @@ def pack_pending(table: str, pending: dict[str, tuple[str, str]]) -> str:
 
 
 def unpack_pending(table: str, raw: str) -> dict[str, tuple[str, str]]:
-    if raw[0] == "{":
-        return {name: tuple(vb) for name, vb in orjson.loads(raw).items()}
-    names_of: Callable[[str], tuple[str, ...]] = _BITS[table].names_of
     pending: dict[str, tuple[str, str]] = {}
+    for version, base, names in pending_groups(table, raw):
+        pending.update(dict.fromkeys(names, (version, base)))
+    return pending
+
+
+def pending_groups(table: str, raw: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The stored pending marks as ``(version, base, field names)`` groups."""
+    if raw[0] == "{":
+        return [(version, base, (name,)) for name, (version, base) in orjson.loads(raw).items()]
+    names_of: Callable[[str], tuple[str, ...]] = _BITS[table].names_of
+    groups = []
     for group in raw.split(" "):
         vb, mask = group.split(":")
         version, base = vb.split(",")
-        pending.update(dict.fromkeys(names_of(mask), (version, base)))
-    return pending
+        groups.append((version, base, names_of(mask)))
+    return groups

@@ -30,7 +30,7 @@ class LocalHub:
         for rows in batches:
             check_skew(rows, int(time.time() * 1000))
             r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id)
-            yield PushReply(r.acked, r.refused, r.conflicts)
+            yield PushReply(r.acked, r.refused, r.conflicts, rows)
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]:
         while True:

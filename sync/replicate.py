@@ -51,6 +51,7 @@ class PushReply:
     acked: list[tuple[str, str, dict[str, str]]]
     refused: list[tuple[str, str, str]]
     conflicts: int
+    sent: list[RowState] = field(default_factory=list)  # the batch this replies to, as the store gave it
 
 
 class HubPeer(Protocol):
@@ -93,7 +94,7 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = 2000, progress: P
     batch_rows = max(1, min(batch_rows, hello.max_batch_rows))
 
     for reply in hub.push(store.pending_batches(batch_rows)):
-        store.acknowledge(reply.acked)
+        store.acknowledge(reply.acked, reply.sent)
         for table, row_id, reason in reply.refused:
             store.reject(table, row_id, reason)
             report.rejections.append({"table": table, "id": row_id, "reason": reason})

@@ -21,13 +21,14 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
 from sync import migrations
-from sync.clocks import pack_clock, pack_pending, unpack_clock, unpack_pending
+from sync.clocks import pack_clock, pack_pending, pending_groups, unpack_clock, unpack_pending
 from sync.errors import NotFound, StoreError, ValidationError
 from sync.hlc import HLC, new_replica_id
 from sync.rowstate import Eviction, RowState
@@ -68,6 +69,9 @@ class Store:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
+        # Checkpoint the WAL every ~40 MB, not every 4 MB: an index page dirtied by
+        # many commits is copied into the database once per checkpoint.
+        self.conn.execute("PRAGMA wal_autocheckpoint=10000")
         self.conn.execute("PRAGMA foreign_keys=OFF")
         self.lock = threading.RLock()
         migrations.migrate(self.conn)
@@ -286,32 +290,52 @@ class Store:
             after = rows[-1][0]
             yield [state for _, state in rows]
 
-    def acknowledge(self, acks: Iterable[tuple[str, str, dict[str, str]]]) -> int:
+    def acknowledge(self, acks: Iterable[tuple[str, str, dict[str, str]]], sent: Iterable[RowState] = ()) -> int:
         """Clear the pending marks of exactly the acknowledged versions.
 
         A field written again since it was pushed keeps its newer pending
-        version (and its original base)."""
+        version (and its original base). ``sent``: the rows as this store's
+        ``pending_batches`` gave them. A row acked for exactly the versions
+        sent and not rewritten since it was read (same ``seq``) holds just
+        the marks that were sent: those are cleared whole, without reading
+        the row; any other row is compared field by field."""
         by_table: dict[str, dict[str, dict[str, str]]] = {}
         for table, row_id, fields in acks:
             by_table.setdefault(table, {})[row_id] = fields
+        as_read = {(r.table, r.id): r for r in sent if r.seq}
         cleared = 0
         with self.transaction():
             for table, rows in by_table.items():
-                ids = list(rows)
-                updates = []
-                for i in range(0, len(ids), 500):
-                    chunk = ids[i : i + 500]
-                    sql = f"SELECT id, _pending FROM {_q(table)} WHERE id IN ({','.join('?' * len(chunk))})"
-                    for row_id, raw in self.conn.execute(sql, chunk):
-                        if not raw:
-                            continue
-                        pending, acked = unpack_pending(table, raw), rows[row_id]
-                        left = {f: vb for f, vb in pending.items() if acked.get(f) != vb[0]}
-                        if len(left) != len(pending):
-                            cleared += 1
-                            updates.append((pack_pending(table, left) if left else None, row_id))
-                self.conn.executemany(f"UPDATE {_q(table)} SET _pending = ? WHERE id = ?", updates)
+                whole = []
+                for row_id, fields in rows.items():
+                    r = as_read.get((table, row_id))
+                    if r is not None and (fields is r.clock or fields == r.clock):
+                        whole.append((row_id, r.seq))
+                if whole:
+                    done = self.conn.executemany(
+                        f"UPDATE {_q(table)} SET _pending = NULL WHERE id = ? AND seq = ? AND _pending IS NOT NULL", whole
+                    ).rowcount
+                    cleared += done
+                    if done == len(whole) == len(rows):
+                        continue
+                cleared += self._acknowledge_fields(table, rows)  # the rest (rows cleared above are skipped)
         return cleared
+
+    def _acknowledge_fields(self, table: str, rows: dict[str, dict[str, str]]) -> int:
+        ids = list(rows)
+        updates = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            sql = f"SELECT id, _pending FROM {_q(table)} WHERE id IN ({','.join('?' * len(chunk))})"
+            for row_id, raw in self.conn.execute(sql, chunk):
+                if not raw:
+                    continue
+                pending, acked = unpack_pending(table, raw), rows[row_id]
+                left = {f: vb for f, vb in pending.items() if acked.get(f) != vb[0]}
+                if len(left) != len(pending):
+                    updates.append((pack_pending(table, left) if left else None, row_id))
+        self.conn.executemany(f"UPDATE {_q(table)} SET _pending = ? WHERE id = ?", updates)
+        return len(updates)
 
     def reject(self, table: str, row_id: str, reason: str) -> None:
         """The hub refused this row: keep the refused edit in ``_rejected`` and stop pushing it."""
@@ -383,27 +407,43 @@ class Store:
         return int(self.meta("cursor", "0"))
 
 
+_GETTERS: dict[tuple[str, tuple[str, ...]], Callable[[tuple], tuple] | None] = {}
+
+
+def _columns_getter(table: str, names: tuple[str, ...], index: dict[str, int]) -> Callable[[tuple], tuple] | None:
+    """A C-level getter of the columns ``names`` from a row tuple (None: a name is not a column)."""
+    key = (table, names)
+    if key not in _GETTERS:
+        if any(n not in index for n in names):
+            _GETTERS[key] = None
+        else:
+            get = itemgetter(*(index[n] for n in names))
+            _GETTERS[key] = get if len(names) > 1 else (lambda row, get=get: (get(row),))
+    return _GETTERS[key]
+
+
 def _push_state_of_row(t: Table, row: tuple, index: dict[str, int]) -> RowState:
     """The push payload of a stored row: its pending fields with their bases,
     plus the context fields. The clock is decoded only when a context field
     is not itself pending (never for a new row)."""
-    pending = unpack_pending(t.name, row[index["_pending"]])
-    raw_extra = row[index["_extra"]]
-    extra = _loads(raw_extra) if raw_extra else {}
     values, clock, base = {}, {}, {}
-    for name, (version, b) in pending.items():
-        at = index.get(name)
-        values[name] = row[at] if at is not None else extra.get(name)
-        clock[name] = version
-        base[name] = b
-    missing = [name for name in CONTEXT_FIELDS if name not in pending]
+    for version, b, names in pending_groups(t.name, row[index["_pending"]]):
+        clock.update(dict.fromkeys(names, version))
+        base.update(dict.fromkeys(names, b))
+        getter = _columns_getter(t.name, names, index)
+        if getter is not None:
+            values.update(zip(names, getter(row)))
+        else:  # a field of a newer schema, kept in _extra
+            extra = _loads(row[index["_extra"]] or "{}")
+            values.update((n, row[index[n]] if n in index else extra.get(n)) for n in names)
+    missing = [name for name in CONTEXT_FIELDS if name not in clock]
     if missing:
         full = unpack_clock(t.name, row[index["_clock"]])
         for name in missing:
             if name in full:
                 values[name] = row[index[name]]
                 clock[name] = full[name]
-    return RowState(t.name, row[index["id"]], values, clock, base)
+    return RowState(t.name, row[index["id"]], values, clock, base, row[index["seq"]])
 
 
 def _merge_pulled(local: tuple[RowState, dict] | None, incoming: RowState) -> tuple[RowState, dict | None] | None:

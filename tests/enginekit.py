@@ -39,7 +39,7 @@ class FaultyHub(LocalHub):
                 r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id)
             if self.lose_ack_at == i:
                 raise Cut("ack lost")
-            yield PushReply(r.acked, r.refused, r.conflicts)
+            yield PushReply(r.acked, r.refused, r.conflicts, rows)
 
     def pull(self, cursor: int, batch_rows: int):
         if self.between:
