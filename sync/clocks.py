@@ -32,7 +32,7 @@ import orjson
 
 from sync.schema import TABLES, Table
 
-__all__ = ["pack_clock", "unpack_clock", "pack_pending", "unpack_pending", "pending_groups"]
+__all__ = ["pack_clock", "unpack_clock", "packed_names", "pack_pending", "unpack_pending", "pending_groups"]
 
 
 class _Bits:
@@ -83,6 +83,16 @@ def pack_clock(table: str, clock: dict[str, str]) -> str:
         else:
             return " ".join(f"{version}:{mask:x}" for version, mask in sorted(groups.items()))
     return orjson.dumps(clock).decode()
+
+
+def packed_names(table: str, packed: str) -> tuple[str, ...]:
+    """The field names of a packed clock, in the order ``unpack_clock`` gives them."""
+    if packed[0] == "{":
+        return tuple(orjson.loads(packed))
+    names_of = _BITS[table].names_of
+    if " " not in packed:
+        return names_of(packed.split(":")[1])
+    return tuple(n for group in packed.split(" ") for n in names_of(group.split(":")[1]))
 
 
 def unpack_clock(table: str, raw: str) -> dict[str, str]:

@@ -38,13 +38,16 @@ def row_to_pb(state: RowState, *, with_base: bool = False) -> pb.Row:
     if values.keys() != clock.keys():
         values = {k: values.get(k) for k in clock}
     versions = set(clock.values())
+    base = state.base if with_base else None
+    created = bool(base) and len(base) == len(values) and not any(base.values())  # base keys are clock keys
     return pb.Row(
         table=state.table,
         id=state.id,
         values=_enc(values),
         clock=b"" if len(versions) == 1 else _enc(clock),
         version=versions.pop() if len(versions) == 1 else "",
-        base=_enc(state.base) if with_base and state.base else b"",
+        base=_enc(base) if base and not created else b"",
+        created=created,
     )
 
 
@@ -92,7 +95,7 @@ def row_from_pb(msg: pb.Row) -> RowState:
         bad = next(n for n, v in values.items() if type(v) not in _SCALAR_TYPES or (isinstance(v, str) and len(v) > MAX_VALUE_LEN))
         raise ProtocolError(f"记录 {row_id} 字段 {bad[:40]} 的值不合法")
     clock = _clock_of(row_id, msg.clock, msg.version, values)
-    base = _obj(msg.base, "base", row_id)
+    base = dict.fromkeys(values, "") if msg.created and not msg.base else _obj(msg.base, "base", row_id)
     if base and not (base.keys() <= clock.keys() and all(map(is_version, filter(None, base.values())))):
         raise ProtocolError(f"记录 {row_id} 的 base 不合法")
     area = values.get("area")

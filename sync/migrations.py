@@ -59,8 +59,9 @@ def _m002_origin(db: sqlite_utils.Database) -> None:
 
 def _m003_history_clock(db: sqlite_utils.Database) -> None:
     # Hub side: a history entry keeps its versions apart, in the compact form
-    # of sync.clocks; ``fields`` then holds the values alone. Entries written
-    # before keep ``{field: [value, version]}`` with ``clock`` NULL.
+    # of sync.clocks; ``fields`` then holds the values alone, as a JSON array in
+    # the order of the clock's fields. Entries written before keep
+    # ``{field: [value, version]}`` with ``clock`` NULL.
     db.execute("ALTER TABLE _history ADD COLUMN clock TEXT")
 
 

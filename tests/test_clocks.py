@@ -134,3 +134,16 @@ def test_hub_history_keeps_values_and_versions(tmp_path):
     hub.apply_push([edit], station="440902001001", scope="440902001001", replica_id="00000000000000a1")
     entries = [history_fields(t, f, c) for t, f, c in hub.conn.execute('SELECT "table", fields, clock FROM _history ORDER BY id')]
     assert entries == [{n: (v, V1) for n, v in vals.items()}, {"name": ("李四光", V2)}]
+
+
+def test_history_values_follow_the_packed_clock_order(tmp_path):
+    """Values are stored without names, in the order of the packed clock's
+    fields, whatever order the row's dict had; several versions included."""
+    hub = HubStore(tmp_path / "h.db", create=True)
+    vals = {"deleted": 0, "phone": "13800000000", "area": "440902001001", "name": "王五"}
+    clock = {"deleted": V1, "phone": V2, "area": V1, "name": V2}
+    row = RowState("veterans", "v2", vals, clock, dict.fromkeys(vals, ""))
+    hub.apply_push([row], station="440902001001", scope="440902001001", replica_id="00000000000000a1")
+    [(fields, packed)] = hub.conn.execute("SELECT fields, clock FROM _history").fetchall()
+    assert orjson.loads(fields)[0] == "440902001001"  # area: the first field of the first version's group
+    assert history_fields("veterans", fields, packed) == {n: (vals[n], clock[n]) for n in vals}

@@ -7,20 +7,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Row(_message.Message):
-    __slots__ = ("table", "id", "values", "clock", "base", "version")
+    __slots__ = ("table", "id", "values", "clock", "base", "version", "created")
     TABLE_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     CLOCK_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
     table: str
     id: str
     values: bytes
     clock: bytes
     base: bytes
     version: str
-    def __init__(self, table: _Optional[str] = ..., id: _Optional[str] = ..., values: _Optional[bytes] = ..., clock: _Optional[bytes] = ..., base: _Optional[bytes] = ..., version: _Optional[str] = ...) -> None: ...
+    created: bool
+    def __init__(self, table: _Optional[str] = ..., id: _Optional[str] = ..., values: _Optional[bytes] = ..., clock: _Optional[bytes] = ..., base: _Optional[bytes] = ..., version: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class HandshakeRequest(_message.Message):
     __slots__ = ("protocol", "schema", "replica_id", "wall_ms", "software")
