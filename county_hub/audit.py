@@ -2,7 +2,7 @@
 
 Every accepted row change is one ``_history`` entry (DESIGN §4: cheap to
 write, one entry per change holding the fields it changed with their
-values and versions: ``sync.hub_store.history_fields``). :func:`history` unfolds those entries into
+values and versions: ``sync.hub_store.history_of``). :func:`history` unfolds those entries into
 one item per field version, oldest first, for ``county-hub history``.
 The registry's own log (pushes, enrollments, revocations, resolutions) is
 :meth:`county_hub.registry.Registry.audit_log`.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sync.hub_store import history_fields
+from sync.hub_store import history_of
 from sync.store import Store
 
 __all__ = ["history"]
@@ -30,15 +30,9 @@ def history(store: Store, row_id: str) -> list[dict[str, Any]]:
     the order the hub accepted them: ``{seq, table, row_id, field, value,
     version, station, at_ms, at}`` (``at``: ISO 8601, UTC). Empty for a row
     the hub has never accepted a change of."""
-    out: list[dict[str, Any]] = []
-    rows = store.conn.execute(
-        'SELECT seq, "table", row_id, station, at_ms, fields, clock FROM _history WHERE row_id = ? ORDER BY seq, id',
-        (row_id,),
-    )
-    for seq, table, rid, station, at_ms, fields, clock in rows:
-        for name, (value, version) in history_fields(table, fields, clock).items():
-            out.append({
-                "seq": seq, "table": table, "row_id": rid, "field": name, "value": value,
-                "version": version, "station": station, "at_ms": at_ms, "at": _iso(at_ms),
-            })
-    return out
+    return [
+        {"seq": e.seq, "table": e.table, "row_id": e.row_id, "field": name, "value": value,
+         "version": version, "station": e.station, "at_ms": e.at_ms, "at": _iso(e.at_ms)}
+        for e in history_of(store, row_id)
+        for name, (value, version) in e.fields.items()
+    ]

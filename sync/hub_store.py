@@ -29,7 +29,7 @@ from sync.schema import TABLES
 from sync.store import Store, _q, scope_range
 from sync.domain import new_id
 
-__all__ = ["HubStore", "PushResult", "PullBatch", "DEPENDENTS", "history_fields"]
+__all__ = ["HubStore", "PushResult", "PullBatch", "DEPENDENTS", "HistoryEntry", "history_of", "history_versions"]
 
 # A moved row drags these along: (table, column holding the parent's id).
 DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -157,13 +157,13 @@ class HubStore(Store):
         if merged.changed:
             state = current or RowState(t.name, incoming.id, {}, {})
             old_area = state.area
+            batch.add_history(state, merged.changed)  # before the change: it keeps the values replaced
             for name, (value, version) in merged.changed.items():
                 state.values[name] = value
                 state.clock[name] = version
             batch.current[key] = state
             # The pusher already has this state unless the hub kept a value of its own.
             batch.save(state, None if merged.resend else origin)
-            batch.add_history(state, merged.changed)
             if old_area and state.area != old_area:
                 batch.moves.append((t.name, state.id, old_area, state.area))
             if t.name == "veterans":
@@ -181,9 +181,9 @@ class HubStore(Store):
             clocks=[batch.packed.get(key) for key in batch.saves],
         )))
         self.conn.executemany(
-            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock) VALUES (?, ?, ?, ?, ?, ?, ?)',
-            [(seqs[(table, row_id)], table, row_id, station, now_ms, fields, clock)
-             for table, row_id, fields, clock in batch.history],
+            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock, prior) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            [(seqs[(table, row_id)], table, row_id, station, now_ms, fields, clock, prior)
+             for table, row_id, fields, clock, prior in batch.history],
         )
 
     def _refuse(self, current: RowState | None, incoming: RowState, station: str, reason: str) -> str:
@@ -206,14 +206,20 @@ class HubStore(Store):
         for fields, clock in self.conn.execute(
             'SELECT fields, clock FROM _history WHERE row_id = ? AND "table" = ?', (row_id, table)
         ):
-            for name, (_value, version) in history_fields(table, fields, clock).items():
+            for name, version in history_versions(table, fields, clock).items():
                 out.setdefault(name, set()).add(version)
         return out
 
-    def _record_history(self, state: RowState, changed: dict[str, tuple[Any, str]], station: str, now_ms: int) -> None:
+    def _save_own_change(self, state: RowState, changed: dict[str, tuple[Any, str]]) -> None:
+        """Apply and save a change the hub makes itself, with its history entry."""
+        entry = _history_entry(state, changed)  # before the change: it keeps the values replaced
+        for name, (value, version) in changed.items():
+            state.values[name] = value
+            state.clock[name] = version
+        [seq] = self.save_rows([(state, None)])
         self.conn.execute(
-            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock) VALUES (?, ?, ?, ?, ?, ?, ?)',
-            (self.last_seq, state.table, state.id, station, now_ms, *_history_entry(state, changed)),
+            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock, prior) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            (seq, state.table, state.id, self.station_of(self.replica_id), int(time.time() * 1000), *entry),
         )
 
     # -- moves ---------------------------------------------------------------
@@ -232,11 +238,7 @@ class HubStore(Store):
                 if state.area == new_area:
                     continue
                 old = state.area
-                version = self.hlc.tick()
-                state.values["area"] = new_area
-                state.clock["area"] = version
-                self.save_rows([(state, None)])
-                self._record_history(state, {"area": (new_area, version)}, self.station_of(self.replica_id), int(time.time() * 1000))
+                self._save_own_change(state, {"area": (new_area, self.hlc.tick())})
                 self._move(dep_table, dep_id, old, new_area)
 
     # -- conflicts -----------------------------------------------------------
@@ -404,47 +406,90 @@ class HubStore(Store):
                 raise NotFound(f"找不到{t.label}记录：{row_id}")
             state, _pending = loaded
             old_area = state.area
-            changed: dict[str, tuple[Any, str]] = {}
             version = self.hlc.tick()  # one write, one version
-            for name, value in changes.items():
-                if name == "id" or (state.values.get(name) == value and name in state.clock):
-                    continue
-                state.values[name] = value
-                state.clock[name] = version
-                changed[name] = (value, version)
+            changed: dict[str, tuple[Any, str]] = {
+                name: (value, version) for name, value in changes.items()
+                if name != "id" and not (state.values.get(name) == value and name in state.clock)
+            }
             if not changed:
                 return state
-            now_ms = int(time.time() * 1000)
-            self.save_rows([(state, None)])
-            self._record_history(state, changed, self.station_of(self.replica_id), now_ms)
+            self._save_own_change(state, changed)
             if old_area and state.area != old_area:
                 self._move(t.name, row_id, old_area, state.area)
             if t.name == "veterans" and changed.keys() & {"id_number", "deleted", "merged_into"}:
-                self._check_duplicate_identity(state, now_ms)
+                self._check_duplicate_identity(state, int(time.time() * 1000))
             return state
 
 
-def _history_entry(state: RowState, changed: dict[str, tuple[Any, str]] | None) -> tuple[str, str]:
-    """(fields, clock) of the history entry of one accepted change: the
-    versions packed (``sync.clocks``) and the values as a JSON array in the
-    order of the packed clock's fields (no field names: a county's first
-    push writes 263,000 of these). ``changed`` is ``{field: (value, version)}``;
-    ``None``: a new row, all its fields."""
+def _history_entry(state: RowState, changed: dict[str, tuple[Any, str]] | None) -> tuple[str | None, str, str | None]:
+    """(fields, clock, prior) of the history entry of one accepted change,
+    made *before* ``state`` takes it: the versions packed (``sync.clocks``),
+    the values written and the values they replace as JSON arrays in the
+    order of the packed clock's fields. ``changed`` is ``{field: (value,
+    version)}``; ``None``: the row is new, and ``fields`` stays NULL — its
+    values are the row's own until a later change, whose ``prior`` keeps
+    them (``history_of``). A county's first push writes 263,000 of these."""
     if changed is None:
-        values, clock = state.values, state.clock
-    else:
-        values = {n: v for n, (v, _) in changed.items()}
-        clock = {n: ver for n, (_, ver) in changed.items()}
-    packed = pack_clock(state.table, clock)
-    return orjson.dumps(list(map(values.get, packed_names(state.table, packed)))).decode(), packed
+        return None, pack_clock(state.table, state.clock), None
+    packed = pack_clock(state.table, {n: ver for n, (_, ver) in changed.items()})
+    names = packed_names(state.table, packed)
+    before = state.values
+    return (orjson.dumps([changed[n][0] for n in names]).decode(), packed,
+            orjson.dumps([before.get(n) for n in names]).decode())
 
 
-def history_fields(table: str, fields: str, clock: str | None) -> dict[str, tuple[Any, str]]:
-    """``{field: (value, version)}`` of a stored history entry, any form."""
-    values = orjson.loads(fields)
+def history_versions(table: str, fields: str | None, clock: str | None) -> dict[str, str]:
+    """``{field: version}`` of a stored history entry."""
     if clock is None:  # written before migration 3: {field: [value, version]}
-        return {name: (value, version) for name, (value, version) in values.items()}
-    return {name: (value, version) for (name, version), value in zip(unpack_clock(table, clock).items(), values)}
+        return {name: version for name, (_value, version) in orjson.loads(fields).items()}
+    return unpack_clock(table, clock)
+
+
+@dataclass
+class HistoryEntry:
+    seq: int
+    table: str
+    row_id: str
+    station: str
+    at_ms: int
+    fields: dict[str, tuple[Any, str]]  # field -> (value, version)
+
+
+def history_of(store: Store, row_id: str) -> list[HistoryEntry]:
+    """Every accepted change of the record ``row_id`` (any table), in the
+    order the hub accepted it, with the values and versions it wrote.
+
+    A row's first entry stores no values (``fields`` NULL): each of its fields
+    has the value that the next entry changing that field replaced
+    (``prior``), or, if none did, the row's value now."""
+    rows = store.conn.execute(
+        'SELECT seq, "table", row_id, station, at_ms, fields, clock, prior FROM _history WHERE row_id = ? ORDER BY seq, id',
+        (row_id,),
+    ).fetchall()
+    entries: list[HistoryEntry] = []
+    priors: list[dict[str, Any]] = []
+    for seq, table, rid, station, at_ms, fields, clock, prior in rows:
+        versions = history_versions(table, fields, clock)
+        if clock is None:
+            values = {name: value for name, (value, _v) in orjson.loads(fields).items()}
+            replaced: dict[str, Any] = {}
+        elif fields is None:
+            values, replaced = {}, {}
+        else:
+            values = dict(zip(versions, orjson.loads(fields)))
+            replaced = dict(zip(versions, orjson.loads(prior))) if prior else {}
+        entries.append(HistoryEntry(seq, table, rid, station, at_ms,
+                                    {n: (values.get(n), v) for n, v in versions.items()}))
+        priors.append(replaced if fields is not None or clock is None else None)
+    for i, (row, entry) in enumerate(zip(rows, entries)):
+        if row[5] is not None or row[6] is None:
+            continue
+        loaded = store.load(entry.table, entry.row_id) if entry.table in TABLES else None
+        now = loaded[0].values if loaded else {}
+        for name, (_value, version) in entry.fields.items():
+            later = next((p[name] for p in priors[i + 1 :] if p is not None and name in p), now.get(name))
+            entry.fields[name] = (later, version)
+    return entries
 
 
 class _Batch:
@@ -453,7 +498,7 @@ class _Batch:
     def __init__(self, current: dict[tuple[str, str], RowState]):
         self.current = current
         self.saves: dict[tuple[str, str], tuple[RowState, str | None]] = {}
-        self.history: list[tuple[str, str, str, str]] = []  # (table, row id, fields, clock) of each change
+        self.history: list[tuple[str, str, str | None, str, str | None]] = []  # (table, row id, fields, clock, prior)
         self.packed: dict[tuple[str, str], str] = {}  # clocks packed for the history of a new row, reused for the row
         self.moves: list[tuple[str, str, str, str]] = []
         self.veterans: dict[str, RowState] = {}
@@ -461,10 +506,10 @@ class _Batch:
 
     def add_history(self, state: RowState, changed: dict | None) -> None:
         """The history entry of one change (``changed`` None: a new row), made
-        now: the row may change again later in the batch."""
+        before ``state`` takes it."""
         key = (state.table, state.id)
-        fields, clock = _history_entry(state, changed)
-        self.history.append((*key, fields, clock))
+        fields, clock, prior = _history_entry(state, changed)
+        self.history.append((*key, fields, clock, prior))
         if changed is None:
             self.packed[key] = clock
         else:

@@ -58,11 +58,14 @@ def _m002_origin(db: sqlite_utils.Database) -> None:
 
 
 def _m003_history_clock(db: sqlite_utils.Database) -> None:
-    # Hub side: a history entry keeps its versions apart, in the compact form
-    # of sync.clocks; ``fields`` then holds the values alone, as a JSON array in
-    # the order of the clock's fields. Entries written before keep
-    # ``{field: [value, version]}`` with ``clock`` NULL.
+    # Hub side: a history entry keeps its versions apart, packed as in
+    # sync.clocks (``clock``), and its values as JSON arrays in the order of
+    # the clock's fields: ``fields`` (the values written) and ``prior`` (the
+    # values they replaced). A row's first entry (it came new in a push) has
+    # ``fields`` NULL: its values are the row's, see sync.hub_store.history_of.
+    # Entries written before keep ``{field: [value, version]}`` with ``clock`` NULL.
     db.execute("ALTER TABLE _history ADD COLUMN clock TEXT")
+    db.execute("ALTER TABLE _history ADD COLUMN prior TEXT")
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [

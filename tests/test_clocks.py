@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from sync.clocks import pack_clock, pack_pending, unpack_clock, unpack_pending
 from sync.hlc import HLC
-from sync.hub_store import HubStore, history_fields
+from sync.hub_store import HubStore, history_of, history_versions
 from sync.rowstate import RowState
 from sync.schema import TABLES
 from sync.store import Store
@@ -68,7 +68,7 @@ def test_json_written_before_the_compact_form_is_still_read():
     assert unpack_clock("veterans", '{"name":"%s"}' % VERSIONS[0]) == {"name": VERSIONS[0]}
     assert unpack_pending("veterans", '{"name":["%s",""]}' % VERSIONS[0]) == {"name": (VERSIONS[0], "")}
     old = orjson.dumps({"name": ["张三", VERSIONS[0]]}).decode()
-    assert history_fields("veterans", old, None) == {"name": ("张三", VERSIONS[0])}
+    assert history_versions("veterans", old, None) == {"name": VERSIONS[0]}
 
 
 tables = st.sampled_from(sorted(TABLES))
@@ -124,16 +124,41 @@ def test_one_write_stamps_its_fields_with_one_version(tmp_path):
     assert len(raw.split(" ")) == 2  # two writes, two groups
 
 
+def _push(hub: HubStore, *rows: RowState) -> None:
+    hub.apply_push(list(rows), station="440902001001", scope="440902001001", replica_id="00000000000000a1")
+
+
 def test_hub_history_keeps_values_and_versions(tmp_path):
     hub = HubStore(tmp_path / "h.db", create=True)
     vals = {"name": "李四", "area": "440902001001", "deleted": 0}
-    row = RowState("veterans", "v1", vals, dict.fromkeys(vals, V1), dict.fromkeys(vals, ""))
-    hub.apply_push([row], station="440902001001", scope="440902001001", replica_id="00000000000000a1")
-    edit = RowState("veterans", "v1", {"name": "李四光", "area": "440902001001", "deleted": 0},
-                    {"name": V2, "area": V1, "deleted": V1}, {"name": V1})
-    hub.apply_push([edit], station="440902001001", scope="440902001001", replica_id="00000000000000a1")
-    entries = [history_fields(t, f, c) for t, f, c in hub.conn.execute('SELECT "table", fields, clock FROM _history ORDER BY id')]
-    assert entries == [{n: (v, V1) for n, v in vals.items()}, {"name": ("李四光", V2)}]
+    _push(hub, RowState("veterans", "v1", vals, dict.fromkeys(vals, V1), dict.fromkeys(vals, "")))
+    [(fields, prior)] = hub.conn.execute("SELECT fields, prior FROM _history").fetchall()
+    assert fields is None and prior is None  # a new row's entry: its values are the row's
+    _push(hub, RowState("veterans", "v1", {"name": "李四光", "area": "440902001001", "deleted": 0},
+                        {"name": V2, "area": V1, "deleted": V1}, {"name": V1}))
+    # The first entry shows the values as they came, though the row has changed since.
+    assert [e.fields for e in history_of(hub, "v1")] == [{n: (v, V1) for n, v in vals.items()}, {"name": ("李四光", V2)}]
+
+
+def test_history_of_a_row_changed_by_the_hub_itself(tmp_path):
+    """A move re-stamps a dependent's area (an entry of the hub's own); a
+    resolution writes as the hub; the first entry still shows what came."""
+    hub = HubStore(tmp_path / "h.db", create=True)
+    town = "440902001"
+    vet = {"name": "赵六", "area": "440902001001", "deleted": 0}
+    visit = {"veteran_id": "v1", "area": "440902001001", "summary": "走访", "deleted": 0}
+    hub.apply_push([RowState("veterans", "v1", vet, dict.fromkeys(vet, V1), dict.fromkeys(vet, "")),
+                    RowState("visits", "x1", visit, dict.fromkeys(visit, V1), dict.fromkeys(visit, ""))],
+                   station=town, scope=town, replica_id="00000000000000a1")
+    hub.apply_push([RowState("veterans", "v1", {"area": "440902001002", "deleted": 0},
+                             {"area": V2, "deleted": V1}, {"area": V1})],
+                   station=town, scope=town, replica_id="00000000000000a1")
+    hub.write_as_hub("visits", "x1", {"summary": "电话回访"})
+    entries = history_of(hub, "x1")
+    assert entries[0].fields == {n: (v, V1) for n, v in visit.items()}
+    assert entries[1].fields["area"][0] == "440902001002" and entries[1].station == hub.station_of(hub.replica_id)
+    assert entries[2].fields["summary"][0] == "电话回访"
+    assert hub.load("visits", "x1")[0].values["summary"] == "电话回访"
 
 
 def test_history_values_follow_the_packed_clock_order(tmp_path):
@@ -141,9 +166,10 @@ def test_history_values_follow_the_packed_clock_order(tmp_path):
     fields, whatever order the row's dict had; several versions included."""
     hub = HubStore(tmp_path / "h.db", create=True)
     vals = {"deleted": 0, "phone": "13800000000", "area": "440902001001", "name": "王五"}
+    _push(hub, RowState("veterans", "v2", vals, dict.fromkeys(vals, V1), dict.fromkeys(vals, "")))
+    edit = {"deleted": 0, "phone": "13900000000", "area": "440902001001", "name": "王五一"}
     clock = {"deleted": V1, "phone": V2, "area": V1, "name": V2}
-    row = RowState("veterans", "v2", vals, clock, dict.fromkeys(vals, ""))
-    hub.apply_push([row], station="440902001001", scope="440902001001", replica_id="00000000000000a1")
-    [(fields, packed)] = hub.conn.execute("SELECT fields, clock FROM _history").fetchall()
-    assert orjson.loads(fields)[0] == "440902001001"  # area: the first field of the first version's group
-    assert history_fields("veterans", fields, packed) == {n: (vals[n], clock[n]) for n in vals}
+    _push(hub, RowState("veterans", "v2", edit, clock, {"phone": V1, "name": V1}))
+    [(fields, packed, prior)] = hub.conn.execute("SELECT fields, clock, prior FROM _history WHERE fields IS NOT NULL")
+    assert orjson.loads(fields) == ["王五一", "13900000000"] and orjson.loads(prior) == ["王五", "13800000000"]  # schema order
+    assert [e.fields for e in history_of(hub, "v2")][1] == {"phone": ("13900000000", V2), "name": ("王五一", V2)}

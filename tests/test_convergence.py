@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from enginekit import TOWN, VILLAGE_A, VILLAGE_B, Network, snapshot
-from sync.hub_store import history_fields
+from sync.hub_store import history_versions
 from sync.merge import merge_row
 from sync.rowstate import RowState
 
@@ -114,7 +114,7 @@ class Model:
         for table, row_id, station, fields, clock in hub.conn.execute(
             'SELECT "table", row_id, station, fields, clock FROM _history ORDER BY id'
         ):
-            for f, (_value, version) in history_fields(table, fields, clock).items():
+            for f, version in history_versions(table, fields, clock).items():
                 if station == hub.station_of(hub.replica_id):
                     self.parent.setdefault(version, last.get((table, row_id, f), ""))
                 last[(table, row_id, f)] = version
