@@ -12,8 +12,9 @@ parsing and its table headings, the validators their field rules. Field
 
 Every replicated table also has the sync columns (see ``SYNC_COLUMNS``):
 ``deleted`` (tombstone, itself a versioned field), ``seq`` (this store's change
-sequence), ``_clock`` (JSON ``{field: version}``), ``_pending`` (JSON
-``{field: [version, base]}``: local writes not yet acknowledged by the hub) and
+sequence), ``_clock`` (``{field: version}``), ``_pending`` (``{field: (version,
+base)}``: local writes not yet acknowledged by the hub), both stored packed
+(``sync.clocks``: one group per version, fields named by a bit mask), and
 ``_extra`` (JSON ``{field: value}``: fields of a newer schema, kept and sent on).
 """
 
