@@ -351,14 +351,11 @@ class HubStore(Store):
             upto = cutoff if cutoff is not None else snapshot_seq
             rows: list[tuple[int, RowState]] = []
             for name in TABLES:
-                t = TABLES[name]
                 where, params = self._scope_where(name, lo, hi, station, replica_id, cursor)
-                for r in self.conn.execute(
-                    f"SELECT * FROM {_q(name)} WHERE seq > ? AND seq <= ? AND {where}", (cursor, upto, *params)
-                ):
-                    state, _ = self.row_to_state(t, r)
-                    state.values = {k: v for k, v in state.values.items() if k in state.clock}
-                    rows.append((r["seq"], state))
+                for state, _ in self.read_states(name, f"seq > ? AND seq <= ? AND {where}", (cursor, upto, *params)):
+                    values = state.values
+                    state.values = {k: values.get(k) for k in state.clock}
+                    rows.append((state.seq, state))
             rows.sort(key=lambda item: item[0])
             evictions = [
                 Eviction(tbl, rid)

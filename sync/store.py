@@ -150,13 +150,16 @@ class Store:
             )
         return self._sql_cache[key]
 
-    def row_to_state(self, t: Table, row: sqlite3.Row) -> tuple[RowState, dict]:
-        """(state, pending) of a database row; unknown fields come from ``_extra``."""
-        values = {name: row[name] for name in t.data_fields}
-        if row["_extra"]:
-            values.update(_loads(row["_extra"]))
-        state = RowState(t.name, row["id"], values, unpack_clock(t.name, row["_clock"]), seq=row["seq"])
-        return state, (unpack_pending(t.name, row["_pending"]) if row["_pending"] else {})
+    def read_states(self, table: str, where: str = "1", params: Iterable = ()) -> Iterator[tuple[RowState, dict]]:
+        """(state, pending) of each row of ``table`` matching a SQL condition
+        (rows read as plain tuples, fields picked by one C-level getter)."""
+        t = TABLES[table]
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        cur.execute(f"SELECT * FROM {_q(t.name)} WHERE {where}", tuple(params))
+        read = _state_reader(t, cur.description)
+        for row in cur:
+            yield read(row)
 
     def _row_params(self, t: Table, state: RowState, seq: int, pending: dict | None, origin: str | None = None,
                     clock: str | None = None) -> tuple:
@@ -192,18 +195,15 @@ class Store:
         return seqs
 
     def load(self, table: str, row_id: str) -> tuple[RowState, dict] | None:
-        t = TABLES[table]
-        row = self.conn.execute(f"SELECT * FROM {_q(t.name)} WHERE id = ?", (row_id,)).fetchone()
-        return self.row_to_state(t, row) if row else None
+        found = list(self.read_states(table, "id = ?", (row_id,)))  # read to the end: the statement is done
+        return found[0] if found else None
 
     def load_many(self, table: str, ids: list[str]) -> dict[str, tuple[RowState, dict]]:
-        t = TABLES[table]
         out: dict[str, tuple[RowState, dict]] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
-            sql = f"SELECT * FROM {_q(t.name)} WHERE id IN ({','.join('?' * len(chunk))})"
-            for row in self.conn.execute(sql, chunk):
-                out[row["id"]] = self.row_to_state(t, row)
+            for state, pending in self.read_states(table, f"id IN ({','.join('?' * len(chunk))})", chunk):
+                out[state.id] = (state, pending)
         return out
 
     def get(self, table: str, row_id: str, *, include_deleted: bool = False) -> dict:
@@ -215,11 +215,10 @@ class Store:
 
     def select(self, table: str, where: str = "1", params: Iterable = (), *, order: str = "seq", limit: int | None = None) -> list[dict]:
         """Live records matching a SQL condition, as dicts (for reads by the CLI layers)."""
-        t = TABLES[table]
-        sql = f"SELECT * FROM {_q(t.name)} WHERE deleted IS NOT 1 AND ({where}) ORDER BY {order}"
+        sql = f"deleted IS NOT 1 AND ({where}) ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [{"id": s.id, **s.values} for s, _ in (self.row_to_state(t, r) for r in self.conn.execute(sql, tuple(params)))]
+        return [{"id": s.id, **s.values} for s, _ in self.read_states(table, sql, params)]
 
     # -- local writes ------------------------------------------------------
 
@@ -405,6 +404,31 @@ class Store:
     @property
     def cursor(self) -> int:
         return int(self.meta("cursor", "0"))
+
+
+_READERS: dict[tuple[str, tuple[str, ...]], Callable[[tuple], tuple[RowState, dict]]] = {}
+
+
+def _state_reader(t: Table, description) -> Callable[[tuple], tuple[RowState, dict]]:
+    """A function of a ``SELECT *`` row tuple to (state, pending); unknown fields come from ``_extra``."""
+    columns = tuple(d[0] for d in description)
+    key = (t.name, columns)
+    if key not in _READERS:
+        at = {name: i for i, name in enumerate(columns)}
+        fields = t.data_fields
+        get_values = itemgetter(*(at[n] for n in fields))
+        i_id, i_seq, i_clock, i_pending, i_extra = (at[c] for c in ("id", "seq", "_clock", "_pending", "_extra"))
+        table = t.name
+
+        def read(row: tuple) -> tuple[RowState, dict]:
+            values = dict(zip(fields, get_values(row)))
+            if row[i_extra]:
+                values.update(_loads(row[i_extra]))
+            state = RowState(table, row[i_id], values, unpack_clock(table, row[i_clock]), seq=row[i_seq])
+            return state, (unpack_pending(table, row[i_pending]) if row[i_pending] else {})
+
+        _READERS[key] = read
+    return _READERS[key]
 
 
 _GETTERS: dict[tuple[str, tuple[str, ...]], Callable[[tuple], tuple] | None] = {}

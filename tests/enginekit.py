@@ -84,8 +84,7 @@ def snapshot(store: Store, scope: str) -> dict:
     """Every row (tombstones too) in scope: (table, id) -> (values, clock)."""
     out = {}
     for table in ("veterans", "visits", "petitions", "petition_events", "conflicts"):
-        for row in store.conn.execute(f'SELECT * FROM "{table}"'):
-            state, _ = store.row_to_state(__import__("sync.schema", fromlist=["TABLES"]).TABLES[table], row)
+        for state, _ in store.read_states(table):
             if state.area.startswith(scope):
                 values = {k: state.values.get(k) for k in state.clock}
                 out[(table, state.id)] = (values, dict(state.clock))
