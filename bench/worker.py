@@ -72,6 +72,9 @@ def _sync(home: Path) -> dict:
     from station_node.session import connect
     from sync.replicate import sync_once
 
+    from vetsync_cli.process import tune_gc
+
+    tune_gc()  # as `station-node sync` does
     store = open_store(home)
     marks = {"push_end": None}
 

@@ -118,6 +118,7 @@ def init(county: str, name: str | None, hosts: tuple[str, ...], home: str | None
 @home_option
 def serve(listen: str, home: str | None) -> None:
     from county_hub.server import HubServer, listening_line  # grpc is loaded only by the command that needs it
+    from vetsync_cli.process import tune_gc
 
     try:
         server = HubServer(home_mod.resolve_home(home), listen)
@@ -133,6 +134,7 @@ def serve(listen: str, home: str | None) -> None:
         sys.stdout.flush()
         click.echo(f"县中心服务已启动：同步端口 {srv.port}，登记端口 {srv.enroll_port}（Ctrl+C 停止）", err=True)
 
+    tune_gc()
     server.serve_forever(on_ready)
     click.echo("县中心服务已停止", err=True)
 

@@ -16,6 +16,7 @@ from station_node.daemon import Daemon
 from station_node.enroll import enroll
 from station_node.session import station_status, sync_with_retry
 from sync.replicate import DEFAULT_BATCH_ROWS
+from vetsync_cli.process import tune_gc
 from sync.report import build_report
 from vetsync_cli.report_view import show_report
 
@@ -50,6 +51,7 @@ def register(main: click.Group) -> None:
     @json_option
     @home_option
     def sync(retries: int, batch_rows: int, gzip: bool, as_json: bool, home: str | None) -> None:
+        tune_gc()
         where = home_mod.resolve_home(home)
         with open_station(home) as store:
             def on_retry(exc, wait):
@@ -110,6 +112,7 @@ def register(main: click.Group) -> None:
     @click.option("--interval", default=300.0, show_default=True, type=click.FloatRange(0.1, 86400), help="同步间隔（秒）")
     @home_option
     def daemon(interval: float, home: str | None) -> None:
+        tune_gc()
         where = home_mod.resolve_home(home)
         with open_station(home) as store:
             d = Daemon(where, store, interval=interval, report=lambda line: click.echo(line, err=True))

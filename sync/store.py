@@ -377,11 +377,10 @@ class Store:
             for state in rows:
                 by_table.setdefault(state.table, []).append(state)
             out = []
+            self.hlc.observe(max((max(r.clock.values()) for r in rows if r.clock), default=""))
             for table, states in by_table.items():
                 local = self.load_many(table, [s.id for s in states])
                 for incoming in states:
-                    if incoming.clock:
-                        self.hlc.observe(max(incoming.clock.values()))
                     merged = _merge_pulled(local.get(incoming.id), incoming)
                     if merged is not None:
                         out.append(merged)
