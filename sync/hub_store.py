@@ -459,33 +459,32 @@ def history_of(store: Store, row_id: str) -> list[HistoryEntry]:
     A row's first entry stores no values (``fields`` NULL): each of its fields
     has the value that the next entry changing that field replaced
     (``prior``), or, if none did, the row's value now."""
-    rows = store.conn.execute(
+    entries: list[HistoryEntry] = []
+    replaced: list[dict[str, Any]] = []  # per entry: the values it replaced
+    first: list[int] = []  # entries whose values are the row's
+    for seq, table, rid, station, at_ms, fields, clock, prior in store.conn.execute(
         'SELECT seq, "table", row_id, station, at_ms, fields, clock, prior FROM _history WHERE row_id = ? ORDER BY seq, id',
         (row_id,),
-    ).fetchall()
-    entries: list[HistoryEntry] = []
-    priors: list[dict[str, Any]] = []
-    for seq, table, rid, station, at_ms, fields, clock, prior in rows:
+    ):
         versions = history_versions(table, fields, clock)
-        if clock is None:
-            values = {name: value for name, (value, _v) in orjson.loads(fields).items()}
-            replaced: dict[str, Any] = {}
+        if clock is None:  # {field: [value, version]}
+            values, before = {name: value for name, (value, _v) in orjson.loads(fields).items()}, {}
         elif fields is None:
-            values, replaced = {}, {}
+            values, before = {}, {}
+            first.append(len(entries))
         else:
             values = dict(zip(versions, orjson.loads(fields)))
-            replaced = dict(zip(versions, orjson.loads(prior))) if prior else {}
+            before = dict(zip(versions, orjson.loads(prior))) if prior else {}
         entries.append(HistoryEntry(seq, table, rid, station, at_ms,
                                     {n: (values.get(n), v) for n, v in versions.items()}))
-        priors.append(replaced if fields is not None or clock is None else None)
-    for i, (row, entry) in enumerate(zip(rows, entries)):
-        if row[5] is not None or row[6] is None:
-            continue
+        replaced.append(before)
+    for i in first:
+        entry = entries[i]
         loaded = store.load(entry.table, entry.row_id) if entry.table in TABLES else None
         now = loaded[0].values if loaded else {}
         for name, (_value, version) in entry.fields.items():
-            later = next((p[name] for p in priors[i + 1 :] if p is not None and name in p), now.get(name))
-            entry.fields[name] = (later, version)
+            value = next((r[name] for r in replaced[i + 1 :] if name in r), now.get(name))
+            entry.fields[name] = (value, version)
     return entries
 
 
