@@ -18,7 +18,7 @@ from county_hub.errors import HubError, Unauthenticated
 from county_hub.registry import Registry
 from sync import codec
 from sync.codec import pb
-from sync.errors import ClockSkew, ProtocolError, VetsyncError
+from sync.errors import ClockSkew, Forbidden, ProtocolError, VetsyncError
 from sync.gen.vetsync.v1 import sync_pb2_grpc
 from sync.hub_store import HubStore
 from sync.replicate import check_skew
@@ -43,6 +43,8 @@ def _status(exc: VetsyncError) -> grpc.StatusCode:
         return getattr(grpc.StatusCode, exc.code)
     if isinstance(exc, ClockSkew):
         return grpc.StatusCode.FAILED_PRECONDITION
+    if isinstance(exc, Forbidden):
+        return grpc.StatusCode.PERMISSION_DENIED
     return grpc.StatusCode.INVALID_ARGUMENT
 
 

@@ -8,7 +8,9 @@ The tree::
     ├── NotFound                 no such record
     ├── StoreError               the local database cannot be used (missing, wrong schema)
     └── ProtocolError            a peer sent something the engine cannot accept (permanent)
-        └── ClockSkew            versions too far ahead of the hub's clock (fix the PC's date)
+        ├── ClockSkew            versions too far ahead of the hub's clock (fix the PC's date)
+        └── Forbidden            a peer asked for what its identity does not allow (another
+                                 station's replica id, a whole batch it may not push)
 
 Every error is permanent for the engine: retrying the same call gives the same
 answer. Transient failures (network) belong to the transport layers, which
@@ -25,6 +27,7 @@ __all__ = [
     "StoreError",
     "ProtocolError",
     "ClockSkew",
+    "Forbidden",
 ]
 
 
@@ -64,3 +67,8 @@ class ProtocolError(VetsyncError):
 
 class ClockSkew(ProtocolError):
     """The station's clock is too far ahead of the hub's; the message names the skew."""
+
+
+class Forbidden(ProtocolError):
+    """The peer is known but may not do this (the transport answers PERMISSION_DENIED).
+    Its message names nothing outside the peer's own scope."""
