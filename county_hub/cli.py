@@ -34,6 +34,7 @@ import click
 from county_hub import audit as audit_mod
 from county_hub import home as home_mod
 from county_hub.ca import load_ca
+from county_hub.limits import Limits
 from county_hub.registry import Registry
 from sync import fields as F
 from sync.domain import parse_date
@@ -115,15 +116,17 @@ def init(county: str, name: str | None, hosts: tuple[str, ...], home: str | None
     "--listen", default=DEFAULT_LISTEN, show_default=True, metavar="HOST:PORT",
     help="同步端口的监听地址；登记端口为其加 1；端口写 0 则自动选择空闲端口",
 )
+@click.option("--request-timeout", default=Limits.request_timeout_s, show_default=True, type=click.FloatRange(0.1, 600),
+              metavar="SECONDS", help="对端须在此时间内发来请求消息，否则断开（防止空占连接）")
+@click.option("--idle-timeout", default=Limits.idle_timeout_s, show_default=True, type=click.FloatRange(0.1, 3600),
+              metavar="SECONDS", help="上传数据流中两批之间最长的静默时间")
 @home_option
-def serve(listen: str, home: str | None) -> None:
+def serve(listen: str, request_timeout: float, idle_timeout: float, home: str | None) -> None:
     from county_hub.server import HubServer, listening_line  # grpc is loaded only by the command that needs it
     from vetsync_cli.process import tune_gc
 
-    try:
-        server = HubServer(home_mod.resolve_home(home), listen)
-    except RuntimeError as exc:  # grpc's "Failed to bind to address …"
-        raise CliError(f"无法监听 {listen}（端口被占用或地址不属于本机？同步端口与其后一个端口都须空闲）") from exc
+    limits = Limits(request_timeout_s=request_timeout, idle_timeout_s=idle_timeout)
+    server = HubServer(home_mod.resolve_home(home), listen, limits=limits)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -135,21 +138,29 @@ def serve(listen: str, home: str | None) -> None:
         click.echo(f"县中心服务已启动：同步端口 {srv.port}，登记端口 {srv.enroll_port}（Ctrl+C 停止）", err=True)
 
     tune_gc()
-    server.serve_forever(on_ready)
+    try:
+        server.serve_forever(on_ready)
+    except RuntimeError as exc:  # grpc's "Failed to bind to address …"
+        raise CliError(f"无法监听 {listen}（端口被占用或地址不属于本机？同步端口与其后一个端口都须空闲）") from exc
     click.echo("县中心服务已停止", err=True)
 
 
 # --------------------------------------------------------------------------- stations
 
 
-@main.command(help="为站点生成一次性登记令牌（只输出令牌本身，便于复制或管道传递）。")
-@click.option("--station", required=True, metavar="CODE", help="站点区划代码（镇 9 位、村 12 位）")
+@main.command(
+    short_help="为站点生成一次性登记令牌（只输出令牌本身，便于复制或管道传递）。",
+    help="为站点生成一次性登记令牌（只输出令牌本身，便于复制或管道传递）。"
+         "站点代码须为本县的镇（9 位）或村（12 位）；县中心本级站点（6 位本县代码，可见全县数据）须加 --county-scope。",
+)
+@click.option("--station", required=True, metavar="CODE", help="站点区划代码（镇 9 位、村 12 位；加 --county-scope 时为 6 位本县代码）")
+@click.option("--county-scope", is_flag=True, help="令牌发给县中心本级站点（站点代码为 6 位本县代码，可见全县数据）")
 @click.option("--ttl", default=72.0, show_default=True, type=float, metavar="HOURS", help="有效小时数（最长 720）")
 @home_option
-def token(station: str, ttl: float, home: str | None) -> None:
+def token(station: str, county_scope: bool, ttl: float, home: str | None) -> None:
     where = home_mod.resolve_home(home)
     with open_hub(home) as (_store, registry):
-        text = registry.create_token(station, load_ca(where), ttl_hours=ttl)
+        text = registry.create_token(station, load_ca(where), ttl_hours=ttl, county_scope=county_scope)
     expires = _dt.datetime.now().astimezone() + _dt.timedelta(hours=ttl)
     click.echo(text)
     click.echo(

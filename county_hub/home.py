@@ -1,6 +1,11 @@
 """The hub home: ``hub.db`` (replicated tables + registry), ``ca/`` and ``tls/``.
 
 ``--home`` / ``COUNTY_HUB_HOME`` / the user's data dir, in that order.
+
+:func:`init_hub` leaves the home, ``ca/`` and ``tls/`` at 0700 whatever the
+umask (also a home directory that existed before: it now holds the CA key);
+private keys are 0600 from the start, and the store makes ``hub.db`` (and
+so its -wal and -shm files) 0600.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import platformdirs
 from county_hub import ca as ca_mod
 from county_hub.errors import HomeError
 from county_hub.registry import Registry
+from sync.admission import DOMAIN_CHECKS
 from sync.domain import validate_area
 from sync.hub_store import HubStore
 
@@ -39,7 +45,9 @@ def init_hub(home: Path, county: str, name: str | None, hosts: list[str]) -> dic
         raise HomeError(f"县级区划代码应为 6 位：{county}")
     if db_path(home).exists() or (Path(home) / "ca" / "ca.key").exists():
         raise HomeError(f"县中心已初始化：{home}", hint="如需重建请换一个 --home 目录")
-    Path(home).mkdir(parents=True, exist_ok=True)
+    for directory in (Path(home), Path(home) / "ca", Path(home) / "tls"):
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.chmod(0o700)
     files = ca_mod.create_ca(county, name, Path(home))
     ca = ca_mod.load_ca(Path(home))
     ca_mod.issue_server_cert(ca, hosts, Path(home))
@@ -56,7 +64,10 @@ def init_hub(home: Path, county: str, name: str | None, hosts: list[str]) -> dic
 
 
 def open_hub(home: Path) -> tuple[HubStore, Registry]:
+    """The hub's store, with the domain checks it runs on every pushed row
+    (``sync.admission``), and its registry."""
     if not db_path(home).exists():
         raise HomeError(f"县中心尚未初始化：{home}", hint="请先运行 county-hub init --county CODE")
     store = HubStore(db_path(home))
+    store.checks = DOMAIN_CHECKS
     return store, Registry(store)

@@ -77,9 +77,21 @@ class Registry:
 
     # -- tokens and enrollment ------------------------------------------------
 
-    def create_token(self, station: str, ca: CA, *, ttl_hours: float = 72) -> str:
+    def create_token(self, station: str, ca: CA, *, ttl_hours: float = 72, county_scope: bool = False) -> str:
+        """A one-time enrollment token for ``station``, a town (9 digits) or
+        village (12 digits) of this county. The county code itself (a station
+        of the county office, which then sees the whole county) only with
+        ``county_scope``, so that nobody hands out county-wide access by a
+        typo; ``county_scope`` with any other code is refused too."""
         county = self.store.meta("county") or ""
-        validate_area(station, scope=county)
+        station = validate_area(station, scope=county)
+        if county_scope and station != county:
+            raise ValidationError(f"--county-scope 只能用于本县代码 {county}，站点 {station} 不是县级站点")
+        if len(station) == 6 and not county_scope:
+            raise ValidationError(
+                f"站点代码 {station} 是县级代码，站点代码应为镇（9 位）或村（12 位）",
+                hint="如确需为县中心本级站点发放令牌，请加 --county-scope",
+            )
         if ttl_hours <= 0 or ttl_hours > 24 * 30:
             raise ValidationError(f"有效期 {ttl_hours} 小时不合理（应在 0 到 720 小时之间）")
         text, secret_hash = tokens.make_token(station, ca.fingerprint)
@@ -115,6 +127,10 @@ class Registry:
             cert_pem, serial, not_after = sign_station_csr(ca, csr_pem, token.station)
             now = _now_ms()
             self.conn.execute("UPDATE _tokens SET used_ms = ? WHERE secret_hash = ?", (now, tokens.hash_secret(token.secret)))
+            # Re-enrollment (a reinstalled PC, a lost key): the station's older certificates stop working now.
+            replaced = self.conn.execute(
+                "UPDATE _certs SET revoked_ms = ? WHERE station = ? AND revoked_ms IS NULL", (now, token.station)
+            ).rowcount
             self.conn.execute(
                 "INSERT INTO _certs (serial, station, issued_ms, not_after) VALUES (?, ?, ?, ?)",
                 (f"{serial:x}", token.station, now, not_after.isoformat()),
@@ -124,7 +140,7 @@ class Registry:
                 "ON CONFLICT(station) DO UPDATE SET enrolled_ms = excluded.enrolled_ms",
                 (token.station, token.station, now),
             )
-            self.audit("enroll", token.station, serial=f"{serial:x}")
+            self.audit("enroll", token.station, serial=f"{serial:x}", revoked=replaced)
         return cert_pem, token.station
 
     # -- revocation ------------------------------------------------------------
@@ -158,18 +174,32 @@ class Registry:
                 "UPDATE _stations SET replica_id = ?, skew_ms = ? WHERE station = ?", (replica_id, skew_ms, station)
             )
 
-    def record_push(self, station: str, rows: int, refused: int, conflicts: int) -> None:
+    def record_push(self, station: str, rows: int, refused: list[tuple[str, str, str]], conflicts: int, *,
+                    resolved: list[tuple[str, str]] = ()) -> None:
+        """One accepted push batch: the station's figures, an audit entry with
+        the refused rows and their reasons (the first 20), and one entry per
+        conflict the station resolved (who, by the station's word)."""
         with self.store.transaction():
             self.conn.execute(
                 "UPDATE _stations SET pushed = pushed + ?, last_sync_ms = ? WHERE station = ?", (rows, _now_ms(), station)
             )
-            self.audit("push", station, rows=rows, refused=refused, conflicts=conflicts)
+            detail = {"rows": rows, "refused": len(refused), "conflicts": conflicts}
+            if refused:
+                detail["refusals"] = [{"table": t, "id": i, "reason": r} for t, i, r in refused[:20]]
+            if rows or refused or conflicts:  # an empty batch (a peer's idle chatter) is no audit entry
+                self.audit("push", station, **detail)
+            for conflict_id, by in resolved:
+                self.audit("resolve", station, conflict=conflict_id, resolved_by=by)
 
-    def record_pull(self, station: str, rows: int) -> None:
+    def record_pull(self, station: str, rows: int, *, from_cursor: int = 0, to_cursor: int = 0) -> None:
+        """A pull reads personal data: each one that returned rows is audited; an empty one only
+        updates the station's figures (a daemon's idle syncs are no audit flood)."""
         with self.store.transaction(durable=False):
             self.conn.execute(
                 "UPDATE _stations SET pulled = pulled + ?, last_sync_ms = ? WHERE station = ?", (rows, _now_ms(), station)
             )
+            if rows:
+                self.audit("pull", station, rows=rows, from_cursor=from_cursor, to_cursor=to_cursor)
 
     def stations(self) -> list[dict]:
         now = _now_ms()

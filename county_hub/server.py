@@ -1,29 +1,34 @@
 """Run the hub: the sync port (mutual TLS) and the enrollment port (server
-TLS, sync port + 1), with the gRPC health service on both. Stops cleanly on
-SIGTERM/SIGINT: in-flight calls get a grace period, each push batch is one
-transaction, so a stop never half-applies anything."""
+TLS, sync port + 1), each a server of its own with its own thread pool and
+bounds (``county_hub.limits``), both on one asyncio event loop, with the gRPC
+health service on both. A peer that holds calls open holds coroutines, not
+threads, and runs into the limits; the other port and the other stations go
+on being served. Stops cleanly on SIGTERM/SIGINT: in-flight calls get a grace
+period, each push batch is one transaction, so a stop never half-applies
+anything."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import signal
-import threading
 from concurrent import futures
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 
 from county_hub.ca import load_ca
 from county_hub.home import open_hub
-from county_hub.service import EnrollmentService, SyncService, add_services
+from county_hub.limits import MAX_ENROLL_MESSAGE_BYTES, MAX_MESSAGE_BYTES, Limits
+from county_hub.service import EnrollmentService, SyncService, enrollment_handlers, sync_handlers
 
 log = logging.getLogger("county_hub.server")
 
 __all__ = ["HubServer", "MAX_MESSAGE_BYTES", "split_listen", "listening_line", "parse_listening"]
 
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 DEFAULT_PORT = 7443
 
 
@@ -68,52 +73,87 @@ def free_port_pair(host: str = "127.0.0.1") -> int:
 
 
 class HubServer:
-    def __init__(self, home: Path, listen: str = f"0.0.0.0:{DEFAULT_PORT}", *, workers: int = 8):
+    """Both ports of the hub. ``serve_forever`` runs them until a signal;
+    the servers are made inside the event loop, so binding errors surface there."""
+
+    def __init__(self, home: Path, listen: str = f"0.0.0.0:{DEFAULT_PORT}", *, limits: Limits = Limits()):
         self.home = Path(home)
+        self.limits = limits
         self.store, self.registry = open_hub(self.home)
-        ca = load_ca(self.home)
+        self.ca = load_ca(self.home)
         tls = self.home / "tls"
         key, cert = (tls / "server.key").read_bytes(), (tls / "server.crt").read_bytes()
-        chain = cert + ca.cert_pem  # the CA rides along so a station can check the pinned fingerprint
-        options = [
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        self._identity = [(key, cert + self.ca.cert_pem)]  # the CA rides along so a station can check the pinned fingerprint
+        self.host, port = split_listen(listen)
+        self.port = port or free_port_pair(self.host)
+        self.enroll_port = self.port + 1
+        self.sync_pool = futures.ThreadPoolExecutor(limits.sync_workers, thread_name_prefix="sync")
+        self.enroll_pool = futures.ThreadPoolExecutor(limits.enroll_workers, thread_name_prefix="enroll")
+        self._servers: list[grpc.aio.Server] = []
+        self._health: list[HealthServicer] = []
+
+    def _options(self, *, enroll: bool) -> list[tuple[str, int]]:
+        lim = self.limits
+        size = MAX_ENROLL_MESSAGE_BYTES if enroll else MAX_MESSAGE_BYTES
+        return [
+            ("grpc.max_receive_message_length", size),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
+            ("grpc.max_concurrent_streams", 2 if enroll else lim.streams_per_connection),
+            ("grpc.max_connection_idle_ms", lim.connection_idle_ms),
+            ("grpc.max_connection_age_ms", lim.enroll_connection_age_ms if enroll else lim.connection_age_ms),
+            ("grpc.max_connection_age_grace_ms",
+             lim.enroll_connection_grace_ms if enroll else lim.connection_grace_ms),
         ]
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options)
-        # like sync_pb2_grpc.add_*_to_server, but undecodable requests get INVALID_ARGUMENT, not INTERNAL
-        add_services(self.server, SyncService(self.store, self.registry), EnrollmentService(self.store, self.registry, ca))
-        self.health = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        host, port = split_listen(listen)
-        if port == 0:
-            port = free_port_pair(host)
-        mtls = grpc.ssl_server_credentials([(key, chain)], root_certificates=ca.cert_pem, require_client_auth=True)
-        tls_only = grpc.ssl_server_credentials([(key, chain)], require_client_auth=False)
-        self.port = self.server.add_secure_port(f"{host}:{port}", mtls)
-        self.enroll_port = self.server.add_secure_port(f"{host}:{self.port + 1}", tls_only)
-        if not self.port or not self.enroll_port:
-            from county_hub.errors import HubError
 
-            raise HubError(f"无法监听 {host}:{port}（端口被占用？）")
+    async def _start(self) -> None:
+        lim = self.limits
+        sync = SyncService(self.store, self.registry, self.sync_pool, lim)
+        enrollment = EnrollmentService(self.store, self.registry, self.ca, self.enroll_pool, lim)
+        plan = [
+            (self.port, [sync_handlers(sync)], lim.sync_calls, False,
+             grpc.ssl_server_credentials(self._identity, root_certificates=self.ca.cert_pem, require_client_auth=True)),
+            (self.enroll_port, enrollment_handlers(enrollment), lim.enroll_calls, True,
+             grpc.ssl_server_credentials(self._identity, require_client_auth=False)),
+        ]
+        for port, handlers, most, enroll, creds in plan:
+            server = grpc.aio.server(handlers=handlers, options=self._options(enroll=enroll),
+                                     maximum_concurrent_rpcs=most)
+            hs = HealthServicer()
+            health_pb2_grpc.add_HealthServicer_to_server(hs, server)
+            if not server.add_secure_port(f"{self.host}:{port}", creds):
+                from county_hub.errors import HubError
 
-    def start(self) -> None:
-        self.server.start()
-        self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        self.health.set("vetsync.v1.Sync", health_pb2.HealthCheckResponse.SERVING)
+                raise HubError(f"无法监听 {self.host}:{port}（端口被占用？）")
+            self._servers.append(server)
+            self._health.append(hs)
+        for server in self._servers:
+            await server.start()
+        for hs in self._health:  # either port answers for the whole hub (monitoring needs no certificate)
+            for service in ("", "vetsync.v1.Sync", "vetsync.v1.Enrollment"):
+                await hs.set(service, health_pb2.HealthCheckResponse.SERVING)
 
-    def stop(self, grace: float = 5.0) -> None:
-        self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
-        self.store.close()
+    async def _stop(self, grace: float = 5.0) -> None:
+        for hs in self._health:
+            await hs.enter_graceful_shutdown()
+        await asyncio.gather(*(server.stop(grace) for server in self._servers))
 
-    def serve_forever(self, on_ready=None) -> None:
-        stopping = threading.Event()
+    async def _main(self, on_ready) -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stopping.set())
-        self.start()
+            loop.add_signal_handler(sig, stopping.set)
+        await self._start()
         if on_ready:
             on_ready(self)
-        stopping.wait()
+        await stopping.wait()
         log.info("stopping")
-        self.stop()
+        await self._stop()
+
+    def serve_forever(self, on_ready=None) -> None:
+        try:
+            asyncio.run(self._main(on_ready))
+        finally:
+            self.sync_pool.shutdown(wait=True)
+            self.enroll_pool.shutdown(wait=True)
+            self.store.close()

@@ -1,34 +1,52 @@
-"""The gRPC servicers: thin. Each call takes the station from the client
-certificate (never from the message), converts the request, calls one hub
-function and converts the result. Errors become precise status codes; nothing
-is half-applied (each push batch is one transaction) and nothing stops the hub.
+"""The gRPC servicers: thin, asynchronous, and never waiting on a peer.
+
+Each call takes the station from the client certificate (never from the
+message), takes one of the peer's call slots (``county_hub.gate``), reads its
+request within a time limit, hands the store work to the port's small thread
+pool, and converts the result. A silent or slow peer holds a coroutine, not a
+thread; it runs into a time limit (``county_hub.limits``) and is cut off.
+
+Every method is registered with a streaming request, whatever its shape in the
+``.proto`` (the wire is the same): so the servicer, not gRPC, reads the request
+message, and can refuse a busy peer before it has sent one and time out one
+that never does.
+
+Errors become precise status codes; nothing is half-applied (each push batch
+is one transaction) and nothing stops the hub. Revocation is checked on every
+call and on every push and pull batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import grpc
 
 from county_hub.ca import CA, cert_serial_hex, station_code_from_cert
 from county_hub.errors import HubError, Unauthenticated
+from county_hub.gate import Busy, FailureWindow, Slots
+from county_hub.limits import Limits
 from county_hub.registry import Registry
 from sync import codec
 from sync.codec import pb
 from sync.errors import ClockSkew, Forbidden, ProtocolError, VetsyncError
-from sync.gen.vetsync.v1 import sync_pb2_grpc
 from sync.hub_store import HubStore
 from sync.replicate import check_skew
 from sync.schema import SCHEMA_VERSION
 
 log = logging.getLogger("county_hub.service")
 
-__all__ = ["SyncService", "EnrollmentService", "MAX_BATCH_ROWS", "add_services"]
+__all__ = ["SyncService", "EnrollmentService", "MAX_BATCH_ROWS", "PULL_BATCH_BYTES", "sync_handlers",
+           "enrollment_handlers"]
 
 MAX_BATCH_ROWS = 5000
+# A pull batch stops growing past this many bytes of row values (at least one row is sent).
+PULL_BATCH_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,14 @@ class Peer:
     station: str
     scope: str
     serial: str
+
+
+class TimedOut(HubError):
+    code = "DEADLINE_EXCEEDED"
+
+
+class TooMany(HubError):
+    code = "RESOURCE_EXHAUSTED"
 
 
 def _status(exc: VetsyncError) -> grpc.StatusCode:
@@ -67,77 +93,78 @@ def _tolerant(message_cls):
     return parse
 
 
-def add_services(server: grpc.Server, sync: "SyncService", enrollment: "EnrollmentService") -> None:
-    """Register both services (like the generated ``add_*_to_server``), with
-    deserializers that turn undecodable bytes into INVALID_ARGUMENT."""
-    services = {
-        "vetsync.v1.Sync": {
-            "Handshake": grpc.unary_unary_rpc_method_handler(
-                sync.Handshake, request_deserializer=_tolerant(pb.HandshakeRequest),
-                response_serializer=pb.HandshakeResponse.SerializeToString),
-            "Push": grpc.stream_stream_rpc_method_handler(
-                sync.Push, request_deserializer=_tolerant(pb.PushRequest),
-                response_serializer=pb.PushResponse.SerializeToString),
-            "Pull": grpc.unary_stream_rpc_method_handler(
-                sync.Pull, request_deserializer=_tolerant(pb.PullRequest),
-                response_serializer=pb.PullResponse.SerializeToString),
-        },
-        "vetsync.v1.Enrollment": {
-            "Enroll": grpc.unary_unary_rpc_method_handler(
-                enrollment.Enroll, request_deserializer=_tolerant(pb.EnrollRequest),
-                response_serializer=pb.EnrollResponse.SerializeToString),
-        },
-    }
-    for name, handlers in services.items():
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
-        server.add_registered_method_handlers(name, handlers)
+async def _read(context, timeout: float, *, what: str = "请求"):
+    """The next request message, or ``grpc.aio.EOF``; refuses junk and silence."""
+    try:
+        request = await asyncio.wait_for(context.read(), timeout)
+    except asyncio.TimeoutError:
+        raise TimedOut(f"{timeout:g} 秒内未收到{what}，连接已断开") from None
+    if request is MALFORMED:
+        raise ProtocolError("请求消息无法解析（不是本协议的消息）")
+    return request
+
+
+async def _read_one(context, timeout: float):
+    request = await _read(context, timeout)
+    if request is grpc.aio.EOF:
+        raise ProtocolError("调用中没有请求消息")
+    return request
+
+
+async def _write(context, message, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(context.write(message), timeout)
+    except asyncio.TimeoutError:
+        raise TimedOut(f"站点 {timeout:g} 秒内未接收数据，连接已断开") from None
 
 
 def guarded(method):
-    """Map our errors to status codes; an unexpected error is INTERNAL, logged
-    without personal data, and never stops the server."""
+    """Bound the whole call in time; map our errors to status codes; an
+    unexpected error is INTERNAL, logged without personal data, and never
+    stops the server."""
 
     @functools.wraps(method)
-    def wrapper(self, request, context):
-        status = None
+    async def wrapper(self, request_iterator, context):
         try:
-            if request is MALFORMED:
-                raise ProtocolError("请求消息无法解析（不是本协议的消息）")
-            result = method(self, request, context)
-            if hasattr(result, "__next__"):
-                yield from result
-            else:
-                yield result
+            async with asyncio.timeout(self.limits.call_deadline_s):
+                return await method(self, context)
         except VetsyncError as exc:
             status = (_status(exc), str(exc))
-        except grpc.RpcError:  # the client went away mid-stream: nothing to answer
-            return
+        except Busy:
+            status = (grpc.StatusCode.UNAVAILABLE,
+                      f"本站同时进行的同步已达上限 {self.limits.calls_per_station} 个，请稍后再试")
+        except TimeoutError:
+            status = (grpc.StatusCode.DEADLINE_EXCEEDED, f"一次同步超过 {self.limits.call_deadline_s:g} 秒，已中止")
         except Exception:  # noqa: BLE001 - the hub keeps serving
             log.exception("internal error in %s", method.__name__)
             status = (grpc.StatusCode.INTERNAL, "县中心内部错误，请联系管理员")
-        if status:  # abort() raises: call it outside the try, once
-            context.abort(*status)
+        await context.abort(*status)
 
     return wrapper
 
 
-def _unary(method):
-    g = guarded(method)
+class _Port:
+    """What both servicers share: the store, the registry, a pool, the limits."""
 
-    @functools.wraps(method)
-    def wrapper(self, request, context):
-        return next(g(self, request, context))
+    def __init__(self, hub: HubStore, registry: Registry, pool: Executor, limits: Limits):
+        self.hub, self.registry, self.pool, self.limits = hub, registry, pool, limits
 
-    return wrapper
+    async def run(self, fn, *args, **kw):
+        """Store work, on this port's pool: the event loop never blocks on SQLite or the store's lock."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args, **kw))
 
 
-class SyncService(sync_pb2_grpc.SyncServicer):
-    def __init__(self, hub: HubStore, registry: Registry):
-        self.hub = hub
-        self.registry = registry
+class SyncService(_Port):
+    def __init__(self, hub: HubStore, registry: Registry, pool: Executor, limits: Limits = Limits()):
+        super().__init__(hub, registry, pool, limits)
         self._certs: dict[bytes, tuple[str, str]] = {}
+        self.slots = Slots(limits.calls_per_station)
+        self._refusals_audited: dict[str, float] = {}  # serial -> when its last refused call was audited
 
-    def _peer(self, context) -> Peer:
+    # -- identity ------------------------------------------------------------
+
+    def _identity(self, context) -> tuple[str, str]:
+        """(station, serial) from the client certificate: pure, no store access."""
         pems = context.auth_context().get("x509_pem_cert")
         if not pems:
             raise Unauthenticated("需要站点证书（请通过同步端口的双向 TLS 连接）")
@@ -147,16 +174,36 @@ class SyncService(sync_pb2_grpc.SyncServicer):
             if not station:
                 raise Unauthenticated("证书中没有站点代码")
             self._certs[pem] = (station, cert_serial_hex(pem))
-        station, serial = self._certs[pem]
+        return self._certs[pem]
+
+    def _peer(self, station: str, serial: str, call: str) -> Peer:
+        """The peer as the registry knows it now (on a pool thread): refused when revoked."""
         with self.hub.lock:
             if self.registry.is_revoked(serial):
+                self._audit_refusal(station, serial, call)
                 raise Unauthenticated(f"站点 {station} 的证书已被吊销，请联系县中心")
-            scope = self.registry.scope_of(station)
-        return Peer(station, scope, serial)
+            return Peer(station, self.registry.scope_of(station), serial)
 
-    @_unary
-    def Handshake(self, request, context):
-        peer = self._peer(context)
+    def _audit_refusal(self, station: str, serial: str, call: str) -> None:
+        """A call with a revoked or unknown certificate, audited at most once a minute per certificate."""
+        now = time.monotonic()
+        if now - self._refusals_audited.get(serial, -60.0) < 60.0:
+            return
+        self._refusals_audited[serial] = now
+        with self.hub.transaction(durable=False):
+            self.registry.audit("refused_certificate", station, serial=serial, call=call)
+
+    # -- calls ---------------------------------------------------------------
+
+    @guarded
+    async def Handshake(self, context):
+        station, serial = self._identity(context)
+        with self.slots.take(station):
+            request = await _read_one(context, self.limits.request_timeout_s)
+            return await self.run(self._handshake, station, serial, request)
+
+    def _handshake(self, station: str, serial: str, request) -> pb.HandshakeResponse:
+        peer = self._peer(station, serial, "Handshake")
         if request.protocol != codec.PROTOCOL_VERSION:
             raise HubError(f"协议版本 {request.protocol} 与县中心 {codec.PROTOCOL_VERSION} 不一致，请升级 vetsync")
         if request.schema > SCHEMA_VERSION:
@@ -166,7 +213,8 @@ class SyncService(sync_pb2_grpc.SyncServicer):
             raise ProtocolError(f"站点时钟值不合法：{request.wall_ms}")
         now = int(time.time() * 1000)
         skew = request.wall_ms - now if request.wall_ms else 0
-        with self.hub.lock:
+        with self.hub.transaction(durable=False):
+            _bind(self.hub, request.replica_id, peer.station)
             self.registry.record_handshake(peer.station, request.replica_id, skew)
             seq = self.hub.last_seq
         return pb.HandshakeResponse(
@@ -175,11 +223,18 @@ class SyncService(sync_pb2_grpc.SyncServicer):
         )
 
     @guarded
-    def Push(self, request_iterator, context):
-        peer = self._peer(context)
-        for request in request_iterator:
-            if request is MALFORMED:
-                raise ProtocolError("请求消息无法解析（不是本协议的消息）")
+    async def Push(self, context):
+        station, serial = self._identity(context)
+        with self.slots.take(station):
+            timeout = self.limits.request_timeout_s  # the first batch; then the idle limit
+            while (request := await _read(context, timeout, what="下一批数据")) is not grpc.aio.EOF:
+                timeout = self.limits.idle_timeout_s
+                reply = await self.run(self._push_batch, station, serial, request)
+                await _write(context, reply, self.limits.write_timeout_s)
+
+    def _push_batch(self, station: str, serial: str, request) -> pb.PushResponse:
+        peer = self._peer(station, serial, "Push")  # per batch: a revocation cuts an open stream
+        try:
             _check_replica(request.replica_id)
             if len(request.rows) > MAX_BATCH_ROWS:
                 raise ProtocolError(f"一批最多 {MAX_BATCH_ROWS} 行，收到 {len(request.rows)} 行")
@@ -188,43 +243,85 @@ class SyncService(sync_pb2_grpc.SyncServicer):
             with self.hub.transaction():  # the batch and its bookkeeping: one durable commit
                 result = self.hub.apply_push(rows, station=peer.station, scope=peer.scope,
                                              replica_id=request.replica_id)
-                self.registry.record_push(peer.station, len(result.acked), len(result.refused), result.conflicts)
-            yield pb.PushResponse(
-                batch=request.batch,
-                acks=codec.acks_to_pb(result.acked),
-                refused=[pb.Refusal(table=t, id=i, reason=r) for t, i, r in result.refused],
-                conflicts=result.conflicts,
-            )
+                self.registry.record_push(peer.station, len(result.acked), result.refused, result.conflicts,
+                                          resolved=getattr(result, 'resolved', ()))  # TMP
+        except VetsyncError as exc:  # nothing of the batch was written; what was tried is kept
+            with self.hub.transaction(durable=False):
+                self.registry.audit("push_refused", peer.station, batch=request.batch, rows=len(request.rows),
+                                    reason=str(exc)[:200])
+            raise
+        return pb.PushResponse(
+            batch=request.batch,
+            acks=codec.acks_to_pb(result.acked),
+            refused=[pb.Refusal(table=t, id=i, reason=r) for t, i, r in result.refused],
+            conflicts=result.conflicts,
+        )
 
     @guarded
-    def Pull(self, request, context):
-        peer = self._peer(context)
-        limit = max(1, min(request.batch_rows or 1000, MAX_BATCH_ROWS))
-        if request.cursor >= 2**63:  # a hub seq is a SQLite INTEGER
-            raise ProtocolError(f"同步游标不合法：{request.cursor}")
-        cursor, total = request.cursor, 0
-        while True:
-            batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, replica_id=request.replica_id,
-                                           limit=limit)
-            total += len(batch.rows)
-            yield pb.PullResponse(
-                rows=[codec.row_to_pb(r) for r in batch.rows],
-                evictions=codec.evictions_to_pb(batch.evictions),
-                cursor=batch.cursor, more=batch.more,
-            )
-            cursor = batch.cursor
-            if not batch.more:
-                break
-        with self.hub.lock:
-            self.registry.record_pull(peer.station, total)
+    async def Pull(self, context):
+        station, serial = self._identity(context)
+        with self.slots.take(station):
+            request = await _read_one(context, self.limits.request_timeout_s)
+            limit = max(1, min(request.batch_rows or 1000, MAX_BATCH_ROWS))
+            if request.cursor >= 2**63:  # a hub seq is a SQLite INTEGER
+                raise ProtocolError(f"同步游标不合法：{request.cursor}")
+            if request.replica_id:
+                _check_replica(request.replica_id)
+            cursor, total, peer = request.cursor, 0, None
+            try:
+                while True:
+                    peer, batch, reply = await self.run(self._pull_batch, station, serial, request.replica_id,
+                                                        cursor, limit)
+                    await _write(context, reply, self.limits.write_timeout_s)
+                    total += len(batch.rows)
+                    cursor = batch.cursor
+                    if not batch.more:
+                        break
+            finally:
+                if peer is not None:
+                    await self.run(self._record_pull, peer.station, total, request.cursor, cursor)
+
+    def _pull_batch(self, station: str, serial: str, replica_id: str, cursor: int, limit: int):
+        peer = self._peer(station, serial, "Pull")  # per batch, like a push
+        if replica_id:
+            with self.hub.transaction(durable=False):
+                _bind(self.hub, replica_id, peer.station)
+        batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, replica_id=replica_id,
+                                       limit=limit)  # TMP max_bytes
+        reply = pb.PullResponse(rows=[codec.row_to_pb(r) for r in batch.rows],
+                                evictions=codec.evictions_to_pb(batch.evictions), cursor=batch.cursor,
+                                more=batch.more)
+        return peer, batch, reply
+
+    def _record_pull(self, station: str, rows: int, from_cursor: int, to_cursor: int) -> None:
+        with self.hub.transaction(durable=False):
+            self.registry.record_pull(station, rows, from_cursor=from_cursor, to_cursor=to_cursor)
 
 
-class EnrollmentService(sync_pb2_grpc.EnrollmentServicer):
-    def __init__(self, hub: HubStore, registry: Registry, ca: CA):
-        self.hub, self.registry, self.ca = hub, registry, ca
+class EnrollmentService(_Port):
+    def __init__(self, hub: HubStore, registry: Registry, ca: CA, pool: Executor, limits: Limits = Limits()):
+        super().__init__(hub, registry, pool, limits)
+        self.ca = ca
+        self.slots = Slots(limits.enroll_calls_per_address)
+        self.failures = FailureWindow(limits.enroll_failures_per_minute)
 
-    @_unary
-    def Enroll(self, request, context):
+    @guarded
+    async def Enroll(self, context):
+        address = _address(context.peer())
+        if self.failures.blocked(address):
+            raise TooMany("登记失败次数过多，请一分钟后再试")
+        try:
+            with self.slots.take(address):
+                request = await _read_one(context, self.limits.request_timeout_s)
+                return await self.run(self._enroll, request)
+        except Busy:
+            raise TooMany("来自同一地址的登记请求过多，请稍后再试") from None
+        except VetsyncError as exc:
+            self.failures.failed(address)
+            await self.run(self._audit_failure, address, exc)
+            raise
+
+    def _enroll(self, request) -> pb.EnrollResponse:
         if len(request.csr) > 16384 or len(request.token) > 512:
             raise ProtocolError("注册请求过大")
         with self.hub.lock:
@@ -239,7 +336,61 @@ class EnrollmentService(sync_pb2_grpc.EnrollmentServicer):
             county=self.hub.meta("county") or "",
         )
 
+    def _audit_failure(self, address: str, exc: VetsyncError) -> None:
+        with self.hub.transaction(durable=False):
+            self.registry.audit("enroll_failed", None, address=address, reason=str(exc)[:200])
+
+
+class WrongPort:
+    """The Sync service as the enrollment port answers it: a pointer to the right port."""
+
+    limits = Limits()
+
+    @guarded
+    async def refuse(self, context):
+        raise Unauthenticated("需要站点证书（请通过同步端口的双向 TLS 连接）")
+
+
+def _address(peer: str) -> str:
+    """The network address of a gRPC peer string (``ipv4:1.2.3.4:5``, ``ipv6:[::1]:5``), without its port."""
+    kind, _, rest = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        return rest.rpartition(":")[0].strip("[]")
+    return peer
+
+
+def _streaming(fn, request, response, *, replies_stream: bool):
+    make = grpc.stream_stream_rpc_method_handler if replies_stream else grpc.stream_unary_rpc_method_handler
+    return make(fn, request_deserializer=_tolerant(request), response_serializer=response.SerializeToString)
+
+
+def sync_handlers(sync: SyncService) -> grpc.GenericRpcHandler:
+    return grpc.method_handlers_generic_handler("vetsync.v1.Sync", {
+        "Handshake": _streaming(sync.Handshake, pb.HandshakeRequest, pb.HandshakeResponse, replies_stream=False),
+        "Push": _streaming(sync.Push, pb.PushRequest, pb.PushResponse, replies_stream=True),
+        "Pull": _streaming(sync.Pull, pb.PullRequest, pb.PullResponse, replies_stream=True),
+    })
+
+
+def enrollment_handlers(enrollment: EnrollmentService) -> list[grpc.GenericRpcHandler]:
+    wrong = WrongPort()
+    return [
+        grpc.method_handlers_generic_handler("vetsync.v1.Enrollment", {
+            "Enroll": _streaming(enrollment.Enroll, pb.EnrollRequest, pb.EnrollResponse, replies_stream=False),
+        }),
+        grpc.method_handlers_generic_handler("vetsync.v1.Sync", {
+            "Handshake": _streaming(wrong.refuse, pb.HandshakeRequest, pb.HandshakeResponse, replies_stream=False),
+            "Push": _streaming(wrong.refuse, pb.PushRequest, pb.PushResponse, replies_stream=True),
+            "Pull": _streaming(wrong.refuse, pb.PullRequest, pb.PullResponse, replies_stream=True),
+        }),
+    ]
+
 
 def _check_replica(replica_id: str) -> None:
     if len(replica_id) != 16 or any(c not in "0123456789abcdef" for c in replica_id):
         raise ProtocolError("replica_id 应为 16 位十六进制")
+
+
+def _bind(hub, replica_id, station):  # TMP until HubStore.bind_replica lands
+    if hasattr(hub, "bind_replica"):
+        hub.bind_replica(replica_id, station)

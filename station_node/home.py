@@ -12,6 +12,12 @@ environment variable, or the user's data directory
 The station's identity lives in the store's ``_meta``: ``station`` (its
 area code), ``scope`` (the prefix of the areas it may see and write: its own
 code) and ``county`` (the first six digits).
+
+Permissions, whatever the umask: :func:`init_offline` (also the last step of
+a networked ``init``) leaves the home and ``tls/`` at 0700 — also a home
+directory that existed before, since it now holds veterans' files and the
+station's private key — and the store makes ``station.db`` (and so its
+-wal and -shm files) 0600. Private keys are written 0600 from the start.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ __all__ = [
     "resolve_home",
     "db_path",
     "tls_dir",
+    "private_dir",
     "is_initialised",
     "open_store",
     "init_offline",
@@ -59,6 +66,14 @@ def db_path(home: str | os.PathLike) -> Path:
 
 def tls_dir(home: str | os.PathLike) -> Path:
     return Path(home) / "tls"
+
+
+def private_dir(path: str | os.PathLike) -> Path:
+    """Make ``path`` (and missing parents) if needed and set it to 0700, whatever the umask."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
 
 
 def is_initialised(home: str | os.PathLike) -> bool:
@@ -91,7 +106,9 @@ def init_offline(home: str | os.PathLike, station: str) -> Store:
             f"站点目录 {home} 已初始化" + (f"（站点 {existing}）" if existing else ""),
             hint="如需另建站点，请用 --home 指定新的目录",
         )
-    Path(home).mkdir(parents=True, exist_ok=True)
+    private_dir(home)
+    if tls_dir(home).exists():  # a networked init put the key there first
+        private_dir(tls_dir(home))
     store = Store(path, create=True)
     with store.transaction():
         store.set_meta("station", code)

@@ -17,6 +17,27 @@ functions, chosen by the file's suffix:
   :class:`datetime.datetime`). ``.csv``: UTF-8 (with or without BOM), else
   GB18030 — what Chinese Excel writes with "CSV (逗号分隔)".
 
+Formula injection (CSV/XLSX injection). Cell text may come from another
+station through sync, so nothing we write may turn into a formula when the
+file is opened in Excel or WPS:
+
+- ``.csv``: OWASP's rule — a text value that begins with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return is written with a leading single
+  quote (``'=HYPERLINK(…)``). Only ``str`` values (and other objects
+  written as their text) are neutralised; numbers (``int``, ``float`` such
+  as ``-5.0``, ``Decimal``), dates and booleans are written as they are.
+- ``.xlsx``: every text cell is written with the string data type (never
+  a formula, whatever it begins with) and its value unchanged, so no quote
+  is added. (A carriage return inside a cell comes back as a line feed: XML
+  normalises line ends.)
+- Reading a ``.csv`` undoes exactly that quote: a cell that begins with
+  ``'`` followed by one of those characters loses the ``'``. A round trip
+  of our own export (roster export → edit → import) therefore gives the
+  original text back instead of growing one quote per trip, and a value
+  that truly began with ``'=`` is the only thing that loses a character.
+  ``.xlsx`` cells are read as they are (Excel's own "text" apostrophe is a
+  cell style, not part of the value).
+
 Strings are stripped of surrounding whitespace (full-width spaces too);
 empty cells read as ``None``. Every failure is a
 :class:`~sync.errors.ValidationError` with a one-line Chinese message
@@ -28,6 +49,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import numbers
 import os
 import tempfile
 import unicodedata
@@ -92,12 +114,29 @@ def write_table(
     return path
 
 
+# A text cell beginning with one of these is a formula (or becomes one) in
+# Excel, WPS or LibreOffice: OWASP "CSV Injection".
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise(text: str) -> str:
+    """``text`` with a leading ``'`` when it would start a formula in a CSV cell."""
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def _unneutralise(text: str) -> str:
+    """Undo :func:`_neutralise` on a CSV cell read back."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_PREFIXES) else text
+
+
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
-    return value
+    if isinstance(value, numbers.Number):
+        return value  # a real number is not text: -5.0 stays a number
+    return _neutralise(value if isinstance(value, str) else str(value))
 
 
 def _write_csv(path: Path, columns: list[tuple[str, str]], rows: list[dict]) -> None:
@@ -279,7 +318,7 @@ def _read_csv(path: Path) -> list[tuple[int, list[Any]]]:
     line = 1
     try:
         for cells in reader:
-            out.append((line, list(cells)))
+            out.append((line, [_unneutralise(c) for c in cells]))
             line = reader.line_num + 1  # a quoted field may span lines: the next record starts here
     except csv.Error as exc:
         raise ValidationError(f"无法读取文件 {path.name}：第{reader.line_num}行 CSV 格式错误") from exc

