@@ -79,6 +79,8 @@ def enroll(home: Path, target: str, token_text: str, *, station: str | None = No
     tls = home_mod.tls_dir(home)
     created_tls = not tls.exists()
     try:
+        home_mod.private_dir(tls)  # 0700 before the key is made in it (and the home with it, if new)
+        Path(home).chmod(0o700)
         csr = identity.make_key_and_csr(token.station, Path(home), overwrite=True)
         creds = grpc.ssl_channel_credentials(root_certificates=ca_pem)
         with grpc.secure_channel(f"{host}:{port + 1}", creds) as channel:
