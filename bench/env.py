@@ -70,7 +70,9 @@ def make_template(path: Path, *, scale: float, seed: int = 1) -> Counts:
     _remove_db(path)
     store = Store(path, create=True)
     try:
-        counts = generate_county(store, scale=scale, seed=seed, county=COUNTY)
+        # Every row as if typed at the county station that pushes them (the hub
+        # refuses a visit or petition registered in another station's name).
+        counts = generate_county(store, scale=scale, seed=seed, county=COUNTY, station=COUNTY)
     finally:
         store.close()
     checkpoint(path)
@@ -241,7 +243,7 @@ class HubProc:
 
     def enroll(self, station: str, home: Path) -> Path:
         """A real enrollment: one-time token, then ``station-node init`` over the network (in-process)."""
-        token = self.admin[1].create_token(station, self.ca)
+        token = self.admin[1].create_token(station, self.ca, county_scope=len(station) == 6)
         enroll(home, self.target, token, station=station)
         return home
 

@@ -255,8 +255,9 @@ class _Writer:
 class _Village:
     """Generates the content of one village from its own random stream."""
 
-    def __init__(self, seed: int, code: str, plan: _Plan, as_of: _dt.date, w: _Writer):
+    def __init__(self, seed: int, code: str, plan: _Plan, as_of: _dt.date, w: _Writer, station: str | None = None):
         self.rng = random.Random(f"vetsync-bench:{seed}:{code}")
+        self.station = station
         self.code = code
         self.town = code[:-3]
         self.county = code[:-6]
@@ -405,7 +406,7 @@ class _Village:
             self.w.add("visits", self.uid(), {
                 "veteran_id": vid,
                 "area": self.code,
-                "station": self.town if by_town else self.code,
+                "station": self.station or (self.town if by_town else self.code),
                 "visitors": visitors,
                 "visited_on": day.isoformat(),
                 "kind": kind,
@@ -433,7 +434,7 @@ class _Village:
         group = 1 if rng.random() < 0.92 or cls == "accusation" else rng.randint(3, 30)
         received = as_of - _dt.timedelta(days=rng.randint(2, 365))
         r = rng.random()
-        station = self.code if r < 0.5 else self.town if r < 0.85 else self.county
+        station = self.station or (self.code if r < 0.5 else self.town if r < 0.85 else self.county)
         handler = rng.choice(self.town_staff)
         pid = self.uid()
         self.w.add("petitions", pid, {
@@ -497,6 +498,7 @@ def generate_county(
     towns: int = 15,
     villages_per_town: int = 20,
     station_scope: str | None = None,
+    station: str | None = None,
     pending: bool = True,
     as_of: _dt.date | None = None,
 ) -> Counts:
@@ -505,7 +507,10 @@ def generate_county(
     ``as_of`` (default: today) is the last day of the generated year; the
     data are a function of (seed, as_of, county, towns, villages_per_town,
     scale). With ``station_scope`` only the rows whose area starts with it
-    are written — the same rows the full county has there.
+    are written — the same rows the full county has there. ``station``: the
+    station that registers every visit and petition (``station`` of those rows,
+    as the hub demands of the station that pushes them); None: a mix of the
+    village's, its town's and the county's stations.
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
@@ -518,7 +523,7 @@ def generate_county(
     for code in plan.villages:
         if station_scope and not code.startswith(station_scope):
             continue
-        _Village(seed, code, plan, as_of, writer).run()
+        _Village(seed, code, plan, as_of, writer, station).run()
     writer.flush()
     counts = writer.counts
     counts.total = counts.veterans + counts.visits + counts.petitions + counts.petition_events

@@ -15,10 +15,12 @@ Every error is a :class:`~sync.errors.ValidationError` naming the field.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterable
 
 from sync import domain
 from sync.errors import ValidationError
+from sync.limits import text_limit
 from sync.schema import Field, Table, table as _table
 
 __all__ = [
@@ -66,6 +68,18 @@ def field_label(t: str | Table, name: str) -> str:
     """Chinese label of a field; an unknown field (newer schema) shows its name."""
     f = _as_table(t).get(name)
     return f.label if f else name
+
+
+# Control characters other than tab, line feed and carriage return: dropped from text.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _parse_text(tbl: Table, f: Field, value: Any) -> str | None:
+    text = CONTROL_CHARS.sub("", str(value)).strip()
+    limit = text_limit(tbl.name, f.name, f.kind)
+    if len(text) > limit:
+        raise ValidationError(f"{f.label}过长（{len(text)} 字，最多 {limit} 字）")
+    return text or None
 
 
 def _blank(value: Any) -> bool:
@@ -118,7 +132,9 @@ def parse_value(t: str | Table, name: str, text: Any, *, scope: str | None = Non
 
     ``text`` may be what a clerk typed or an already canonical value (parsing
     is idempotent). ``scope`` restricts ``area`` fields to codes starting with
-    it. Empty input gives ``None``.
+    it. Empty input gives ``None``. Text loses its control characters (but tab
+    and line breaks) and its surrounding blanks, and may be at most
+    ``sync.limits.text_limit`` characters long (the hub refuses longer too).
     """
     tbl = _as_table(t)
     f = tbl.get(name)
@@ -128,7 +144,7 @@ def parse_value(t: str | Table, name: str, text: Any, *, scope: str | None = Non
         return None
     kind = f.kind
     if kind == "text":
-        return str(text).strip()
+        return _parse_text(tbl, f, text)
     if kind == "int":
         return _parse_int(f, text)
     if kind == "real":

@@ -1,14 +1,40 @@
 """The hub's side of the store: apply a station's push, serve a station's pull.
 
 ``apply_push`` takes one batch of row states from one station and, in one
-transaction: checks scope per row (refusing with a reason), merges each row
-field-wise (``sync.merge``), records history, moves dependents along with a
-moved row (recording the move so the old scope gets evictions), and records
-conflicts: concurrent edit, delete/edit, duplicate identity and petition
-transition, plus *refused edit* for an out-of-scope edit of an existing row.
+transaction: binds the push's replica id to the station (``bind_replica``),
+admits each row (refusing with a reason), merges it field-wise
+(``sync.merge``), records history, moves dependents along with a moved row
+(recording the move so the old scope gets evictions), and records conflicts:
+concurrent edit, delete/edit, duplicate identity and petition transition,
+plus *refused edit* for an out-of-scope edit of an existing row.
+
+What the hub admits, trusting nothing in a row that it can take from the
+certificate or derive itself (DESIGN §5), per row and in this order:
+
+1. sizes (``sync.limits``): every pushed string within its field's limit, the
+   row's strings within ``MAX_ROW_CHARS``; a field the hub does not know is
+   refused (a station's schema is never newer than the hub's);
+2. the domain checks handed in as hooks (``HubStore.checks``, see
+   ``sync.admission``): canonical values, required fields, ``station``;
+3. versions: a new row carries only the pusher's versions; in a known row a
+   version of another replica is accepted only on a field the pusher did not
+   write (area, deleted) and only if the hub holds it or something newer;
+4. scope: the pushed area and the hub's area both in the pusher's scope; a
+   confidential petition, its events and their conflicts only for the
+   petition's registering station (for anyone else it reads as out of scope,
+   and no conflict is filed); ``confidential`` never changes by a push;
+5. conflicts rows: a station only resolves an open conflict it sees
+   (``status`` → resolved with ``resolution`` and ``resolved_by``);
+6. after the merge, the hooks' links: parents exist, lie in scope, and give
+   the child its area.
+
+Refusal reasons name nothing outside the pusher's scope. Rows of a batch are
+applied parents first (veterans, petitions, visits, events, conflicts), so a
+child may come before its new parent in the batch.
 
 ``changes_since`` answers a pull: rows in scope whose hub ``seq`` is above the
-cursor, in seq order, with the evictions of rows that left the scope.
+cursor, in seq order, with the evictions of rows that left the scope; at most
+``limit`` rows and about ``max_bytes`` bytes (at least one row).
 """
 
 from __future__ import annotations
@@ -16,20 +42,23 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from sync import petition as petition_rules
 from sync.clocks import pack_clock, packed_names, unpack_clock
+from sync.errors import Forbidden
 from sync.hlc import replica_of
+from sync.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_CHARS, text_limit
 from sync.merge import ConflictRecord, merge_row
 from sync.rowstate import Eviction, RowState
-from sync.schema import TABLES
+from sync.schema import CONTEXT_FIELDS, TABLES
 from sync.store import Store, _q, scope_range
 from sync.domain import new_id
 
-__all__ = ["HubStore", "PushResult", "PullBatch", "DEPENDENTS", "HistoryEntry", "history_of", "history_versions"]
+__all__ = ["HubStore", "PushResult", "PullBatch", "PushChecks", "DEPENDENTS", "HistoryEntry", "history_of",
+           "history_versions", "OUT_OF_SCOPE", "REPLICA_TAKEN", "common_area"]
 
 # A moved row drags these along: (table, column holding the parent's id).
 DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -37,14 +66,45 @@ DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "petitions": (("petition_events", "petition_id"),),
 }
 # Fields a station may write in the conflicts table (to resolve one).
-CONFLICT_RESOLUTION_FIELDS = {"status", "resolution", "resolved_by"}
+CONFLICT_RESOLUTION_FIELDS = frozenset({"status", "resolution", "resolved_by"})
+
+# The one wording for a row the pusher may not touch: outside its scope, or
+# another station's confidential petition (and its events and conflicts). It
+# says nothing of where the row is, or whether it exists.
+OUT_OF_SCOPE = "该记录不在本站范围 {scope} 内，未保存"
+REPLICA_TAKEN = "replica_id 已属于其他站点，不能使用（本机数据库可能是从别处复制来的）"
+_FOREIGN_VERSION = "记录含有不属于本站的版本，未保存"
+_HUB_ONLY = "冲突记录只能由县中心生成，站点只能处理其状态"
+_RANK = {"veterans": 0, "petitions": 1, "visits": 2, "petition_events": 3, "conflicts": 4}
+# Per table: the most characters of each declared field's string value.
+_LIMITS = {name: {f: text_limit(name, f, t.get(f).kind) for f in t.data_fields} for name, t in TABLES.items()}
+# Per table: (reference field, parent table), from the schema.
+_REFS = {name: tuple((f.name, f.ref) for f in t.fields if f.kind == "ref" and f.ref) for name, t in TABLES.items()}
 
 
 @dataclass
 class PushResult:
+    """What one pushed batch did. ``conflicts`` counts only the conflicts the
+    pusher may see (a duplicate identity filed above its scope is not told);
+    ``resolved`` holds ``(conflict id, resolved_by)`` of each resolution the
+    hub accepted from this push, for the servicer to audit with the station."""
+
     acked: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     refused: list[tuple[str, str, str]] = field(default_factory=list)  # (table, id, reason)
     conflicts: int = 0
+    resolved: list[tuple[str, str]] = field(default_factory=list)
+
+
+class PushChecks(Protocol):
+    """The domain checks the hub hands ``apply_push`` (``sync.admission.DomainChecks``).
+    Each returns None or a refusal reason (Chinese, naming nothing outside the scope)."""
+
+    def check_values(self, incoming: RowState, current: RowState | None, pushed: tuple[str, ...],
+                     station: str) -> str | None:
+        """Before the merge: the pushed fields of ``incoming`` (``current``: the hub's row, None if new)."""
+
+    def check_links(self, table: str, after: dict[str, Any], changed, is_new: bool, ctx: "_Links") -> str | None:
+        """After the merge: the row's values as they would be (``changed``: the fields that change)."""
 
 
 @dataclass
@@ -59,16 +119,49 @@ def in_scope(area: str | None, scope: str) -> bool:
     return bool(area) and area.startswith(scope)
 
 
+def common_area(a: str, b: str) -> str:
+    """The smallest area holding both codes: the village, the town, or the county."""
+    for n in (12, 9):
+        if len(a) >= n and len(b) >= n and a[:n] == b[:n]:
+            return a[:n]
+    return a[:6] if a[:6] == b[:6] else ""
+
+
+def _is_confidential(values: dict) -> bool:
+    return values.get("confidential") == 1
+
+
 class HubStore(Store):
-    """The county hub's store: a Store plus the hub-only operations."""
+    """The county hub's store: a Store plus the hub-only operations.
+
+    ``checks``: the domain checks of pushed rows (``sync.admission``); the hub
+    installs them when it opens its store (``county_hub.home.open_hub``).
+    None: the engine's own checks only (sizes, versions, scope,
+    confidentiality, conflicts)."""
+
+    checks: PushChecks | None = None
 
     # -- identity ------------------------------------------------------------
 
+    def bind_replica(self, replica_id: str, station: str) -> None:
+        """Bind ``replica_id`` to ``station`` at first sight; raise
+        :class:`~sync.errors.Forbidden` when it is bound to another station or
+        is the hub's own (the message names neither)."""
+        if replica_id == self.replica_id:
+            raise Forbidden(REPLICA_TAKEN)
+        with self.transaction():
+            row = self.conn.execute("SELECT station FROM _replicas WHERE replica_id = ?", (replica_id,)).fetchone()
+            if row is None:
+                self.conn.execute(
+                    "INSERT INTO _replicas (replica_id, station, first_seen_ms) VALUES (?, ?, ?)",
+                    (replica_id, station, int(time.time() * 1000)),
+                )
+            elif row[0] != station:
+                raise Forbidden(REPLICA_TAKEN)
+
     def register_replica(self, replica_id: str, station: str) -> None:
-        self.conn.execute(
-            "INSERT OR IGNORE INTO _replicas (replica_id, station, first_seen_ms) VALUES (?, ?, ?)",
-            (replica_id, station, int(time.time() * 1000)),
-        )
+        """Deprecated name of :meth:`bind_replica`."""
+        self.bind_replica(replica_id, station)
 
     def station_of(self, replica_id: str) -> str:
         if replica_id == self.replica_id:
@@ -78,33 +171,55 @@ class HubStore(Store):
 
     # -- push ----------------------------------------------------------------
 
-    def apply_push(self, rows: list[RowState], *, station: str, scope: str, replica_id: str) -> PushResult:
+    def apply_push(self, rows: list[RowState], *, station: str, scope: str, replica_id: str,
+                   adopt_foreign_versions: bool = False) -> PushResult:
         """Apply one pushed batch atomically; see the module docstring.
 
+        ``station`` and ``scope`` come from the pusher's certificate. A
+        ``replica_id`` bound to another station (or the hub's own) raises
+        :class:`~sync.errors.Forbidden` and nothing is written.
+
+        ``adopt_foreign_versions`` (off by default, used by nothing yet) is the
+        one deliberate exception to the version rule, for the recovery of a hub
+        restored from a backup (DESIGN §7): stations re-offer rows the hub lost,
+        holding versions of other replicas that the hub no longer has. With it
+        the pushed versions are taken whatever replica made them; every other
+        check still applies. The caller decides when a push is such a re-offer.
+
         Three phases in one transaction: merge every row in Python against
-        the preloaded hub rows; write the changed rows and their history with
-        one ``executemany`` each; then the rare follow-ups, in push order:
-        moves (dependents re-stamped), duplicate identity, petition transitions."""
+        the preloaded hub rows (parents first); write the changed rows and
+        their history with one ``executemany`` each; then the rare follow-ups,
+        in push order: moves (dependents re-stamped), duplicate identity,
+        petition transitions."""
         result = PushResult()
         now_ms = int(time.time() * 1000)
         with self.transaction():
-            self.register_replica(replica_id, station)
+            self.bind_replica(replica_id, station)
             self.hlc.observe(max((max(r.clock.values()) for r in rows if r.clock), default=""))
             batch = _Batch(self._preload(rows))
-            for incoming in rows:
-                reason = self._merge_one(incoming, batch, station=station, scope=scope, now_ms=now_ms,
-                                         result=result, origin=replica_id)
-                if reason:
-                    result.refused.append((incoming.table, incoming.id, reason))
-                else:
-                    result.acked.append((incoming.table, incoming.id, incoming.clock))
-            self._flush(batch, station, now_ms)
-            for table, row_id, old_area, new_area in batch.moves:
-                self._move(table, row_id, old_area, new_area)
-            result.conflicts += self._check_duplicates(batch.veterans, now_ms)
-            for event in batch.new_events:
-                result.conflicts += self._check_transition(event, now_ms)
+            links = _Links(self, batch, rows, station, scope)
+            self._filed = []
+            try:
+                for incoming in sorted(rows, key=lambda r: _RANK.get(r.table, 9)):
+                    reason = self._merge_one(incoming, batch, links, station=station, scope=scope, now_ms=now_ms,
+                                             result=result, origin=replica_id, adopt=adopt_foreign_versions)
+                    if reason:
+                        result.refused.append((incoming.table, incoming.id, reason))
+                    else:
+                        result.acked.append((incoming.table, incoming.id, incoming.clock))
+                self._flush(batch, station, now_ms)
+                for table, row_id, old_area, new_area in batch.moves:
+                    self._move(table, row_id, old_area, new_area)
+                self._check_duplicates(batch.veterans, now_ms)
+                for event in batch.new_events:
+                    self._check_transition(event, now_ms)
+                result.conflicts = sum(1 for area, owner in self._filed
+                                       if area.startswith(scope) and owner in (None, station))
+            finally:
+                self._filed = None
         return result
+
+    _filed: list[tuple[str, str | None]] | None = None  # (area, owner) of the conflicts filed by this push
 
     def _preload(self, rows: list[RowState]) -> dict[tuple[str, str], RowState]:
         ids: dict[str, list[str]] = {}
@@ -114,24 +229,50 @@ class HubStore(Store):
         return {(table, rid): state for table, wanted in ids.items()
                 for rid, (state, _) in self.load_many(table, wanted).items()}
 
-    def _merge_one(self, incoming: RowState, batch: "_Batch", *, station: str, scope: str, now_ms: int,
-                   result: PushResult, origin: str) -> str | None:
+    def _merge_one(self, incoming: RowState, batch: "_Batch", links: "_Links", *, station: str, scope: str,
+                   now_ms: int, result: PushResult, origin: str, adopt: bool) -> str | None:
         t = TABLES.get(incoming.table)
         if t is None:
-            return f"未知的数据表：{incoming.table}"
+            return f"未知的数据表：{incoming.table[:40]}"
         key = (t.name, incoming.id)
         current = batch.current.get(key)
+        # The fields this push writes: all of a new row's; of a known row those with a
+        # base, plus the context fields (the merge looks at nothing else).
+        pushed = tuple(incoming.clock) if current is None else _pushed_fields(incoming)
+        problem = _size_problem(t, incoming.values, pushed)
+        if problem:
+            return problem
+        if self.checks is not None:
+            problem = self.checks.check_values(incoming, current, pushed, station)
+            if problem:
+                return problem
+        if not adopt and _foreign_versions(incoming, current, pushed, origin):
+            return _FOREIGN_VERSION
         area = incoming.values.get("area") or ""
         if current is None and not area:
             return "新记录缺少区划代码"
+        owner = links.owner(t.name, current) if current is not None else None
+        if owner is not None and owner != station:
+            return OUT_OF_SCOPE.format(scope=scope)  # another station's confidential row: no conflict filed
         if area and not area.startswith(scope):
-            return self._refuse(current, incoming, station, f"区划代码 {area} 不在本站范围 {scope} 内")
+            return self._refuse(current, incoming, station, owner, f"区划代码 {area} 不在本站范围 {scope} 内")
         if current is not None and not in_scope(current.area, scope):
-            return self._refuse(current, incoming, station, f"该记录现属 {current.area}，不在本站范围 {scope} 内")
+            return self._refuse(current, incoming, station, owner, OUT_OF_SCOPE.format(scope=scope))
         if t.hub_only_writes and (current is None or set(incoming.base) - CONFLICT_RESOLUTION_FIELDS):
-            return "冲突记录只能由县中心生成，站点只能处理其状态"
+            return _HUB_ONLY
+        if (t.name == "petitions" and current is not None and "confidential" in pushed
+                and _is_confidential(incoming.values) != _is_confidential(current.values)):
+            return "信访件的保密属性只能由县中心变更"
 
         if current is None:  # new to the hub: adopt the pushed state whole (no field to merge with)
+            if t.hub_only_writes:
+                return _HUB_ONLY
+            if links.owner(t.name, incoming) not in (None, station):
+                return OUT_OF_SCOPE.format(scope=scope)
+            if self.checks is not None:
+                problem = self.checks.check_links(t.name, incoming.values, incoming.clock, True, links)
+                if problem:
+                    return problem
             state = RowState(t.name, incoming.id, dict(incoming.values), dict(incoming.clock))
             batch.current[key] = state
             batch.save(state, origin)
@@ -151,11 +292,27 @@ class HubStore(Store):
             return version in history.get(name, ())
 
         merged = merge_row(current, incoming, in_history=in_history)
-        for c in merged.conflicts:
-            self._record_conflict(c, area=(current or incoming).area, now_ms=now_ms)
-            result.conflicts += 1
         if merged.changed:
-            state = current or RowState(t.name, incoming.id, {}, {})
+            after = dict(current.values)
+            for name, (value, _version) in merged.changed.items():
+                after[name] = value
+            if links.owner(t.name, RowState(t.name, incoming.id, after, {})) not in (None, station):
+                return OUT_OF_SCOPE.format(scope=scope)
+            if t.hub_only_writes:
+                problem = _resolution_problem(current, after, merged.changed)
+                if problem:
+                    return problem
+                result.resolved.append((incoming.id, after.get("resolved_by")))
+            elif self.checks is not None:
+                problem = self.checks.check_links(t.name, after, merged.changed, False, links)
+                if problem:
+                    return problem
+        if t.hub_only_writes and merged.conflicts:  # someone else settled it first
+            return "该冲突已处理，不能再次处理"
+        for c in merged.conflicts:
+            self._record_conflict(c, area=current.area, now_ms=now_ms, owner=owner)
+        if merged.changed:
+            state = current
             old_area = state.area
             batch.add_history(state, merged.changed)  # before the change: it keeps the values replaced
             for name, (value, version) in merged.changed.items():
@@ -168,9 +325,7 @@ class HubStore(Store):
                 batch.moves.append((t.name, state.id, old_area, state.area))
             if t.name == "veterans":
                 batch.veterans[state.id] = state
-            elif t.name == "petition_events" and current is None:
-                batch.new_events.append(state)
-        elif merged.resend and current is not None:
+        elif merged.resend:
             batch.save(current, None)
         return None
 
@@ -186,9 +341,13 @@ class HubStore(Store):
              for table, row_id, fields, clock, prior in batch.history],
         )
 
-    def _refuse(self, current: RowState | None, incoming: RowState, station: str, reason: str) -> str:
+    def _refuse(self, current: RowState | None, incoming: RowState, station: str, owner: str | None,
+                reason: str) -> str:
+        """Refuse an out-of-scope row; an edit of a row the hub holds is kept as a
+        *refused edit* conflict in the row's own area (for its station and the
+        county to take over), unless the row is a conflict itself."""
         edits = {n: incoming.values.get(n) for n in incoming.base if n != "deleted"}
-        if current is not None and edits:
+        if current is not None and edits and not TABLES[incoming.table].hub_only_writes:
             self._record_conflict(
                 ConflictRecord(
                     "refused_edit", incoming.table, incoming.id, ",".join(sorted(edits)),
@@ -198,6 +357,7 @@ class HubStore(Store):
                 area=current.area,
                 now_ms=int(time.time() * 1000),
                 loser_station=station,
+                owner=owner,
             )
         return reason
 
@@ -224,38 +384,94 @@ class HubStore(Store):
 
     # -- moves ---------------------------------------------------------------
 
-    def _move(self, table: str, row_id: str, old_area: str, new_area: str) -> None:
-        """Record a move and re-stamp the row's dependents into the new area."""
+    def _owner_of(self, table: str, state: RowState) -> str | None:
+        """The registering station of a confidential row (None: not confidential)."""
+        def row(t: str, rid: str) -> RowState | None:
+            loaded = self.load(t, rid)
+            return loaded[0] if loaded else None
+
+        return _owner(table, state, row)
+
+    def _record_move(self, table: str, row_id: str, old_area: str, new_area: str, owner: str | None) -> None:
+        # ``station``: the only station that may receive the eviction (a confidential row's
+        # registering station); NULL: every station whose scope the row left.
         self.conn.execute(
-            'INSERT INTO _moves (seq, "table", row_id, old_area, new_area) VALUES (?, ?, ?, ?, ?)',
-            (self.last_seq, table, row_id, old_area, new_area),
+            'INSERT INTO _moves (seq, "table", row_id, old_area, new_area, station) VALUES (?, ?, ?, ?, ?, ?)',
+            (self.last_seq, table, row_id, old_area, new_area, owner),
         )
-        followers = DEPENDENTS.get(table, ()) + ((("conflicts", "row_id"),) if table != "conflicts" else ())
-        for dep_table, column in followers:
-            t = TABLES[dep_table]
+
+    def _move(self, table: str, row_id: str, old_area: str, new_area: str) -> None:
+        """Record a move and re-stamp the row's dependents into the new area.
+
+        Dependents follow their parent (a veteran's visits and petitions, a
+        petition's events), and so do the conflicts about the row. One
+        exception: a confidential petition follows its veteran only within its
+        registering station's scope; otherwise it stays where it is, with its
+        events and conflicts, so its registering station keeps it whole (no
+        station holds half of it) and nobody else gains it."""
+        loaded = self.load(table, row_id)
+        owner = self._owner_of(table, loaded[0]) if loaded else None
+        self._record_move(table, row_id, old_area, new_area, owner)
+        for dep_table, column in DEPENDENTS.get(table, ()):
             ids = [r[0] for r in self.conn.execute(f"SELECT id FROM {_q(dep_table)} WHERE {_q(column)} = ?", (row_id,))]
             for dep_id, (state, _) in self.load_many(dep_table, ids).items():
                 if state.area == new_area:
                     continue
+                if dep_table == "petitions":
+                    dep_owner = self._owner_of(dep_table, state)
+                    if dep_owner is not None and not new_area.startswith(dep_owner or "\x00"):
+                        continue
                 old = state.area
                 self._save_own_change(state, {"area": (new_area, self.hlc.tick())})
                 self._move(dep_table, dep_id, old, new_area)
+        if table != "conflicts":
+            self._follow_conflicts(table, row_id, new_area)
+
+    def _follow_conflicts(self, table: str, row_id: str, new_area: str) -> None:
+        """Conflicts about (table, row_id) move with it; a duplicate identity
+        stays at the smallest area holding both its veterans."""
+        ids = [r[0] for r in self.conn.execute(
+            'SELECT id FROM conflicts WHERE ("table" = ? AND row_id = ?) '
+            "OR (? = 'veterans' AND kind = 'duplicate_identity' AND winner_value = ?)",
+            (table, row_id, table, row_id))]
+        for cid, (c, _) in self.load_many("conflicts", ids).items():
+            target = new_area
+            if c.values.get("kind") == "duplicate_identity":
+                areas = [s.area for s in (self._state("veterans", c.values.get("row_id")),
+                                          self._state("veterans", c.values.get("winner_value"))) if s]
+                target = common_area(*areas) if len(areas) == 2 else new_area
+            if not target or c.area == target:
+                continue
+            old = c.area
+            self._save_own_change(c, {"area": (target, self.hlc.tick())})
+            self._record_move("conflicts", cid, old, target, self._owner_of("conflicts", c))
+
+    def _state(self, table: str, row_id: Any) -> RowState | None:
+        loaded = self.load(table, row_id) if isinstance(row_id, str) else None
+        return loaded[0] if loaded else None
 
     # -- conflicts -----------------------------------------------------------
 
-    def _record_conflict(self, c: ConflictRecord, *, area: str, now_ms: int, loser_station: str | None = None) -> None:
-        enc = lambda v: v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
+    def _record_conflict(self, c: ConflictRecord, *, area: str, now_ms: int, loser_station: str | None = None,
+                         owner: str | None = None) -> None:
+        """File a conflict in ``area``. ``owner``: the registering station of the
+        confidential row it concerns (then only the hub and that station see it).
+        Every value stays below what a station decodes (``MAX_CONFLICT_VALUE_CHARS``)."""
         values = {
             "kind": c.kind, "table": c.table, "row_id": c.row_id, "field": c.field, "area": area,
-            "winner_value": enc(c.winner_value), "winner_version": c.winner_version,
+            "winner_value": _conflict_value(c.winner_value), "winner_version": c.winner_version,
             "winner_station": self.station_of(replica_of(c.winner_version)) if c.winner_version else "",
-            "loser_value": enc(c.loser_value), "loser_version": c.loser_version,
+            "loser_value": _conflict_value(c.loser_value), "loser_version": c.loser_version,
             "loser_station": loser_station or (self.station_of(replica_of(c.loser_version)) if c.loser_version else ""),
             "detected_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now_ms / 1000)),
             "status": "open",
         }
+        if owner is not None:
+            values.update(confidential=1, station=owner)
         self._write_locked("conflicts", new_id(), values, create=True)
         self._clear_pending_of_hub()
+        if self._filed is not None:
+            self._filed.append((area, owner))
 
     def _clear_pending_of_hub(self) -> None:
         # The hub is the authority: its own writes need no acknowledgement.
@@ -292,10 +508,12 @@ class HubStore(Store):
                 continue
             other = self.load("veterans", other_id)[0]
             first, second = (state, other) if state.id == pair[0] else (other, state)
+            # Filed where only the county and a scope holding both veterans see it:
+            # the pusher of one of them learns nothing of the other.
             self._record_conflict(
                 ConflictRecord("duplicate_identity", "veterans", pair[0], "id_number", pair[1],
                                second.version("id_number"), pair[0], first.version("id_number")),
-                area=first.area, now_ms=now_ms,
+                area=common_area(first.area, second.area) or first.area[:6], now_ms=now_ms,
             )
             count += 1
         return count
@@ -320,7 +538,7 @@ class HubStore(Store):
                     ConflictRecord("petition_transition", "petition_events", loser.id, "kind",
                                    winner.values.get("kind"), winner.version("kind"),
                                    loser.values.get("kind"), loser.version("kind")),
-                    area=event.area, now_ms=now_ms,
+                    area=event.area, now_ms=now_ms, owner=self._owner_of("petition_events", event),
                 )
                 return 1
         return 0
@@ -328,9 +546,16 @@ class HubStore(Store):
     # -- pull ----------------------------------------------------------------
 
     def changes_since(self, cursor: int, scope: str, *, station: str = "", replica_id: str = "",
-                      limit: int = 1000) -> PullBatch:
-        """Rows in scope with seq above ``cursor`` (at most ``limit``), in seq
-        order, and the evictions of rows that left the scope; one snapshot.
+                      limit: int = 1000, max_bytes: int | None = MAX_PULL_BATCH_BYTES) -> PullBatch:
+        """Rows in scope with seq above ``cursor`` (at most ``limit`` rows and,
+        estimated from above, ``max_bytes`` bytes of values — but at least one
+        row), in seq order, and the evictions of rows that left the scope, up
+        to the returned cursor; one snapshot. ``more``: rows in scope remain
+        above the cursor. ``max_bytes`` None: no byte cap.
+
+        With ``station``, confidential rows (a confidential petition, its
+        events, conflicts marked confidential) and their evictions reach only
+        their registering station.
 
         A row whose last change was ``replica_id``'s own push, built on a state
         that replica had already pulled (``_prev_seq <= cursor``), is skipped:
@@ -357,12 +582,21 @@ class HubStore(Store):
                     state.values = {k: values.get(k) for k in state.clock}
                     rows.append((state.seq, state))
             rows.sort(key=lambda item: item[0])
+            if max_bytes is not None and len(rows) > 1:
+                total = 0
+                for i, (_seq, state) in enumerate(rows):
+                    total += _wire_bytes(state.values)
+                    if total > max_bytes and i > 0:
+                        upto, more = rows[i - 1][0], True
+                        del rows[i:]
+                        break
+            only = " AND (station IS NULL OR station = ?)" if station else ""
             evictions = [
                 Eviction(tbl, rid)
                 for tbl, rid in self.conn.execute(
                     'SELECT "table", row_id FROM _moves WHERE seq > ? AND seq <= ? AND old_area >= ? AND old_area < ? '
-                    "AND NOT (new_area >= ? AND new_area < ?) ORDER BY seq",
-                    (cursor, upto, lo, hi, lo, hi),
+                    f"AND NOT (new_area >= ? AND new_area < ?){only} ORDER BY seq",
+                    (cursor, upto, lo, hi, lo, hi, *((station,) if station else ())),
                 )
             ]
         return PullBatch([s for _, s in rows], evictions, upto, more)
@@ -380,6 +614,9 @@ class HubStore(Store):
             params += (station,)
         elif station and table == "petition_events":
             where += " AND petition_id NOT IN (SELECT id FROM petitions WHERE confidential = 1 AND station IS NOT ?)"
+            params += (station,)
+        elif station and table == "conflicts":
+            where += " AND (confidential IS NOT 1 OR station = ?)"
             params += (station,)
         return where, params
 
@@ -416,6 +653,28 @@ class HubStore(Store):
             if t.name == "veterans" and changed.keys() & {"id_number", "deleted", "merged_into"}:
                 self._check_duplicate_identity(state, int(time.time() * 1000))
             return state
+
+
+def _wire_bytes(values: dict) -> int:
+    """An upper estimate of a row's size on the wire: 4 bytes per character of
+    its strings (UTF-8, quotes escaped), room for each field's name and version."""
+    n = 64
+    for v in values.values():
+        n += (len(v) << 2) + 64 if type(v) is str else 80
+    return n
+
+
+_TRUNCATED = "…（已截断）"
+
+
+def _conflict_value(v: Any) -> Any:
+    """A value as a conflict row keeps it: a string as it is, anything else as
+    JSON; cut to ``MAX_CONFLICT_VALUE_CHARS`` so that a station always decodes it."""
+    if v is not None and not isinstance(v, str):
+        v = json.dumps(v, ensure_ascii=False, sort_keys=True)
+    if isinstance(v, str) and len(v) > MAX_CONFLICT_VALUE_CHARS:
+        v = v[: MAX_CONFLICT_VALUE_CHARS - len(_TRUNCATED)] + _TRUNCATED
+    return v
 
 
 def _history_entry(state: RowState, changed: dict[str, tuple[Any, str]] | None) -> tuple[str | None, str, str | None]:
@@ -523,3 +782,114 @@ def _next_status(status: str | None, kind: str | None) -> str | None:
         return petition_rules.next_status(status, kind)
     except Exception:  # an impossible transition leads nowhere known
         return None
+
+
+# --------------------------------------------------------------------------- admission helpers
+
+
+def _pushed_fields(incoming: RowState) -> tuple[str, ...]:
+    """The fields of a known row the merge looks at: those with a base, and the context fields."""
+    base = incoming.base
+    return (*base, *(n for n in CONTEXT_FIELDS if n not in base and n in incoming.clock))
+
+
+def _size_problem(t, values: dict, pushed) -> str | None:
+    limits = _LIMITS[t.name]
+    total = 0
+    for name in pushed:
+        limit = limits.get(name)
+        if limit is None:
+            return f"{t.label}没有字段 {str(name)[:40]}"
+        v = values.get(name)
+        if type(v) is str:
+            n = len(v)
+            if n > limit:
+                return f"{t.label}字段 {t.get(name).label} 过长（{n} 字，最多 {limit} 字）"
+            total += n
+    if total > MAX_ROW_CHARS:
+        return f"{t.label}记录内容过长（{total} 字，一条记录最多 {MAX_ROW_CHARS} 字）"
+    return None
+
+
+def _foreign_versions(incoming: RowState, current: RowState | None, pushed, origin: str) -> bool:
+    """Does the row carry a version of another replica that the pusher may not
+    offer? A new row: any. A known row: one on a field the pusher wrote (it has
+    a base), or one newer than the hub's (the pusher cannot have pulled it)."""
+    clock = incoming.clock
+    if current is None:
+        return any(replica_of(v) != origin for v in set(clock.values()))
+    hub, base = current.clock, incoming.base
+    for name in pushed:
+        v = clock.get(name)
+        if not v or replica_of(v) == origin or v == hub.get(name):
+            continue
+        if name in base or v > hub.get(name, ""):
+            return True
+    return False
+
+
+def _resolution_problem(current: RowState, after: dict, changed: dict) -> str | None:
+    """A station resolves an open conflict: status becomes 'resolved' together
+    with a resolution and who resolved it; nothing else of a conflict changes."""
+    if set(changed) - CONFLICT_RESOLUTION_FIELDS:
+        return _HUB_ONLY
+    if current.values.get("status") == "resolved":
+        return "该冲突已处理，不能再次处理"
+    if set(changed) != CONFLICT_RESOLUTION_FIELDS or after.get("status") != "resolved":
+        return "处理冲突须同时填写状态（已解决）、处理结果和处理人"
+    for name in ("resolution", "resolved_by"):
+        value = after.get(name)
+        if not isinstance(value, str) or not value.strip():
+            return "处理冲突须填写处理结果和处理人"
+    return None
+
+
+class _Links:
+    """What the admission of one batch looks up: the hub's rows as merged so far
+    (the batch's own rows first), and the registering station of a confidential
+    row. The rows that pushed rows refer to are loaded once per batch."""
+
+    def __init__(self, store: HubStore, batch: "_Batch", rows: list[RowState], station: str, scope: str):
+        self.store, self.batch, self.station, self.scope = store, batch, station, scope
+        wanted: dict[str, set[str]] = {}
+        for r in rows:
+            for name, parent in _REFS.get(r.table, ()):
+                v = r.values.get(name)
+                if type(v) is str and (parent, v) not in batch.current:
+                    wanted.setdefault(parent, set()).add(v)
+            if r.table == "petition_events":
+                cur = batch.current.get((r.table, r.id))
+                pid = cur.values.get("petition_id") if cur is not None else None
+                if type(pid) is str and ("petitions", pid) not in batch.current:
+                    wanted.setdefault("petitions", set()).add(pid)
+        self.loaded: dict[tuple[str, str], RowState | None] = {}
+        for table, ids in wanted.items():
+            found = store.load_many(table, sorted(ids))
+            for rid in ids:
+                self.loaded[(table, rid)] = found[rid][0] if rid in found else None
+
+    def row(self, table: str, row_id: str) -> RowState | None:
+        key = (table, row_id)
+        state = self.batch.current.get(key)
+        if state is not None:
+            return state
+        if key not in self.loaded:
+            loaded = self.store.load(table, row_id) if table in TABLES and isinstance(row_id, str) else None
+            self.loaded[key] = loaded[0] if loaded else None
+        return self.loaded[key]
+
+    def owner(self, table: str, state: RowState) -> str | None:
+        return _owner(table, state, self.row)
+
+
+def _owner(table: str, state: RowState, row) -> str | None:
+    """The registering station of a confidential row (a confidential petition,
+    its events, a conflict marked confidential); None: not confidential."""
+    values = state.values
+    if table == "petitions" or table == "conflicts":
+        return (values.get("station") or "") if _is_confidential(values) else None
+    if table == "petition_events":
+        pid = values.get("petition_id")
+        petition = row("petitions", pid) if isinstance(pid, str) else None
+        return _owner("petitions", petition, row) if petition is not None else None
+    return None

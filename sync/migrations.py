@@ -19,11 +19,18 @@ from sync.schema import TABLES
 __all__ = ["migrate", "MIGRATIONS", "current_version"]
 
 
+# Fields appended to a table by a later migration (its own ALTER TABLE): the
+# initial schema is the schema of its day, without them.
+_ADDED_LATER = {("conflicts", "confidential"), ("conflicts", "station")}
+
+
 def _m001_initial(db: sqlite_utils.Database) -> None:
     db["_meta"].create({"key": str, "value": str}, pk="key")
     for t in TABLES.values():
         columns = {"id": str}
         for f in t.fields[1:]:
+            if (t.name, f.name) in _ADDED_LATER:
+                continue
             columns[f.name] = {"INTEGER": int, "REAL": float}.get(f.sql_type, str)
         columns.update({"seq": int, "_clock": str, "_pending": str, "_extra": str})
         db[t.name].create(columns, pk="id", not_null={"seq", "_clock"}, defaults={"deleted": 0})
@@ -68,10 +75,21 @@ def _m003_history_clock(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE _history ADD COLUMN prior TEXT")
 
 
+def _m004_confidential_conflicts(db: sqlite_utils.Database) -> None:
+    # A conflict about a confidential petition or its events is confidential too:
+    # only the hub and ``station`` (the petition's registering station) see it.
+    # A move of a confidential row names the only station that may receive its
+    # eviction (``_moves.station``; NULL: every station whose scope it left).
+    db.execute("ALTER TABLE conflicts ADD COLUMN confidential INTEGER")
+    db.execute("ALTER TABLE conflicts ADD COLUMN station TEXT")
+    db.execute("ALTER TABLE _moves ADD COLUMN station TEXT")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _m001_initial),
     (2, "origin of the last change", _m002_origin),
     (3, "history versions apart", _m003_history_clock),
+    (4, "confidential conflicts and evictions", _m004_confidential_conflicts),
 ]
 
 

@@ -195,6 +195,10 @@ CONFLICTS = Table(
         _f("resolution", "处理结果"),
         _f("resolved_by", "处理人"),
         *_common_tail(),
+        # Appended (migration 4): a conflict about a confidential petition (or its
+        # events) reaches only the hub and ``station``, the petition's registering station.
+        _f("confidential", "保密", "bool", settable=False),
+        _f("station", "限于站点", settable=False),
     ),
     indexes=(("row_id",), ("status",)),
     hub_only_writes=True,

@@ -37,6 +37,8 @@ from sync.schema import CONTEXT_FIELDS, TABLES, Table
 __all__ = ["Store", "REPLICATED"]
 
 REPLICATED = tuple(TABLES)
+# Per table: (reference field, parent table), from the schema.
+_REFS = {name: tuple((f.name, f.ref) for f in t.fields if f.kind == "ref" and f.ref) for name, t in TABLES.items()}
 _loads = orjson.loads  # hot paths: extra fields
 
 
@@ -64,9 +66,23 @@ class Store:
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"数据库不存在：{self.path}", hint="请先运行 init")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Veterans' files: a directory we make is 0700 and a database we make is
+        # 0600 whatever the umask. The file is made (empty, which SQLite takes as
+        # a new database) before SQLite opens it, so it is never readable by
+        # others, not even for a moment; SQLite gives the -wal and -shm files the
+        # permissions of the database file. Existing files are left as they are.
+        parent = self.path.parent
+        if not parent.exists():
+            parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            parent.chmod(0o700)
+        if not self.path.exists():
+            self.path.touch(mode=0o600, exist_ok=True)
+            self.path.chmod(0o600)
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self.conn.row_factory = sqlite3.Row
+        # Deleted rows (evictions, replaced versions) are overwritten with zeros,
+        # not left readable in free pages of the file.
+        self.conn.execute("PRAGMA secure_delete=ON")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         # Checkpoint the WAL every ~40 MB, not every 4 MB: an index page dirtied by
@@ -261,8 +277,14 @@ class Store:
 
     def pending_batches(self, batch_size: int = 500) -> Iterator[list[RowState]]:
         """Pending rows in seq order, in batches. Each state carries the pending
-        fields (with their bases) and the context fields (area, deleted)."""
+        fields (with their bases) and the context fields (area, deleted).
+
+        A row comes no later than the rows referring to it: when a row of a
+        batch names a parent that is itself pending in a later batch (a veteran
+        edited after its visit was logged), the parent joins this batch — the
+        hub admits a child only with its parent (``sync.admission``)."""
         after = 0
+        forwarded: dict[tuple[str, str], int] = {}  # rows sent early, by the seq they had
         while True:
             cutoff = None  # the batch ends at the smallest n-th pending seq over the tables (index only)
             for name in REPLICATED:
@@ -283,11 +305,50 @@ class Store:
                 seq_at = index["seq"]
                 for row in cur:
                     rows.append((row[seq_at], _push_state_of_row(t, row, index)))
+            if forwarded:
+                rows = [(seq, st) for seq, st in rows if forwarded.get((st.table, st.id)) != seq]
+            if not rows and cutoff is not None:
+                after = cutoff
+                continue
             if not rows:
                 return
             rows.sort(key=lambda item: item[0])
             after = rows[-1][0]
-            yield [state for _, state in rows]
+            batch = [state for _, state in rows]
+            batch += self._pending_parents(batch, after, forwarded)
+            yield batch
+
+    def _pending_parents(self, rows: list[RowState], after: int, forwarded: dict) -> list[RowState]:
+        """The rows that ``rows`` refer to and that are pending beyond seq ``after``
+        (their parents' parents too); recorded in ``forwarded``."""
+        out: list[RowState] = []
+        todo = rows
+        for _level in range(4):  # event -> petition -> veteran (-> merged_into)
+            wanted: dict[str, set[str]] = {}
+            for st in todo:
+                for name, parent in _REFS.get(st.table, ()):
+                    v = st.values.get(name)
+                    if type(v) is str and (parent, v) not in forwarded:
+                        wanted.setdefault(parent, set()).add(v)
+            todo = []
+            for parent, ids in wanted.items():
+                t = TABLES[parent]
+                chunk_ids = sorted(ids)
+                for i in range(0, len(chunk_ids), 500):
+                    chunk = chunk_ids[i : i + 500]
+                    cur = self.conn.cursor()
+                    cur.row_factory = None
+                    cur.execute(f"SELECT * FROM {_q(parent)} WHERE _pending IS NOT NULL AND seq > ? "
+                                f"AND id IN ({','.join('?' * len(chunk))})", (after, *chunk))
+                    index = {d[0]: i for i, d in enumerate(cur.description)}
+                    for row in cur:
+                        state = _push_state_of_row(t, row, index)
+                        forwarded[(parent, state.id)] = state.seq
+                        todo.append(state)
+            if not todo:
+                break
+            out += todo
+        return out
 
     def acknowledge(self, acks: Iterable[tuple[str, str, dict[str, str]]], sent: Iterable[RowState] = ()) -> int:
         """Clear the pending marks of exactly the acknowledged versions.
@@ -337,14 +398,22 @@ class Store:
         return len(updates)
 
     def reject(self, table: str, row_id: str, reason: str) -> None:
-        """The hub refused this row: keep the refused edit in ``_rejected`` and stop pushing it."""
+        """The hub refused this row: keep the refused edit in ``_rejected`` and stop pushing it.
+
+        A row the hub never had (made here, none of its fields ever acknowledged)
+        leaves the replicated table: it lives on in the rejected list only, and no
+        row that exists only here stays behind among the synced ones."""
         with self.transaction():
             loaded = self.load(table, row_id)
             if loaded is None:
                 return
             state, pending = loaded
             self._keep_rejected(state, pending, reason)
-            self.conn.execute(f"UPDATE {_q(table)} SET _pending = NULL WHERE id = ?", (row_id,))
+            made_here = bool(pending) and state.clock.keys() <= pending.keys() and not any(b for _, b in pending.values())
+            if made_here:
+                self.conn.execute(f"DELETE FROM {_q(table)} WHERE id = ?", (row_id,))
+            else:
+                self.conn.execute(f"UPDATE {_q(table)} SET _pending = NULL WHERE id = ?", (row_id,))
 
     def _keep_rejected(self, state: RowState, pending: dict, reason: str) -> None:
         if not pending:

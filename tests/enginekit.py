@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from sync.admission import DOMAIN_CHECKS
 from sync.hub_store import HubStore
 from sync.local_hub import LocalHub
 from sync.replicate import PushReply, sync_once
@@ -51,8 +52,13 @@ class FaultyHub(LocalHub):
 
 
 class Network:
-    def __init__(self, root: Path, stations: dict[str, str]):
+    """A hub and stations in one process. ``checks``: the hub runs the domain
+    checks on pushed rows, as a real hub does (``county_hub.home.open_hub``)."""
+
+    def __init__(self, root: Path, stations: dict[str, str], *, checks: bool = True):
         self.hub = HubStore(root / "hub.db", create=True)
+        if checks:
+            self.hub.checks = DOMAIN_CHECKS
         with self.hub.transaction():
             self.hub.set_meta("county", COUNTY)
         self.stations: dict[str, Store] = {}

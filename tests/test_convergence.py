@@ -16,15 +16,27 @@ from hypothesis import strategies as st
 from enginekit import TOWN, VILLAGE_A, VILLAGE_B, Network, snapshot
 from sync.hub_store import history_versions
 from sync.merge import merge_row
+from sync.domain import id_number_check_digit
 from sync.rowstate import RowState
+
+
+def id_number(n: int) -> str:
+    first17 = f"44090219700101{n % 1000:03d}"
+    return first17 + id_number_check_digit(first17)
 
 STATIONS = {"town": TOWN, "va": VILLAGE_A, "vb": VILLAGE_B}
 EDIT_FIELDS = ("name", "phone", "note")
 
+# The hub runs the domain checks (enginekit.Network): rows are built as a
+# station's records would build them, with values its validators accept.
 station_names = st.sampled_from(sorted(STATIONS))
+edits = st.one_of(
+    st.tuples(st.sampled_from(("name", "note")), st.text("甲乙丙丁", min_size=1, max_size=3)),
+    st.tuples(st.just("phone"), st.sampled_from(("13800000000", "13900000001", "0759-1234567"))),
+)
 ops = st.one_of(
     st.tuples(st.just("create"), station_names, st.booleans()),
-    st.tuples(st.just("edit"), station_names, st.integers(0, 50), st.sampled_from(EDIT_FIELDS), st.text("甲乙丙丁", min_size=1, max_size=3)),
+    st.builds(lambda name, i, edit: ("edit", name, i, *edit), station_names, st.integers(0, 50), edits),
     st.tuples(st.just("delete"), station_names, st.integers(0, 50)),
     st.tuples(st.just("visit"), station_names, st.integers(0, 50)),
     st.tuples(st.just("move"), st.integers(0, 50)),
@@ -60,7 +72,8 @@ class Model:
             scope = self.net.scope(name)
             area = scope if len(scope) == 12 else scope + ("002" if second else "001")
             self.counter += 1
-            self.write(name, "veterans", f"v{self.counter}", {"name": "新", "area": area}, create=True)
+            self.write(name, "veterans", f"v{self.counter}",
+                       {"id_number": id_number(self.counter), "name": "新", "area": area}, create=True)
         elif kind == "edit":
             _, name, i, field, value = op
             ids = self.live(name)
@@ -77,7 +90,9 @@ class Model:
             if ids:
                 vet = self.net.stations[name].get("veterans", ids[i % len(ids)])
                 self.counter += 1
-                self.write(name, "visits", f"w{self.counter}", {"veteran_id": vet["id"], "area": vet["area"], "kind": "home"}, create=True)
+                self.write(name, "visits", f"w{self.counter}",
+                           {"veteran_id": vet["id"], "area": vet["area"], "kind": "home", "visited_on": "2024-05-01",
+                            "station": self.net.stations[name].meta("station")}, create=True)
         elif kind == "move":
             _, i = op
             ids = self.live("town")
@@ -221,7 +236,8 @@ def test_a_push_built_on_an_unseen_change_comes_back_with_that_change(tmp_path):
     a change the pusher had not pulled yet (its last state was built on it)."""
     net = Network(tmp_path, {"town": TOWN, "va": VILLAGE_A})
     try:
-        net.stations["va"].write("veterans", "v1", {"name": "甲", "area": VILLAGE_A}, create=True)
+        net.stations["va"].write("veterans", "v1", {"id_number": id_number(1), "name": "甲", "area": VILLAGE_A},
+                                 create=True)
         net.sync("va")
         net.sync("town")
         net.stations["town"].write("veterans", "v1", {"phone": "13800000000"})

@@ -41,7 +41,8 @@ def generate(station: Station) -> int:
 
     store = Store(station.home / "station.db")
     try:
-        return generate_county(store, station_scope=station.code, **SCALE).total
+        # registered by this station, as the hub demands of the rows a station pushes
+        return generate_county(store, station_scope=station.code, station=station.code, **SCALE).total
     finally:
         store.close()
 

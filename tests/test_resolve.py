@@ -245,17 +245,16 @@ def test_duplicate_identity_merged_at_the_town(net):
     pet = records.open_petition(net.stations["vb"], channel="letter", summary="咨询优待政策", veteran_id=b)["id"]
     sync_all(net, 2)
 
-    first = min(a, b)
-    first_village = "va" if first == a else "vb"
-    other_village = "vb" if first == a else "va"
-    c = the_conflict(net, "duplicate_identity", seen_by=("town", first_village), not_seen_by=(other_village,))
+    # Filed at the town, the smallest area holding both veterans: neither village
+    # learns that the other files the same person (DESIGN §5: nothing outside the scope).
+    c = the_conflict(net, "duplicate_identity", seen_by=("town",), not_seen_by=("va", "vb"))
+    assert c["area"] == TOWN
     assert {c["row_id"], c["winner_value"]} == {a, b}
     assert {c["record_name"], c["other_record_name"]} == {"王五", "王伍"}
 
-    # the village cannot merge: the other veteran is not in its scope
-    with pytest.raises(ScopeError):
-        R.resolve(net.stations[first_village], c["id"], merge_into=a, by=STATIONS[first_village],
-                  scope=STATIONS[first_village])
+    # the village cannot merge: it does not even hold the conflict
+    with pytest.raises(NotFound):
+        R.resolve(net.stations["va"], c["id"], merge_into=a, by=VILLAGE_A, scope=VILLAGE_A)
     with pytest.raises(ValidationError):
         R.resolve(net.stations["town"], c["id"], keep="winner", by=TOWN, scope=TOWN)
     with pytest.raises(ValidationError):
@@ -281,7 +280,7 @@ def test_duplicate_identity_merged_at_the_town(net):
     vb = net.stations["vb"]
     assert vb.load("visits", visit) is None and vb.load("petitions", pet) is None
     assert vb.select("petition_events", "petition_id = ?", (pet,)) == []
-    assert_resolved_everywhere(net, c["id"], ("town", first_village))
+    assert_resolved_everywhere(net, c["id"], ("town",))
     # the merge raised no new duplicate
     assert len(conflicts_of(net.hub, "duplicate_identity")) == 1
 
@@ -599,7 +598,8 @@ def test_a_conflict_follows_its_record_when_the_record_moves(tmp_path):
 
     net = Network(tmp_path, {"town": TOWN, "va": VILLAGE_A, "vb": VILLAGE_B})
     try:
-        net.stations["town"].write("veterans", "v1", {"name": "甲", "area": VILLAGE_A}, create=True)
+        net.stations["town"].write("veterans", "v1", {"id_number": ID1, "name": "甲", "area": VILLAGE_A},
+                                   create=True)
         for name in ("town", "va"):
             net.sync(name)
         net.stations["town"].write("veterans", "v1", {"name": "乙"})
@@ -625,12 +625,13 @@ def test_an_event_that_keeps_the_status_is_no_transition_conflict(tmp_path):
     net = Network(tmp_path, {"va": VILLAGE_A, "town": TOWN})
     try:
         va = net.stations["va"]
-        va.write("petitions", "p1", {"area": VILLAGE_A, "petitioner": "甲", "channel": "visit",
+        va.write("petitions", "p1", {"area": VILLAGE_A, "petitioner": "甲", "channel": "visit", "station": VILLAGE_A,
                                      "received_on": "2026-01-05", "summary": "事项"}, create=True)
         for i, (kind, before) in enumerate([("register", None), ("accept", "registered"),
                                             ("extend", "accepted"), ("reply", "accepted")]):
             va.write("petition_events", f"e{i}", {"petition_id": "p1", "area": VILLAGE_A, "at": "2026-01-06",
-                                                  "kind": kind, "from_status": before}, create=True)
+                                                  "kind": kind, "from_status": before,
+                                                  **({"note": "材料待补"} if kind == "extend" else {})}, create=True)
         net.sync("va")
         assert net.hub.select("conflicts") == []
         # two status changes from the same prior status still contend

@@ -1,0 +1,223 @@
+"""The domain checks the hub runs on every pushed row: a row is admitted only
+if a station could have built it (``HubStore.apply_push`` calls them as hooks;
+``county_hub.home.open_hub`` installs :data:`DOMAIN_CHECKS`).
+
+Pure code over values (no sqlite): the store hands in the pushed row, the hub's
+row before it, and a lookup of other hub rows. Each check returns ``None`` or
+the refusal reason, one line of Chinese that names nothing outside the pusher's
+scope (a parent that does not exist and one outside the scope read alike).
+
+:meth:`DomainChecks.check_values` — before the merge, on the pushed fields only:
+
+- every pushed field is in its canonical form, the one the station's validators
+  store: ``sync.fields.parse_value(table, name, value) == value`` (so the same
+  input a clerk gets an error for is refused here); a cheap exact test first
+  for the common kinds (short text, enum codes, dates seen before), the
+  validator itself otherwise;
+- a new row has every required field; no push clears one;
+- dates of visits, petitions and events are not in the future (a day of slack);
+- ``station`` of a new visit or petition is the pusher's own station (from its
+  certificate), and a push never changes it;
+- a 检举控告类 (accusation) petition is confidential; a push does not move a
+  petition into or out of that class (only the county reclassifies);
+- a new event is a transition the petition law allows from its ``from_status``,
+  carries an outcome only if it is a reply or an opinion, and an extension says why.
+
+:meth:`DomainChecks.check_links` — after the merge, on the row as it would be,
+when the row is new or a reference or its area changes:
+
+- its parent exists at the hub (or earlier in the same batch, which the hub
+  applies parents first), lies in the pusher's scope and, if it is a
+  confidential petition, was registered by the pusher: ``visits.veteran_id``,
+  ``petitions.veteran_id`` (when set), ``petition_events.petition_id``,
+  ``veterans.merged_into``;
+- its area is its parent's, as the station builds it (a visit and a petition
+  take their veteran's area, an event its petition's).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from typing import Any, Callable, Protocol
+
+from sync import domain, petition as petition_rules
+from sync.errors import VetsyncError
+from sync.fields import parse_value
+from sync.limits import text_limit
+from sync.rowstate import RowState
+from sync.schema import TABLES, Table
+
+__all__ = ["DomainChecks", "DOMAIN_CHECKS", "LinkLookup", "PARENT_OUT_OF_REACH"]
+
+# One wording for a parent that does not exist, lies outside the scope or is
+# another station's confidential petition: the pusher learns nothing from it.
+PARENT_OUT_OF_REACH = "关联的{label}不在本站范围内，未保存"
+
+_DATED = {"visits": "visited_on", "petitions": "received_on", "petition_events": "at"}
+_REPLY_KINDS = frozenset({"reply", "review_opinion", "recheck_opinion"})
+# Child table -> (reference field, parent table, whether the child takes the parent's area).
+_LINKS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "veterans": (("merged_into", "veterans", False),),
+    "visits": (("veteran_id", "veterans", True),),
+    "petitions": (("veteran_id", "veterans", True),),
+    "petition_events": (("petition_id", "petitions", True),),
+}
+_LINK_FIELDS = {table: frozenset(f for f, _, _ in links) | {"area"} for table, links in _LINKS.items()}
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_REF = re.compile(r"[^\s]{1,64}")
+
+
+class LinkLookup(Protocol):
+    """What the store gives the checks: who pushes, and the hub's rows."""
+
+    station: str
+    scope: str
+
+    def row(self, table: str, row_id: str) -> RowState | None:
+        """The hub's row as of this point of the batch (None: no such row)."""
+
+    def owner(self, table: str, state: RowState) -> str | None:
+        """The registering station of a confidential row (None: not confidential)."""
+
+
+def _fast_check(t: Table, name: str) -> Callable[[Any], bool]:
+    """An exact but partial canonical-form test: True only for a value the
+    validator would give back unchanged (False: ask the validator)."""
+    f = t.get(name)
+    kind = f.kind
+    if kind == "text":
+        limit = text_limit(t.name, name, kind)
+        return lambda v: type(v) is str and 0 < len(v) <= limit and v.isprintable() and v.strip() == v
+    if kind == "enum":
+        codes = frozenset(domain.ENUMS[f.enum])
+        return lambda v: type(v) is str and v in codes
+    if kind == "bool":
+        return lambda v: type(v) is int and (v == 0 or v == 1)
+    if kind == "int":
+        return lambda v: type(v) is int
+    if kind == "real":
+        return lambda v: type(v) is float and math.isfinite(v)
+    if kind == "ref":
+        return lambda v: type(v) is str and _REF.fullmatch(v) is not None
+    return lambda v: False
+
+
+class _Canonical:
+    """Per table: a field's canonical-form check, cheapest first, and a memo of
+    the values already checked for kinds with few distinct values (dates, areas)."""
+
+    _MEMO_KINDS = frozenset({"date", "area"})
+
+    def __init__(self, t: Table):
+        self.t = t
+        self.fast = {name: _fast_check(t, name) for name in t.data_fields}
+        self.memo: dict[str, set] = {name: set() for name in t.data_fields if t.get(name).kind in self._MEMO_KINDS}
+
+    def problem(self, name: str, value: Any) -> str | None:
+        if value is None or self.fast[name](value):
+            return None
+        memo = self.memo.get(name)
+        if memo is not None and value in memo:
+            return None
+        f = self.t.get(name)
+        try:
+            canonical = parse_value(self.t, name, value)
+        except VetsyncError as exc:
+            return f"{self.t.label}字段 {f.label}：{exc}"
+        if canonical != value:
+            return f"{self.t.label}字段 {f.label} 的值不是规范格式"
+        if memo is not None and len(memo) < 100_000:
+            memo.add(value)
+        return None
+
+
+class DomainChecks:
+    """The hub's domain checks of pushed rows (see the module docstring)."""
+
+    def __init__(self, *, today: Callable[[], _dt.date] = _dt.date.today):
+        self._canonical = {name: _Canonical(t) for name, t in TABLES.items()}
+        self._required = {name: tuple(f.name for f in t.fields if f.required) for name, t in TABLES.items()}
+        self._today = today
+
+    # -- before the merge --------------------------------------------------
+
+    def check_values(self, incoming: RowState, current: RowState | None, pushed, station: str) -> str | None:
+        t = TABLES[incoming.table]
+        values = incoming.values
+        canonical = self._canonical[t.name]
+        for name in pushed:
+            problem = canonical.problem(name, values.get(name))
+            if problem:
+                return problem
+        if current is None:
+            missing = [t.get(n).label for n in self._required[t.name] if values.get(n) is None]
+            if missing:
+                return f"新{t.label}记录缺少必填项：{'、'.join(missing)}"
+        else:
+            cleared = [t.get(n).label for n in self._required[t.name] if n in pushed and values.get(n) is None]
+            if cleared:
+                return f"{t.label}的必填项不能清空：{'、'.join(cleared)}"
+        dated = _DATED.get(t.name)
+        if dated and dated in pushed and values.get(dated):
+            latest = (self._today() + _dt.timedelta(days=1)).isoformat()
+            if values[dated] > latest:
+                return f"{t.get(dated).label} {values[dated]} 晚于今天"
+        if t.name in ("visits", "petitions"):
+            if current is None and values.get("station") != station:
+                return f"{t.get('station').label}应为本站 {station}"
+            if current is not None and "station" in pushed and values.get("station") != current.values.get("station"):
+                return f"{t.get('station').label}不能修改"
+        if t.name == "petitions":
+            return self._petition_class(values, current, pushed)
+        if t.name == "petition_events" and current is None:
+            return self._new_event(values)
+        return None
+
+    @staticmethod
+    def _petition_class(values: dict, current: RowState | None, pushed) -> str | None:
+        before = current.values if current is not None else {}
+        cls = values.get("class") if "class" in pushed else before.get("class")
+        confidential = values.get("confidential") if "confidential" in pushed else before.get("confidential")
+        if cls == "accusation" and confidential != 1:
+            return "检举控告类信访件必须保密"
+        if current is not None and "class" in pushed and (cls == "accusation") != (before.get("class") == "accusation"):
+            return "检举控告类信访件的类别只能由县中心变更"
+        return None
+
+    @staticmethod
+    def _new_event(values: dict) -> str | None:
+        kind = values.get("kind")
+        try:
+            petition_rules.next_status(values.get("from_status"), kind)
+        except VetsyncError:
+            return "信访办理环节与办理前状态不符"
+        if values.get("outcome") is not None and kind not in _REPLY_KINDS:
+            return "只有答复、复查意见、复核意见有答复意见"
+        if kind == "extend" and not values.get("note"):
+            return "延期须说明理由"
+        return None
+
+    # -- after the merge ---------------------------------------------------
+
+    def check_links(self, table: str, after: dict, changed, is_new: bool, ctx: LinkLookup) -> str | None:
+        links = _LINKS.get(table)
+        if not links or not (is_new or not _LINK_FIELDS[table].isdisjoint(changed)):
+            return None
+        for field, parent_table, same_area in links:
+            parent_id = after.get(field)
+            if parent_id is None:
+                continue
+            if not (is_new or field in changed or (same_area and "area" in changed)):
+                continue
+            parent = ctx.row(parent_table, parent_id)
+            label = TABLES[parent_table].label
+            if parent is None or not parent.area.startswith(ctx.scope) or ctx.owner(parent_table, parent) not in (None, ctx.station):
+                return PARENT_OUT_OF_REACH.format(label=label)
+            if same_area and after.get("area") != parent.area:
+                return f"区划代码应与所属{label}一致"
+        return None
+
+
+DOMAIN_CHECKS = DomainChecks()
