@@ -11,6 +11,7 @@ import re
 
 import orjson
 
+from sync import limits
 from sync.errors import ProtocolError
 from sync.gen.vetsync.v1 import sync_pb2 as pb
 from sync.hlc import is_version
@@ -22,7 +23,7 @@ __all__ = ["PROTOCOL_VERSION", "row_to_pb", "row_from_pb", "acks_to_pb", "acks_f
 PROTOCOL_VERSION = 1
 MAX_ID_LEN = 64
 MAX_FIELDS = 200
-MAX_VALUE_LEN = 65536
+MAX_VALUE_LEN = limits.MAX_VALUE_LEN  # the most characters of one string value (sync.limits)
 _SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 _COMPACT_CLOCK = re.compile(rb'\{(?:"[^"\\]{1,64}":"\d{16}-\d{4}-[0-9a-f]{16}",)*"[^"\\]{1,64}":"\d{16}-\d{4}-[0-9a-f]{16}"\}')
 

@@ -239,21 +239,22 @@ class HubStore(Store):
         # The fields this push writes: all of a new row's; of a known row those with a
         # base, plus the context fields (the merge looks at nothing else).
         pushed = tuple(incoming.clock) if current is None else _pushed_fields(incoming)
-        problem = _size_problem(t, incoming.values, pushed)
+        problem = _size_problem(t, incoming.values, pushed)  # of the pushed values alone: tells nothing
         if problem:
             return problem
-        if self.checks is not None:
-            problem = self.checks.check_values(incoming, current, pushed, station)
-            if problem:
-                return problem
-        if not adopt and _foreign_versions(incoming, current, pushed, origin):
-            return _FOREIGN_VERSION
-        area = incoming.values.get("area") or ""
-        if current is None and not area:
-            return "新记录缺少区划代码"
         owner = links.owner(t.name, current) if current is not None else None
         if owner is not None and owner != station:
             return OUT_OF_SCOPE.format(scope=scope)  # another station's confidential row: no conflict filed
+        hidden = current is not None and not in_scope(current.area, scope)
+        if self.checks is not None:
+            problem = self.checks.check_values(incoming, current, pushed, station)
+        if not problem and not adopt and _foreign_versions(incoming, current, pushed, origin):
+            problem = _FOREIGN_VERSION
+        if problem:  # about a row outside the scope, a reason would tell of the row: none is given
+            return OUT_OF_SCOPE.format(scope=scope) if hidden else problem
+        area = incoming.values.get("area") or ""
+        if current is None and not area:
+            return "新记录缺少区划代码"
         if area and not area.startswith(scope):
             return self._refuse(current, incoming, station, owner, f"区划代码 {area} 不在本站范围 {scope} 内")
         if current is not None and not in_scope(current.area, scope):

@@ -49,6 +49,7 @@ from sync import domain
 from sync.errors import NotFound, ScopeError, ValidationError
 from sync.fields import display_value, field_label, parse_value
 from sync.hlc import wall_ms_of
+from sync.limits import text_limit
 from sync.hub_store import HubStore
 from sync.schema import TABLES
 from sync.store import Store, scope_range
@@ -427,6 +428,15 @@ def _plan_merge(store, c, plan, *, merge_into, scope, hub) -> None:
     )
 
 
+_RESOLUTION_CHARS = text_limit("conflicts", "resolution", "text")
+
+
+def _clip(text: str) -> str:
+    """A resolution within the field's limit (the hub refuses a longer one): the
+    values it quotes may be long, the choice it names comes first."""
+    return text if len(text) <= _RESOLUTION_CHARS else text[: _RESOLUTION_CHARS - 1] + "…"
+
+
 def _has_table(store: Store, name: str) -> bool:
     return store.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
@@ -495,7 +505,7 @@ def resolve(
         write = store.write_as_hub if hub else store.write
         for table, row_id, changes in plan.writes:
             write(table, row_id, changes)
-        write("conflicts", c["id"], {"status": "resolved", "resolution": plan.resolution, "resolved_by": by})
+        write("conflicts", c["id"], {"status": "resolved", "resolution": _clip(plan.resolution), "resolved_by": by})
         if hub and _has_table(store, "_audit"):
             detail = {"conflict": c["id"], "kind": kind, "table": c.get("table"), "row_id": c.get("row_id"),
                       "resolution": plan.resolution}
