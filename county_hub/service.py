@@ -41,12 +41,10 @@ from sync.schema import SCHEMA_VERSION
 
 log = logging.getLogger("county_hub.service")
 
-__all__ = ["SyncService", "EnrollmentService", "MAX_BATCH_ROWS", "PULL_BATCH_BYTES", "sync_handlers",
+__all__ = ["SyncService", "EnrollmentService", "MAX_BATCH_ROWS", "sync_handlers",
            "enrollment_handlers"]
 
 MAX_BATCH_ROWS = 5000
-# A pull batch stops growing past this many bytes of row values (at least one row is sent).
-PULL_BATCH_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -214,7 +212,7 @@ class SyncService(_Port):
         now = int(time.time() * 1000)
         skew = request.wall_ms - now if request.wall_ms else 0
         with self.hub.transaction(durable=False):
-            _bind(self.hub, request.replica_id, peer.station)
+            self.hub.bind_replica(request.replica_id, peer.station)
             self.registry.record_handshake(peer.station, request.replica_id, skew)
             seq = self.hub.last_seq
         return pb.HandshakeResponse(
@@ -244,7 +242,7 @@ class SyncService(_Port):
                 result = self.hub.apply_push(rows, station=peer.station, scope=peer.scope,
                                              replica_id=request.replica_id)
                 self.registry.record_push(peer.station, len(result.acked), result.refused, result.conflicts,
-                                          resolved=getattr(result, 'resolved', ()))  # TMP
+                                          resolved=result.resolved)
         except VetsyncError as exc:  # nothing of the batch was written; what was tried is kept
             with self.hub.transaction(durable=False):
                 self.registry.audit("push_refused", peer.station, batch=request.batch, rows=len(request.rows),
@@ -285,9 +283,9 @@ class SyncService(_Port):
         peer = self._peer(station, serial, "Pull")  # per batch, like a push
         if replica_id:
             with self.hub.transaction(durable=False):
-                _bind(self.hub, replica_id, peer.station)
+                self.hub.bind_replica(replica_id, peer.station)
         batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, replica_id=replica_id,
-                                       limit=limit)  # TMP max_bytes
+                                       limit=limit)  # and sync.limits.MAX_PULL_BATCH_BYTES
         reply = pb.PullResponse(rows=[codec.row_to_pb(r) for r in batch.rows],
                                 evictions=codec.evictions_to_pb(batch.evictions), cursor=batch.cursor,
                                 more=batch.more)
@@ -390,7 +388,3 @@ def _check_replica(replica_id: str) -> None:
     if len(replica_id) != 16 or any(c not in "0123456789abcdef" for c in replica_id):
         raise ProtocolError("replica_id 应为 16 位十六进制")
 
-
-def _bind(hub, replica_id, station):  # TMP until HubStore.bind_replica lands
-    if hasattr(hub, "bind_replica"):
-        hub.bind_replica(replica_id, station)
