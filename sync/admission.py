@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+import time
 from typing import Any, Callable, Protocol
 
 from sync import domain, petition as petition_rules
@@ -82,11 +83,13 @@ class LinkLookup(Protocol):
         """The registering station of a confidential row (None: not confidential)."""
 
 
-def _fast_check(t: Table, name: str) -> Callable[[Any], bool]:
+def _fast_check(t: Table, name: str, memo: set | None) -> Callable[[Any], bool]:
     """An exact but partial canonical-form test: True only for a value the
     validator would give back unchanged (False: ask the validator)."""
     f = t.get(name)
     kind = f.kind
+    if memo is not None:
+        return memo.__contains__
     if kind == "text":
         limit = text_limit(t.name, name, kind)
         return lambda v: type(v) is str and 0 < len(v) <= limit and v.isprintable() and v.strip() == v
@@ -112,8 +115,8 @@ class _Canonical:
 
     def __init__(self, t: Table):
         self.t = t
-        self.fast = {name: _fast_check(t, name) for name in t.data_fields}
         self.memo: dict[str, set] = {name: set() for name in t.data_fields if t.get(name).kind in self._MEMO_KINDS}
+        self.fast = {name: _fast_check(t, name, self.memo.get(name)) for name in t.data_fields}
 
     def problem(self, name: str, value: Any) -> str | None:
         if value is None or self.fast[name](value):
@@ -140,6 +143,14 @@ class DomainChecks:
         self._canonical = {name: _Canonical(t) for name, t in TABLES.items()}
         self._required = {name: tuple(f.name for f in t.fields if f.required) for name, t in TABLES.items()}
         self._today = today
+        self._latest_at: tuple[int, str] = (-1, "")
+
+    def _latest(self) -> str:
+        """The latest date a pushed date may hold: tomorrow (a clock a day off), computed once a minute."""
+        minute = int(time.time() // 60)
+        if self._latest_at[0] != minute:
+            self._latest_at = (minute, (self._today() + _dt.timedelta(days=1)).isoformat())
+        return self._latest_at[1]
 
     # -- before the merge --------------------------------------------------
 
@@ -147,8 +158,12 @@ class DomainChecks:
         t = TABLES[incoming.table]
         values = incoming.values
         canonical = self._canonical[t.name]
+        fast = canonical.fast
         for name in pushed:
-            problem = canonical.problem(name, values.get(name))
+            v = values.get(name)
+            if v is None or fast[name](v):
+                continue
+            problem = canonical.problem(name, v)
             if problem:
                 return problem
         if current is None:
@@ -161,8 +176,7 @@ class DomainChecks:
                 return f"{t.label}的必填项不能清空：{'、'.join(cleared)}"
         dated = _DATED.get(t.name)
         if dated and dated in pushed and values.get(dated):
-            latest = (self._today() + _dt.timedelta(days=1)).isoformat()
-            if values[dated] > latest:
+            if values[dated] > self._latest():
                 return f"{t.get(dated).label} {values[dated]} 晚于今天"
         if t.name in ("visits", "petitions"):
             if current is None and values.get("station") != station:

@@ -78,6 +78,7 @@ _HUB_ONLY = "冲突记录只能由县中心生成，站点只能处理其状态"
 _RANK = {"veterans": 0, "petitions": 1, "visits": 2, "petition_events": 3, "conflicts": 4}
 # Per table: the most characters of each declared field's string value.
 _LIMITS = {name: {f: text_limit(name, f, t.get(f).kind) for f in t.data_fields} for name, t in TABLES.items()}
+_SMALLEST_LIMIT = min(n for fields in _LIMITS.values() for n in fields.values())
 # Per table: (reference field, parent table), from the schema.
 _REFS = {name: tuple((f.name, f.ref) for f in t.fields if f.kind == "ref" and f.ref) for name, t in TABLES.items()}
 
@@ -796,17 +797,17 @@ def _pushed_fields(incoming: RowState) -> tuple[str, ...]:
 
 def _size_problem(t, values: dict, pushed) -> str | None:
     limits = _LIMITS[t.name]
-    total = 0
-    for name in pushed:
-        limit = limits.get(name)
-        if limit is None:
-            return f"{t.label}没有字段 {str(name)[:40]}"
-        v = values.get(name)
-        if type(v) is str:
-            n = len(v)
-            if n > limit:
-                return f"{t.label}字段 {t.get(name).label} 过长（{n} 字，最多 {limit} 字）"
-            total += n
+    if not limits.keys() >= set(pushed):
+        unknown = next(n for n in pushed if n not in limits)
+        return f"{t.label}没有字段 {str(unknown)[:40]}"
+    lengths = [len(v) if type(v) is str else 0 for v in map(values.get, pushed)]
+    if not lengths:
+        return None
+    if max(lengths) > _SMALLEST_LIMIT:
+        for name, n in zip(pushed, lengths):
+            if n > limits[name]:
+                return f"{t.label}字段 {t.get(name).label} 过长（{n} 字，最多 {limits[name]} 字）"
+    total = sum(lengths)
     if total > MAX_ROW_CHARS:
         return f"{t.label}记录内容过长（{total} 字，一条记录最多 {MAX_ROW_CHARS} 字）"
     return None
