@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from typing import Callable
 
 from county_hub import tokens
 from county_hub.ca import CA, cert_serial_hex, sign_station_csr
@@ -44,10 +45,17 @@ def _now_ms() -> int:
 
 
 class Registry:
-    def __init__(self, store: HubStore):
+    """``clock``: seconds since the epoch, as ``time.time`` (the default); the
+    tokens' creation and expiry go by it, so tests can age a token without sleeping."""
+
+    def __init__(self, store: HubStore, *, clock: Callable[[], float] = time.time):
         self.store = store
         self.conn = store.conn
+        self.clock = clock
         self._migrate()
+
+    def _clock_ms(self) -> int:
+        return int(self.clock() * 1000)
 
     def _migrate(self) -> None:
         with self.store.transaction():
@@ -95,7 +103,7 @@ class Registry:
         if ttl_hours <= 0 or ttl_hours > 24 * 30:
             raise ValidationError(f"有效期 {ttl_hours} 小时不合理（应在 0 到 720 小时之间）")
         text, secret_hash = tokens.make_token(station, ca.fingerprint)
-        now = _now_ms()
+        now = self._clock_ms()
         with self.store.transaction():
             self.conn.execute(
                 "INSERT INTO _tokens (secret_hash, station, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
@@ -122,10 +130,10 @@ class Registry:
                 raise TokenError("令牌无效")
             if row[2] is not None:
                 raise TokenError("令牌已使用过，请向县中心重新申请")
-            if row[1] < _now_ms():
+            now = self._clock_ms()
+            if row[1] < now:
                 raise TokenError("令牌已过期，请向县中心重新申请")
             cert_pem, serial, not_after = sign_station_csr(ca, csr_pem, token.station)
-            now = _now_ms()
             self.conn.execute("UPDATE _tokens SET used_ms = ? WHERE secret_hash = ?", (now, tokens.hash_secret(token.secret)))
             # Re-enrollment (a reinstalled PC, a lost key): the station's older certificates stop working now.
             replaced = self.conn.execute(

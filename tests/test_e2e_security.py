@@ -238,6 +238,21 @@ def assert_home_empty(home) -> None:
     assert "station.db" not in left and "station.key" not in left, left
 
 
+def _token_made_in_the_past(hub, station: str, *, days: float, ttl_hours: float) -> str:
+    """A token the hub's own registry made ``days`` ago (written beside the running hub:
+    SQLite lets both open the database), so the hub finds it expired without waiting."""
+    from county_hub.ca import load_ca
+    from county_hub.home import open_hub
+    from county_hub.registry import Registry
+
+    store, _ = open_hub(hub.home)
+    try:
+        past = Registry(store, clock=lambda: time.time() - days * 86_400)
+        return past.create_token(station, load_ca(hub.home), ttl_hours=ttl_hours)
+    finally:
+        store.close()
+
+
 def test_reused_and_expired_tokens_are_refused(net, tmp_path):
     hub, st, _ = net
     token = hub.token("440902001004")
@@ -250,8 +265,7 @@ def test_reused_and_expired_tokens_are_refused(net, tmp_path):
     assert "已使用" in one_line_error(failed)
     assert_home_empty(again.home)
 
-    short = hub.token("440902001005", "--ttl", "0.0003")  # about one second
-    time.sleep(1.5)
+    short = _token_made_in_the_past(hub, "440902001005", days=3, ttl_hours=1)  # expired two days ago
     late = Station(tmp_path / "late", "440902001005")
     failed = late.cli("init", "--station", late.code, "--hub", hub.target, "--token", short, check=False)
     assert "过期" in one_line_error(failed)

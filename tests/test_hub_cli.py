@@ -453,3 +453,45 @@ def test_token_help_mentions_county_scope():
     assert result.exit_code == 0 and "--county-scope" in result.stdout and "9 位" in result.stdout
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert any("`token --station CODE" in line and "--county-scope" in line for line in readme.splitlines())
+
+
+# --------------------------------------------------------------------------- token expiry (the registry's clock)
+
+
+def _csr(station: str) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, station)]))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+
+
+def test_token_expiry_follows_the_registry_clock(hub):
+    """A token lives exactly its ttl on the registry's clock: redeemable at its last
+    millisecond, refused one millisecond later (nothing signed), without sleeping."""
+    from county_hub.errors import TokenError
+    from county_hub.registry import Registry
+
+    now = [1_750_000_000.0]  # seconds, as time.time
+    store, _ = open_hub(hub)
+    try:
+        registry, ca = Registry(store, clock=lambda: now[0]), load_ca(hub)
+        last_ms = int(now[0] * 1000) + 3_600_000
+        on_time = registry.create_token(VILLAGE, ca, ttl_hours=1)
+        late = registry.create_token(VILLAGE2, ca, ttl_hours=1)
+        assert [tuple(r) for r in store.conn.execute("SELECT DISTINCT expires_ms FROM _tokens")] == [(last_ms,)]
+
+        now[0] = last_ms / 1000  # the last millisecond of both tokens
+        _, station = registry.enroll(on_time, _csr(VILLAGE), ca)
+        assert station == VILLAGE
+        assert tuple(store.conn.execute("SELECT used_ms FROM _tokens WHERE station = ?", (VILLAGE,)).fetchone()) == (last_ms,)
+
+        now[0] = (last_ms + 1) / 1000
+        with pytest.raises(TokenError, match="令牌已过期"):
+            registry.enroll(late, _csr(VILLAGE2), ca)
+        assert [tuple(r) for r in store.conn.execute("SELECT station FROM _certs")] == [(VILLAGE,)]
+        assert tuple(store.conn.execute("SELECT used_ms FROM _tokens WHERE station = ?", (VILLAGE2,)).fetchone()) == (None,)
+    finally:
+        store.close()
