@@ -14,12 +14,49 @@ def _store(tmp_path) -> Store:
     return store
 
 
-def test_rows_unchanged_since_read_are_cleared_whole(tmp_path):
+def _watch(store: Store, monkeypatch) -> tuple[list, list]:
+    """Record the statements the store runs and the rows handed to the field-by-field path."""
+    statements, compared = [], []
+    store.conn.set_trace_callback(statements.append)
+    slow = Store._acknowledge_fields
+
+    def spy(self, table, rows):
+        compared.append(set(rows))
+        return slow(self, table, rows)
+
+    monkeypatch.setattr(Store, "_acknowledge_fields", spy)
+    return statements, compared
+
+
+def test_rows_unchanged_since_read_are_cleared_whole(tmp_path, monkeypatch):
     store = _store(tmp_path)
     [batch] = store.pending_batches()
     assert all(r.seq for r in batch)
+    statements, compared = _watch(store, monkeypatch)
     assert store.acknowledge([(r.table, r.id, r.clock) for r in batch], batch) == 4
+    # the fast path alone: one UPDATE by id and seq per row, the pending marks never read back
+    assert compared == []
+    clears = [s for s in statements if s.startswith("UPDATE")]
+    assert len(clears) == 4 and all("WHERE id = " in s and "AND seq = " in s for s in clears), clears
+    assert not [s for s in statements if "_pending" in s and s.startswith("SELECT")], statements
+    store.conn.set_trace_callback(None)
     assert store.pending_count() == 0 and list(store.pending_batches()) == []
+
+
+def test_only_the_rows_that_cannot_be_cleared_whole_are_compared(tmp_path, monkeypatch):
+    store = _store(tmp_path)
+    [batch] = store.pending_batches()
+    store.write("veterans", "v1", {"phone": "13900000000"})  # v1's seq moves on: not clearable whole
+    partial = {n: v for n, v in batch[2].clock.items() if n != "phone"}  # v2 acked for fewer versions
+    acks = [(r.table, r.id, partial if r.id == "v2" else r.clock) for r in batch]
+    statements, compared = _watch(store, monkeypatch)
+    assert store.acknowledge(acks, batch) == 4
+    by_seq = [s for s in statements if s.startswith("UPDATE") and "AND seq = " in s]
+    assert len(by_seq) == 3 and not any("'v2'" in s for s in by_seq), by_seq  # v0, v1 (seq moved: no-op), v3
+    assert compared == [{"v0", "v1", "v2", "v3"}]  # compared: every row of the table (v0 and v3 already clear)
+    store.conn.set_trace_callback(None)
+    left = {r.id: r for r in next(store.pending_batches())}
+    assert set(left) == {"v1", "v2"} and set(left["v1"].base) == {"phone"} and set(left["v2"].base) == {"phone"}
 
 
 def test_a_row_written_after_it_was_read_keeps_its_new_write(tmp_path):
