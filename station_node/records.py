@@ -8,7 +8,8 @@ next push); a write of several rows runs inside one ``store.transaction()``.
 
 The station's code and scope come from the store's meta (``station``,
 ``scope``; see :mod:`station_node.home`). A petition's status is never
-stored: it is derived from its events by :func:`sync.petition.derive`.
+stored: it is derived from its events by :func:`sync.petition.fold_events`,
+which also orders them (no function here orders events).
 
 Moving a veteran (changing ``area``) does not touch its visits and
 petitions here: the hub re-stamps dependents on a move (DESIGN §4), and a
@@ -297,29 +298,30 @@ def open_petition(
     return store.get("petitions", pid)
 
 
-def _events(store: Store, petition_ids: list[str] | None = None) -> dict[str, list[dict]]:
-    """Live events grouped by petition, each list in version order of its ``kind``."""
-    if petition_ids is None:
-        rows = store.select("petition_events")
+def _stored_events(store: Store, petition_id: str | None = None) -> dict[str, list]:
+    """Stored events (with their clocks) grouped by petition — of one petition,
+    or of all — in no particular order: :func:`sync.petition.fold_events`
+    orders them and drops tombstones."""
+    if petition_id is None:
+        states = store.read_states("petition_events")
     else:
-        rows = []
-        for i in range(0, len(petition_ids), 500):
-            chunk = petition_ids[i : i + 500]
-            rows += store.select("petition_events", f"petition_id IN ({','.join('?' * len(chunk))})", chunk)
-    clocks = {i: s.clock for i, (s, _) in store.load_many("petition_events", [r["id"] for r in rows]).items()}
-    out: dict[str, list[dict]] = {}
-    for row in sorted(rows, key=lambda r: (clocks.get(r["id"], {}).get("kind", ""), r["id"])):
-        out.setdefault(row["petition_id"], []).append(row)
+        states = store.read_states("petition_events", "petition_id = ?", (petition_id,))
+    out: dict[str, list] = {}
+    for state, _ in states:
+        out.setdefault(state.values.get("petition_id"), []).append(state)
     return out
 
 
 def petition_detail(
     store: Store, petition_id: str, today: _dt.date | None = None
 ) -> tuple[dict, list[dict], petition_rules.PetitionState]:
-    """(petition, its events in version order, its derived state as of ``today``)."""
+    """(petition, its live events in history order, its derived state as of ``today``),
+    both from :func:`sync.petition.fold_events`."""
     pet = store.get("petitions", petition_id.strip())
-    events = _events(store, [pet["id"]]).get(pet["id"], [])
-    return pet, events, petition_rules.derive(pet, events, today=_today(today))
+    events, state = petition_rules.fold_events(
+        pet, _stored_events(store, pet["id"]).get(pet["id"], []), today=_today(today)
+    )
+    return pet, events, state
 
 
 def add_petition_event(
@@ -340,7 +342,7 @@ def add_petition_event(
     ``at`` defaults to today and may be neither in the future nor before
     the petition was received. An outcome only goes with a reply or opinion.
     """
-    pet, events, state = petition_detail(store, petition_id, today)
+    pet, _, state = petition_detail(store, petition_id, today)
     given = {"kind": kind, "at": at, "outcome": outcome, "actor": actor, "note": note}
     values = _clean("petition_events", {k: v for k, v in given.items() if v is not None}, station_scope(store))
     _require("petition_events", values, ("kind",))
@@ -358,7 +360,7 @@ def add_petition_event(
     values.update(petition_id=pet["id"], area=pet["area"], from_status=state.status)
     event = _put(store, "petition_events", domain.new_id(),
                  {k: v for k, v in values.items() if v is not None}, create=True)
-    after = petition_rules.derive(pet, [*events, event], today=_today(today))
+    _, _, after = petition_detail(store, pet["id"], today)  # the one fold, over what is stored now
     return event, after
 
 
@@ -366,13 +368,14 @@ def list_petitions(
     store: Store, overdue: bool = False, today: _dt.date | None = None
 ) -> list[tuple[dict, petition_rules.PetitionState]]:
     """Live petitions with their derived state, newest received first;
-    only those with an overdue deadline when ``overdue``."""
+    only the overdue ones (``state.overdue``: open and past a legal deadline)
+    when ``overdue``."""
     day = _today(today)
     pets = store.select("petitions", order="received_on DESC, id DESC")
-    events = _events(store)
+    events = _stored_events(store)
     out = []
     for pet in pets:
-        state = petition_rules.derive(pet, events.get(pet["id"], []), today=day)
+        _, state = petition_rules.fold_events(pet, events.get(pet["id"], []), today=day)
         if not overdue or state.overdue:
             out.append((pet, state))
     return out

@@ -6,9 +6,25 @@ points:
 
 - :func:`check_event` validates a *new* event against the current status
   before it is written, and raises :class:`~sync.errors.ValidationError`;
-- :func:`derive` folds *stored* events and never raises: an event that
-  does not fit (invalid transition, unknown kind, bad date, a second
-  extension) is skipped or clamped and described in ``state.anomalies``.
+- :func:`fold_events` orders a petition's *stored* events and folds them
+  into its state (status, deadlines, dates, the overdue verdict). It never
+  raises: an event that does not fit (invalid transition, unknown kind, bad
+  date, a second extension) is skipped or clamped and described in
+  ``state.anomalies``. Every view of a petition — the station's list and
+  show, the county report, the web page — calls it, and nothing else orders
+  events. (:func:`derive` is its second half, the fold of events already in
+  order; only rule tests call it directly.)
+
+**The order of events** is the version of the write that *created* each
+event (:func:`creation_version`: the lowest version in the row's clock,
+since all fields of a new row share one version and every later write,
+made by a replica that holds the row, is newer), then the event id, which
+makes the order total. Not the store's ``seq``: an event that reaches a
+store late gets a later seq there than events written after it. Not the
+version of the ``kind`` field either: a corrected event (an edit, a
+conflict resolution) would move to the end of the history although it
+happened where it was recorded. The creation version is causal: an event
+recorded by someone who had seen another is newer than that one.
 
 Deadlines follow 信访工作条例 (2022), counted in calendar days from the day
 after the triggering event (the start day is not counted, so a petition
@@ -33,7 +49,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Protocol
 
 from sync.domain import ENUMS, label, parse_date, parse_enum
 from sync.errors import ValidationError
@@ -48,6 +64,8 @@ __all__ = [
     "next_status",
     "allowed_kinds",
     "check_event",
+    "creation_version",
+    "fold_events",
     "derive",
 ]
 
@@ -64,6 +82,9 @@ RECHECK_WINDOW = "复核申请期限"
 RECHECK_REPLY = "复核答复期限"
 
 _OPEN = frozenset(ENUMS["petition_status"]) - {"closed"}
+# Statuses whose case is no longer on this office's clock: closed, refused,
+# or handed up. Such a case is not open and never overdue.
+_NOT_OPEN = frozenset({"closed", "not_accepted", "escalated"})
 _ROUTING = frozenset({"forward", "accept", "reject", "reply", "close", "escalate"})
 
 # kind → (statuses it may follow, resulting status; None keeps the status).
@@ -174,9 +195,17 @@ class PetitionState:
         return _status_label(self.status)
 
     @property
+    def is_open(self) -> bool:
+        """Still being handled here: not closed, refused (不予受理) or handed up
+        (上报). A petition with no event yet is open."""
+        return self.status not in _NOT_OPEN
+
+    @property
     def overdue(self) -> bool:
-        """True when any deadline is overdue."""
-        return any(d.overdue for d in self.deadlines)
+        """The petition's verdict: open and past a legal deadline. A closed,
+        refused or escalated case is no longer this office's clock (its
+        ``deadlines`` still show which passed unmet)."""
+        return self.is_open and any(d.overdue for d in self.deadlines)
 
     @property
     def next_due(self) -> Deadline | None:
@@ -307,11 +336,45 @@ class _Fold:
         )
 
 
+class StoredEvent(Protocol):
+    """A stored event as the stores read it (:class:`sync.rowstate.RowState`)."""
+
+    id: str
+    values: dict[str, Any]
+    clock: dict[str, str]
+
+
+def creation_version(clock: Mapping[str, str]) -> str:
+    """The version of the write that created a row: the lowest of its field
+    versions (``""`` for a row never stored)."""
+    return min((version for version in clock.values() if version), default="")
+
+
+def fold_events(
+    petition: dict[str, Any], events: Iterable[StoredEvent], *, today: _dt.date
+) -> tuple[list[dict[str, Any]], PetitionState]:
+    """The petition's live events in history order, and its state as of ``today``.
+
+    ``events``: the petition's stored events in any order (tombstones are
+    dropped here), as the stores read them — each with its ``id``, ``values``
+    and per-field ``clock``. The order is :func:`creation_version`, then id
+    (see the module docstring). Returns the events as records (``id`` and
+    fields, as ``Store.select`` gives them) in that order, and the fold of
+    them by :func:`derive`.
+    """
+    live = [e for e in events if not e.values.get("deleted")]
+    live.sort(key=lambda e: (creation_version(e.clock), e.id))
+    ordered = [{"id": e.id, **e.values} for e in live]
+    return ordered, derive(petition, ordered, today=today)
+
+
 def derive(
     petition: dict[str, Any], events: Iterable[dict[str, Any]], *, today: _dt.date
 ) -> PetitionState:
-    """Fold ``events`` (already in version order) into the petition's state.
+    """Fold ``events``, trusted to be in history order already, into the petition's state.
 
+    Views call :func:`fold_events`, which puts stored events in that order
+    first; this half is public for tests of the rules on plain values.
     Never raises on stored data: an event with an unknown kind, an
     unreadable date or a transition its status does not allow is skipped
     and noted in ``anomalies`` (events are numbered from 1).

@@ -26,13 +26,15 @@ Figures (all over live rows, ``deleted IS NOT 1``):
   ``visit_coverage_pct`` = visited / on file × 100, one decimal (``None``
   with nobody on file);
 - 信访: ``petitions_received`` (``received_on`` in ``month``); the rest are
-  the state as of ``today``, derived by :func:`sync.petition.derive` from
-  each petition's events in ``seq`` order: ``petitions_open`` (status not
-  closed / not_accepted / escalated, including a petition with no event
-  yet), ``petitions_closed`` (status closed), ``petitions_closed_in_month``
-  (closed on a day of ``month``), ``petitions_overdue`` (open and past a
-  legal deadline: overdue is counted among open petitions only, a case
-  handed up or refused is no longer this office's clock);
+  the state as of ``today``, from :func:`sync.petition.fold_events` (the
+  one function every petition view calls: it orders each petition's
+  events by version, not by this store's ``seq``, and folds them):
+  ``petitions_open`` (``state.is_open``: status not closed / not_accepted /
+  escalated, including a petition with no event yet), ``petitions_closed``
+  (status closed), ``petitions_closed_in_month`` (closed on a day of
+  ``month``), ``petitions_overdue`` (``state.overdue``: open and past a
+  legal deadline — a case handed up or refused is no longer this office's
+  clock);
 - ``conflicts_open``: conflicts with status ``open``, at their area.
 
 ``stale_stations`` lists the registered stations within the scope with no
@@ -52,7 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.domain import ENUMS, parse_month, validate_area
-from sync.petition import derive
+from sync.petition import fold_events
 from sync.store import Store, scope_range
 
 __all__ = ["Report", "ReportRow", "StaleStation", "build_report", "STALE_DAYS", "LEVEL_LABELS"]
@@ -61,7 +63,6 @@ STALE_DAYS = 7
 NO_CATEGORY = "none"
 LEVEL_LABELS = {"county": "县", "town": "镇（街道）", "village": "村（社区）"}
 _LEVELS = {6: "county", 9: "town", 12: "village"}
-_NOT_OPEN = frozenset({"closed", "not_accepted", "escalated"})
 _CATEGORY_KEYS = (*ENUMS["category"], NO_CATEGORY)
 
 
@@ -314,7 +315,8 @@ def build_report(
         ):
             for row in on_file.get(vid, ()):
                 row.visited += 1
-        # petitions: one query for the petitions, one for all their events
+        # petitions: one query for the petitions, one read of the events with their
+        # clocks; sync.petition.fold_events orders each petition's events and folds them
         petitions = {
             pid: {"area": area, "received_on": received_on}
             for pid, area, received_on in conn.execute(
@@ -322,28 +324,21 @@ def build_report(
                 (lo, hi),
             )
         }
-        events: dict[str, list[dict]] = {pid: [] for pid in petitions}
-        for ev in conn.execute(
-            "SELECT e.petition_id, e.at, e.kind, e.outcome, e.from_status, e._extra FROM petition_events e "
-            "JOIN petitions p ON p.id = e.petition_id "
-            "WHERE e.deleted IS NOT 1 AND p.deleted IS NOT 1 AND p.area >= ? AND p.area < ? ORDER BY e.seq",
-            (lo, hi),
-        ):
-            item = {"at": ev["at"], "kind": ev["kind"], "outcome": ev["outcome"], "from_status": ev["from_status"]}
-            if ev["_extra"]:
-                item = {**json.loads(ev["_extra"]), **item}
-            events[ev["petition_id"]].append(item)
+        events: dict[str, list] = {pid: [] for pid in petitions}
+        for ev, _ in store.read_states("petition_events"):
+            of = events.get(ev.values.get("petition_id"))
+            if of is not None:  # an event of a petition in the scope
+                of.append(ev)
         for pid, petition in petitions.items():
-            state = derive(petition, events[pid], today=today)
+            _, state = fold_events(petition, events[pid], today=today)
             received = str(petition["received_on"] or "")
-            is_open = state.status not in _NOT_OPEN
             closed_in_month = state.closed_on is not None and first <= state.closed_on.isoformat() < after
             for row in rows.touch(petition["area"]):
                 row.petitions_received += first <= received < after
-                row.petitions_open += is_open
+                row.petitions_open += state.is_open
                 row.petitions_closed += state.status == "closed"
                 row.petitions_closed_in_month += closed_in_month
-                row.petitions_overdue += is_open and state.overdue
+                row.petitions_overdue += state.overdue
         # open conflicts
         for area, n in conn.execute(
             "SELECT area, count(*) FROM conflicts "
