@@ -21,7 +21,7 @@ from typing import Iterator
 import click
 
 # The CLI helpers, imported in one place.
-from station_node.cli import home_option, open_station
+from station_node.cli_common import home_option, open_station
 from sync.store import Store
 from vetsync_cli.conflicts_view import conflicts_group
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from station_node import records
-from station_node.cli import (
+from station_node.cli_common import (
     StationGroup,
     emit_json,
     home_option,

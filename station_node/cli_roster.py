@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from station_node import roster
-from station_node.cli import StationCommand, StationError, emit_json, home_option, json_option, open_station
+from station_node.cli_common import StationCommand, StationError, emit_json, home_option, json_option, open_station
 
 __all__ = ["register", "roster_import", "roster_export", "MAX_SHOWN"]
 

@@ -12,6 +12,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from station_node import home as home_mod
+from station_node.cli_common import emit_json, home_option, json_option, open_station
 from station_node.daemon import Daemon
 from station_node.enroll import enroll
 from station_node.session import station_status, sync_with_retry
@@ -41,8 +42,6 @@ def _progress_bar(total_push: int):
 
 
 def register(main: click.Group) -> None:
-    from station_node.cli import emit_json, home_option, json_option, open_station
-
     @main.command(help="与县中心同步一次：先上传本站修改，再下载本站范围内的更新。")
     @click.option("--retries", default=4, show_default=True, type=click.IntRange(1, 20), help="连不上县中心时最多尝试几次")
     @click.option("--batch-rows", default=DEFAULT_BATCH_ROWS, show_default=True, type=click.IntRange(1, 5000),

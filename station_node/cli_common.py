@@ -1,0 +1,120 @@
+"""What the station's command modules share: the ``--home`` option, the
+store opened for one command, and the petition output (JSON and tables).
+
+The command modules (``cli_records``, ``cli_roster``, ``cli_conflicts``,
+``cli_sync``) import from here, and :mod:`station_node.cli` imports them:
+imports go one way.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import click
+from rich.table import Table as RichTable
+
+from station_node import home as home_mod
+from sync.petition import Deadline, PetitionState
+from sync.store import Store
+from vetsync_cli import (
+    ChineseCommand,
+    ChineseGroup,
+    CliError,
+    console,
+    emit_json,
+    json_option,
+    make_home_option,
+    print_record,
+    print_rows,
+)
+
+__all__ = [
+    "StationCommand",
+    "StationGroup",
+    "StationError",
+    "home_option",
+    "json_option",
+    "open_station",
+    "emit_json",
+    "console",
+    "print_rows",
+    "print_record",
+    "print_deadlines",
+    "petition_json",
+]
+
+# The generic chrome lives in :mod:`vetsync_cli`; these names stay for the
+# station's command modules.
+StationError = CliError
+StationCommand = ChineseCommand
+StationGroup = ChineseGroup
+
+
+# --------------------------------------------------------------------------- shared options and output
+
+
+home_option = make_home_option("站点目录", home_mod.ENV_VAR)
+
+
+@contextmanager
+def open_station(home: str | None) -> Iterator[Store]:
+    """The station's store for one command, closed afterwards."""
+    store = home_mod.open_store(home_mod.resolve_home(home))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def deadline_json(d: Deadline | None) -> dict | None:
+    if d is None:
+        return None
+    return {
+        "what": d.what,
+        "due": d.due.isoformat(),
+        "met_on": d.met_on.isoformat() if d.met_on else None,
+        "overdue": d.overdue,
+        "late": d.late,
+        "window": d.window,
+    }
+
+
+def petition_json(pet: dict, state: PetitionState, events: list[dict] | None = None) -> dict:
+    """A petition with its derived status and deadlines (and events, for ``show``)."""
+    out = {
+        **pet,
+        "status": state.status,
+        "status_label": state.status_label,
+        "overdue": state.overdue,
+        "next_deadline": deadline_json(state.next_due),
+    }
+    if events is not None:
+        out["deadlines"] = [deadline_json(d) for d in state.deadlines]
+        out["events"] = events
+        out["anomalies"] = list(state.anomalies)
+    return out
+
+
+def deadline_text(d: Deadline) -> str:
+    """情况 column of a deadline: 已完成 / 逾期完成 / 已超期 / 未到期 / 申请期。"""
+    if d.met_on is not None:
+        return f"逾期完成（{d.met_on}）" if d.late else f"已完成（{d.met_on}）"
+    if d.overdue:
+        return "已超期"
+    if d.window:
+        return "申请期已过" if d.due < _dt.date.today() else "申请期内"
+    return "未到期"
+
+
+def print_deadlines(state: PetitionState) -> None:
+    """The petition's deadlines: 期限 / 到期日 / 情况."""
+    out = RichTable(title="办理期限")
+    for heading in ("期限", "到期日", "情况"):
+        out.add_column(heading)
+    for d in state.deadlines:
+        out.add_row(d.what, d.due.isoformat(), deadline_text(d))
+    console().print(out)
+
+
