@@ -1,96 +1,297 @@
-"""Numbered schema migrations.
+"""Numbered schema migrations, frozen.
+
+Each migration is the literal DDL of its day: SQL text, never built from
+``sync.schema``, so the schema a migration makes stays the same whatever the
+schema module says later. A migration that has shipped is never edited: a
+change is a new migration (``ALTER TABLE … ADD COLUMN`` appends, as fields
+are only ever appended, see ``sync.clocks``). ``tests/test_migrations.py``
+upgrades databases made at every earlier migration and checks that
+``sync.schema.TABLES`` and ``SCHEMA_VERSION`` agree with these.
 
 Each migration runs in one transaction together with its row in
 ``_migrations``: a crash leaves the database at the previous version, never
-between two. Tables are built from ``sync.schema`` with sqlite-utils.
+between two. A database newer than this code is refused.
+
+Migration 1 is, statement for statement, the DDL that sqlite-utils generated
+for it before it was frozen (the same ``sqlite_master`` text).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Callable
-
-import sqlite_utils
+from typing import NamedTuple
 
 from sync.errors import StoreError
-from sync.schema import TABLES
 
-__all__ = ["migrate", "MIGRATIONS", "current_version"]
-
-
-# Fields appended to a table by a later migration (its own ALTER TABLE): the
-# initial schema is the schema of its day, without them.
-_ADDED_LATER = {("conflicts", "confidential"), ("conflicts", "station")}
+__all__ = ["migrate", "MIGRATIONS", "Migration", "current_version", "NEWEST"]
 
 
-def _m001_initial(db: sqlite_utils.Database) -> None:
-    db["_meta"].create({"key": str, "value": str}, pk="key")
-    for t in TABLES.values():
-        columns = {"id": str}
-        for f in t.fields[1:]:
-            if (t.name, f.name) in _ADDED_LATER:
-                continue
-            columns[f.name] = {"INTEGER": int, "REAL": float}.get(f.sql_type, str)
-        columns.update({"seq": int, "_clock": str, "_pending": str, "_extra": str})
-        db[t.name].create(columns, pk="id", not_null={"seq", "_clock"}, defaults={"deleted": 0})
-        db[t.name].create_index(["seq"], index_name=f"{t.name}_seq")
-        db[t.name].create_index(["area", "seq"], index_name=f"{t.name}_area_seq")
-        for cols in t.indexes:
-            db[t.name].create_index(list(cols), index_name=f"{t.name}_{'_'.join(cols)}")
-        db.execute(f'CREATE INDEX "{t.name}_pending" ON "{t.name}" (seq) WHERE _pending IS NOT NULL')
+class Migration(NamedTuple):
+    number: int
+    name: str
+    statements: tuple[str, ...]
+    # Does it change the fields of the replicated tables (what a row carries on
+    # the wire)? The newest such migration is sync.schema.SCHEMA_VERSION.
+    replicated: bool
+
+
+# -- 1: initial schema ---------------------------------------------------------
+
+_M001 = (
+    '''CREATE TABLE "_meta" (
+   "key" TEXT PRIMARY KEY,
+   "value" TEXT
+)''',
+    '''CREATE TABLE "veterans" (
+   "id" TEXT PRIMARY KEY,
+   "id_number" TEXT,
+   "name" TEXT,
+   "gender" TEXT,
+   "birth_date" TEXT,
+   "ethnicity" TEXT,
+   "phone" TEXT,
+   "address" TEXT,
+   "area" TEXT,
+   "category" TEXT,
+   "branch" TEXT,
+   "unit" TEXT,
+   "enlisted_on" TEXT,
+   "discharged_on" TEXT,
+   "disability_level" TEXT,
+   "disability_cause" TEXT,
+   "honor_plaque" TEXT,
+   "health" TEXT,
+   "family" TEXT,
+   "difficulties" TEXT,
+   "needs" TEXT,
+   "status" TEXT,
+   "note" TEXT,
+   "merged_into" TEXT,
+   "deleted" INTEGER DEFAULT 0,
+   "seq" INTEGER NOT NULL,
+   "_clock" TEXT NOT NULL,
+   "_pending" TEXT,
+   "_extra" TEXT
+)''',
+    '''CREATE INDEX "veterans_seq"
+    ON "veterans" ("seq")''',
+    '''CREATE INDEX "veterans_area_seq"
+    ON "veterans" ("area", "seq")''',
+    '''CREATE INDEX "veterans_id_number"
+    ON "veterans" ("id_number")''',
+    '''CREATE INDEX "veterans_name"
+    ON "veterans" ("name")''',
+    '''CREATE INDEX "veterans_pending" ON "veterans" (seq) WHERE _pending IS NOT NULL''',
+    '''CREATE TABLE "visits" (
+   "id" TEXT PRIMARY KEY,
+   "veteran_id" TEXT,
+   "area" TEXT,
+   "station" TEXT,
+   "visitors" TEXT,
+   "visited_on" TEXT,
+   "kind" TEXT,
+   "occasion" TEXT,
+   "summary" TEXT,
+   "difficulties" TEXT,
+   "aid_cash" REAL,
+   "aid_goods" TEXT,
+   "follow_up" TEXT,
+   "deleted" INTEGER DEFAULT 0,
+   "seq" INTEGER NOT NULL,
+   "_clock" TEXT NOT NULL,
+   "_pending" TEXT,
+   "_extra" TEXT
+)''',
+    '''CREATE INDEX "visits_seq"
+    ON "visits" ("seq")''',
+    '''CREATE INDEX "visits_area_seq"
+    ON "visits" ("area", "seq")''',
+    '''CREATE INDEX "visits_veteran_id"
+    ON "visits" ("veteran_id")''',
+    '''CREATE INDEX "visits_visited_on"
+    ON "visits" ("visited_on")''',
+    '''CREATE INDEX "visits_pending" ON "visits" (seq) WHERE _pending IS NOT NULL''',
+    '''CREATE TABLE "petitions" (
+   "id" TEXT PRIMARY KEY,
+   "veteran_id" TEXT,
+   "petitioner" TEXT,
+   "contact" TEXT,
+   "area" TEXT,
+   "station" TEXT,
+   "channel" TEXT,
+   "group_size" INTEGER,
+   "received_on" TEXT,
+   "class" TEXT,
+   "summary" TEXT,
+   "handler" TEXT,
+   "confidential" INTEGER,
+   "deleted" INTEGER DEFAULT 0,
+   "seq" INTEGER NOT NULL,
+   "_clock" TEXT NOT NULL,
+   "_pending" TEXT,
+   "_extra" TEXT
+)''',
+    '''CREATE INDEX "petitions_seq"
+    ON "petitions" ("seq")''',
+    '''CREATE INDEX "petitions_area_seq"
+    ON "petitions" ("area", "seq")''',
+    '''CREATE INDEX "petitions_veteran_id"
+    ON "petitions" ("veteran_id")''',
+    '''CREATE INDEX "petitions_received_on"
+    ON "petitions" ("received_on")''',
+    '''CREATE INDEX "petitions_pending" ON "petitions" (seq) WHERE _pending IS NOT NULL''',
+    '''CREATE TABLE "petition_events" (
+   "id" TEXT PRIMARY KEY,
+   "petition_id" TEXT,
+   "area" TEXT,
+   "at" TEXT,
+   "kind" TEXT,
+   "outcome" TEXT,
+   "actor" TEXT,
+   "note" TEXT,
+   "from_status" TEXT,
+   "deleted" INTEGER DEFAULT 0,
+   "seq" INTEGER NOT NULL,
+   "_clock" TEXT NOT NULL,
+   "_pending" TEXT,
+   "_extra" TEXT
+)''',
+    '''CREATE INDEX "petition_events_seq"
+    ON "petition_events" ("seq")''',
+    '''CREATE INDEX "petition_events_area_seq"
+    ON "petition_events" ("area", "seq")''',
+    '''CREATE INDEX "petition_events_petition_id"
+    ON "petition_events" ("petition_id")''',
+    '''CREATE INDEX "petition_events_pending" ON "petition_events" (seq) WHERE _pending IS NOT NULL''',
+    '''CREATE TABLE "conflicts" (
+   "id" TEXT PRIMARY KEY,
+   "kind" TEXT,
+   "table" TEXT,
+   "row_id" TEXT,
+   "field" TEXT,
+   "area" TEXT,
+   "winner_value" TEXT,
+   "winner_version" TEXT,
+   "winner_station" TEXT,
+   "loser_value" TEXT,
+   "loser_version" TEXT,
+   "loser_station" TEXT,
+   "detected_at" TEXT,
+   "status" TEXT,
+   "resolution" TEXT,
+   "resolved_by" TEXT,
+   "deleted" INTEGER DEFAULT 0,
+   "seq" INTEGER NOT NULL,
+   "_clock" TEXT NOT NULL,
+   "_pending" TEXT,
+   "_extra" TEXT
+)''',
+    '''CREATE INDEX "conflicts_seq"
+    ON "conflicts" ("seq")''',
+    '''CREATE INDEX "conflicts_area_seq"
+    ON "conflicts" ("area", "seq")''',
+    '''CREATE INDEX "conflicts_row_id"
+    ON "conflicts" ("row_id")''',
+    '''CREATE INDEX "conflicts_status"
+    ON "conflicts" ("status")''',
+    '''CREATE INDEX "conflicts_pending" ON "conflicts" (seq) WHERE _pending IS NOT NULL''',
     # Station side: edits the hub refused, kept outside the replicated tables.
-    db["_rejected"].create(
-        {"id": int, "table": str, "row_id": str, "area": str, "fields": str, "reason": str, "at_ms": int}, pk="id"
-    )
+    '''CREATE TABLE "_rejected" (
+   "id" INTEGER PRIMARY KEY,
+   "table" TEXT,
+   "row_id" TEXT,
+   "area" TEXT,
+   "fields" TEXT,
+   "reason" TEXT,
+   "at_ms" INTEGER
+)''',
     # Hub side: every accepted row change (one entry per change, holding the
-    # fields it changed with value and version), moves out of an area, and the
-    # map of replica ids to station codes.
-    db["_history"].create(
-        {"id": int, "seq": int, "table": str, "row_id": str, "station": str, "at_ms": int, "fields": str}, pk="id"
-    )
-    db["_history"].create_index(["row_id"], index_name="_history_row")
-    db["_moves"].create({"seq": int, "table": str, "row_id": str, "old_area": str, "new_area": str})
-    db["_moves"].create_index(["seq"], index_name="_moves_seq")
-    db["_replicas"].create({"replica_id": str, "station": str, "first_seen_ms": int}, pk="replica_id")
+    # fields it changed as ``{field: [value, version]}``), moves out of an
+    # area, and the map of replica ids to station codes.
+    '''CREATE TABLE "_history" (
+   "id" INTEGER PRIMARY KEY,
+   "seq" INTEGER,
+   "table" TEXT,
+   "row_id" TEXT,
+   "station" TEXT,
+   "at_ms" INTEGER,
+   "fields" TEXT
+)''',
+    '''CREATE INDEX "_history_row"
+    ON "_history" ("row_id")''',
+    '''CREATE TABLE "_moves" (
+   "seq" INTEGER,
+   "table" TEXT,
+   "row_id" TEXT,
+   "old_area" TEXT,
+   "new_area" TEXT
+)''',
+    '''CREATE INDEX "_moves_seq"
+    ON "_moves" ("seq")''',
+    '''CREATE TABLE "_replicas" (
+   "replica_id" TEXT PRIMARY KEY,
+   "station" TEXT,
+   "first_seen_ms" INTEGER
+)''',
+)
+
+# -- 2: origin of the last change ------------------------------------------------
+# Hub side: which replica's push made the row's last change, and the row's seq
+# before it. A pull skips rows whose last change came from the puller when the
+# puller had already seen the state it was built on. Bookkeeping columns, not
+# replicated fields.
+
+_M002 = (
+    'ALTER TABLE "veterans" ADD COLUMN _origin TEXT',
+    'ALTER TABLE "veterans" ADD COLUMN _prev_seq INTEGER',
+    'ALTER TABLE "visits" ADD COLUMN _origin TEXT',
+    'ALTER TABLE "visits" ADD COLUMN _prev_seq INTEGER',
+    'ALTER TABLE "petitions" ADD COLUMN _origin TEXT',
+    'ALTER TABLE "petitions" ADD COLUMN _prev_seq INTEGER',
+    'ALTER TABLE "petition_events" ADD COLUMN _origin TEXT',
+    'ALTER TABLE "petition_events" ADD COLUMN _prev_seq INTEGER',
+    'ALTER TABLE "conflicts" ADD COLUMN _origin TEXT',
+    'ALTER TABLE "conflicts" ADD COLUMN _prev_seq INTEGER',
+)
+
+# -- 3: history versions apart -----------------------------------------------------
+# Hub side: a history entry keeps its versions apart, packed as in sync.clocks
+# (``clock``), and its values as JSON arrays in the order of the clock's
+# fields: ``fields`` (the values written) and ``prior`` (the values they
+# replaced). A row's first entry (it came new in a push) has ``fields`` NULL:
+# its values are the row's, see sync.hub_store.history_of. Entries written
+# before keep ``{field: [value, version]}`` with ``clock`` NULL.
+
+_M003 = (
+    "ALTER TABLE _history ADD COLUMN clock TEXT",
+    "ALTER TABLE _history ADD COLUMN prior TEXT",
+)
+
+# -- 4: confidential conflicts and evictions ----------------------------------------
+# A conflict about a confidential petition or its events is confidential too:
+# only the hub and ``station`` (the petition's registering station) see it
+# (two replicated fields of ``conflicts``). A move of a confidential row names
+# the only station that may receive its eviction (``_moves.station``; NULL:
+# every station whose scope it left).
+
+_M004 = (
+    "ALTER TABLE conflicts ADD COLUMN confidential INTEGER",
+    "ALTER TABLE conflicts ADD COLUMN station TEXT",
+    "ALTER TABLE _moves ADD COLUMN station TEXT",
+)
 
 
-def _m002_origin(db: sqlite_utils.Database) -> None:
-    # Hub side: which replica's push made the row's last change, and the row's
-    # seq before it. A pull skips rows whose last change came from the puller
-    # when the puller had already seen the state it was built on.
-    for t in TABLES.values():
-        db.execute(f'ALTER TABLE "{t.name}" ADD COLUMN _origin TEXT')
-        db.execute(f'ALTER TABLE "{t.name}" ADD COLUMN _prev_seq INTEGER')
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _M001, replicated=True),
+    Migration(2, "origin of the last change", _M002, replicated=False),
+    Migration(3, "history versions apart", _M003, replicated=False),
+    Migration(4, "confidential conflicts and evictions", _M004, replicated=True),
+)
 
+NEWEST = MIGRATIONS[-1].number
 
-def _m003_history_clock(db: sqlite_utils.Database) -> None:
-    # Hub side: a history entry keeps its versions apart, packed as in
-    # sync.clocks (``clock``), and its values as JSON arrays in the order of
-    # the clock's fields: ``fields`` (the values written) and ``prior`` (the
-    # values they replaced). A row's first entry (it came new in a push) has
-    # ``fields`` NULL: its values are the row's, see sync.hub_store.history_of.
-    # Entries written before keep ``{field: [value, version]}`` with ``clock`` NULL.
-    db.execute("ALTER TABLE _history ADD COLUMN clock TEXT")
-    db.execute("ALTER TABLE _history ADD COLUMN prior TEXT")
-
-
-def _m004_confidential_conflicts(db: sqlite_utils.Database) -> None:
-    # A conflict about a confidential petition or its events is confidential too:
-    # only the hub and ``station`` (the petition's registering station) see it.
-    # A move of a confidential row names the only station that may receive its
-    # eviction (``_moves.station``; NULL: every station whose scope it left).
-    db.execute("ALTER TABLE conflicts ADD COLUMN confidential INTEGER")
-    db.execute("ALTER TABLE conflicts ADD COLUMN station TEXT")
-    db.execute("ALTER TABLE _moves ADD COLUMN station TEXT")
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
-    (1, "initial schema", _m001_initial),
-    (2, "origin of the last change", _m002_origin),
-    (3, "history versions apart", _m003_history_clock),
-    (4, "confidential conflicts and evictions", _m004_confidential_conflicts),
-]
+_BOOKKEEPING = "CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT, applied_ms INTEGER)"
 
 
 def current_version(conn: sqlite3.Connection) -> int:
@@ -100,20 +301,22 @@ def current_version(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(id), 0) FROM _migrations").fetchone()[0]
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database up to the newest migration; returns its number."""
-    known = MIGRATIONS[-1][0]
+def migrate(conn: sqlite3.Connection, *, upto: int | None = None) -> int:
+    """Bring the database up to the newest migration (or to migration ``upto``:
+    for tests of upgrades); returns its number. ``conn`` in autocommit mode
+    (``isolation_level=None``)."""
     version = current_version(conn)
-    if version > known:
-        raise StoreError(f"数据库版本 {version} 比本程序支持的 {known} 新", hint="请升级 vetsync")
-    db = sqlite_utils.Database(conn)
-    for number, name, step in MIGRATIONS:
-        if number <= version:
+    if version > NEWEST:
+        raise StoreError(f"数据库版本 {version} 比本程序支持的 {NEWEST} 新", hint="请升级 vetsync")
+    target = NEWEST if upto is None else upto
+    for number, name, statements, _replicated in MIGRATIONS:
+        if number <= version or number > target:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT, applied_ms INTEGER)")
-            step(db)
+            conn.execute(_BOOKKEEPING)
+            for sql in statements:
+                conn.execute(sql)
             conn.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (number, name, int(time.time() * 1000)))
         except BaseException:
             conn.execute("ROLLBACK")

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 
 __all__ = ["Field", "Table", "TABLES", "SCHEMA_VERSION", "table", "SYNC_COLUMNS", "CONTEXT_FIELDS"]
 
-SCHEMA_VERSION = 1
+# The version of the replicated fields, sent in the Handshake: the number of the
+# newest migration (sync.migrations) that changed what a replicated row carries
+# (a table or field added). Bookkeeping-only migrations (hub- or station-side
+# ``_`` columns and tables) leave it alone, so they never make a hub refuse a
+# station that sends nothing new; a hub refuses only a station whose rows may
+# carry fields it does not know, and accepts older stations (weeks offline) as
+# before. tests/test_migrations.py holds it to the migrations.
+SCHEMA_VERSION = 4
 
 # Fields always sent with a pushed row, pending or not: the hub needs them to
 # check scope (area) and to see whether the writer had seen a delete (deleted).
