@@ -39,6 +39,7 @@ cursor, in seq order, with the evictions of rows that left the scope; at most
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -465,7 +466,7 @@ class HubStore(Store):
             "winner_station": self.station_of(replica_of(c.winner_version)) if c.winner_version else "",
             "loser_value": _conflict_value(c.loser_value), "loser_version": c.loser_version,
             "loser_station": loser_station or (self.station_of(replica_of(c.loser_version)) if c.loser_version else ""),
-            "detected_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now_ms / 1000)),
+            "detected_at": _utc_iso(now_ms),
             "status": "open",
         }
         if owner is not None:
@@ -655,6 +656,11 @@ class HubStore(Store):
             if t.name == "veterans" and changed.keys() & {"id_number", "deleted", "merged_into"}:
                 self._check_duplicate_identity(state, int(time.time() * 1000))
             return state
+
+
+def _utc_iso(ms: int) -> str:
+    """ISO 8601 in UTC with its zone (``2026-12-01T14:05:09+00:00``): sorts as text, shows in any zone."""
+    return _dt.datetime.fromtimestamp(ms / 1000, _dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _wire_bytes(values: dict) -> int:

@@ -41,6 +41,7 @@ No sqlite import here: the store does the SQL.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import time
 from typing import Any
@@ -84,6 +85,20 @@ def version_time(version: str | None) -> str:
     except (ValueError, AttributeError):
         return ""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+
+
+def local_time_text(iso: str | None) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` in local time of an ISO 8601 time; one without a
+    zone (conflicts detected before zones were written) is local already."""
+    if not iso:
+        return ""
+    try:
+        at = _dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if at.tzinfo is not None:
+        at = at.astimezone()
+    return at.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _state(store: Store, table: str, row_id: str | None):
@@ -234,7 +249,7 @@ def display_row(c: dict) -> dict[str, str]:
         "未采用值": side_text(c, "loser"),
         "未采用站点": c.get("loser_station") or "",
         "未采用时间": c.get("loser_at") or "",
-        "发现时间": (c.get("detected_at") or "").replace("T", " "),
+        "发现时间": local_time_text(c.get("detected_at")),
         "状态": domain.label("conflict_status", c.get("status") or ""),
         "处理结果": c.get("resolution") or "",
         "处理人": c.get("resolved_by") or "",
