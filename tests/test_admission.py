@@ -429,15 +429,15 @@ def test_a_duplicate_identity_is_filed_where_both_rows_are_seen(hub):
 def test_a_replica_id_is_bound_to_its_station(hub):
     hub.bind_replica(RT, TOWN)
     hub.bind_replica(RT, TOWN)  # again: fine
-    with pytest.raises(Forbidden) as err:
+    with pytest.raises(Forbidden, match="replica_id 已属于其他站点") as err:
         hub.bind_replica(RT, VILLAGE_A)
     assert TOWN not in str(err.value)
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden, match="replica_id 已属于其他站点"):
         hub.bind_replica(hub.replica_id, VILLAGE_A)
     before = counts(hub)
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden, match="replica_id 已属于其他站点"):
         push(hub, [veteran(50, VILLAGE_A, RT)], VILLAGE_A, RT)
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden, match="replica_id 已属于其他站点"):
         push(hub, [veteran(51, VILLAGE_A, hub.replica_id)], VILLAGE_A, hub.replica_id)
     assert counts(hub) == before
     assert hub.conn.execute("SELECT station FROM _replicas WHERE replica_id = ?", (RT,)).fetchone()[0] == TOWN

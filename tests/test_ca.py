@@ -66,7 +66,7 @@ def test_create_ca_files_and_modes(hub_home):
 
 
 def test_create_ca_refuses_to_overwrite(hub_home):
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match=r"ca\.key"):
         hubca.create_ca("440902", None, hub_home)
 
 
@@ -149,12 +149,12 @@ def test_tampered_csr_rejected(county_ca):
     der = x509.load_pem_x509_csr(csr).public_bytes(serialization.Encoding.DER)
     tampered = x509.load_der_x509_csr(der.replace(b"AAAAAAAAA", b"440902001"))
     pem = tampered.public_bytes(serialization.Encoding.PEM)
-    with pytest.raises(hubca.CSRError):
+    with pytest.raises(hubca.CSRError, match="签名无效"):
         hubca.sign_station_csr(county_ca, pem, STATION)
 
 
 def test_garbage_csr_rejected(county_ca):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="无法解析"):
         hubca.sign_station_csr(county_ca, b"not a csr", STATION)
 
 
@@ -168,7 +168,7 @@ def test_garbage_csr_rejected(county_ca):
     ids=["p384", "ed25519", "rsa"],
 )
 def test_key_not_p256_rejected(county_ca, make_key):
-    with pytest.raises(hubca.CSRError):
+    with pytest.raises(hubca.CSRError, match="ECDSA P-256"):
         hubca.sign_station_csr(county_ca, _csr(make_key()), STATION)
 
 

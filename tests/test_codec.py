@@ -40,12 +40,12 @@ def test_a_pull_row_has_no_base():
     assert row_from_pb(msg).base == {}
 
 
-@pytest.mark.parametrize("msg", [
-    pb.Row(table="veterans", id="v1", values=b'{"name":"x"}', version="not-a-version"),
-    pb.Row(table="veterans", id="v1", values=b'{"name":"x"}', created=True),  # no version for name
-    pb.Row(table="veterans", id="v1", values=b'{"name":"x"}', version=V1, clock=b'{"name":"bad"}'),
-    pb.Row(table="veterans", id="v1", values=b'{"name":["x"]}', version=V1),
+@pytest.mark.parametrize("msg, match", [
+    (pb.Row(table="veterans", id="v1", values=b'{"name":"x"}', version="not-a-version"), "^记录 v1 的版本不合法"),
+    (pb.Row(table="veterans", id="v1", values=b'{"name":"x"}', created=True), "有字段缺少版本"),  # no version for name
+    (pb.Row(table="veterans", id="v1", values=b'{"name":"x"}', version=V1, clock=b'{"name":"bad"}'), "有字段的版本不合法"),
+    (pb.Row(table="veterans", id="v1", values=b'{"name":["x"]}', version=V1), "字段 name 的值不合法"),
 ])
-def test_malformed_rows_are_refused(msg):
-    with pytest.raises(ProtocolError):
+def test_malformed_rows_are_refused(msg, match):
+    with pytest.raises(ProtocolError, match=match):
         row_from_pb(msg)

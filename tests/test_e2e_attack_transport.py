@@ -274,8 +274,9 @@ def test_pulls_and_refused_batches_are_audited_and_idle_syncs_are_not(net):
         stub = __import__("sync.gen.vetsync.v1.sync_pb2_grpc", fromlist=["SyncStub"]).SyncStub(channel)
         ahead = _veteran(31, replica)
         ahead.version = make_version(int(time.time() * 1000) + 86_400_000, 0, replica)
-        with pytest.raises(grpc.RpcError):
+        with pytest.raises(grpc.RpcError) as err:
             list(stub.Push(iter([pb.PushRequest(batch=7, replica_id=replica, rows=[ahead])]), timeout=10))
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "时钟" in err.value.details()
     refused = query(hub.home, "SELECT detail FROM _audit WHERE kind = 'push_refused' AND station = ?", (VILLAGE_A,))
     assert refused and "时钟" in refused[-1][0]
     # a pull that returned rows is audited (it read personal data)

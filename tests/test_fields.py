@@ -172,7 +172,7 @@ def test_parse_assignments_other_errors():
         parse_assignments("veterans", ["张三"])
     with pytest.raises(ValidationError, match="重复"):
         parse_assignments("veterans", ["name=a", "姓名=b"])
-    with pytest.raises(ScopeError):
+    with pytest.raises(ScopeError, match="^区划代码 440902002001 不在本站范围"):
         parse_assignments("veterans", ["area=440902002001"], scope="440902001")
 
 

@@ -300,7 +300,7 @@ def test_codec_refuses_area_codes_of_the_wrong_length():
     for area in ("4409020010011", "44090200100", "4409"):
         msg = codec.pb.Row(table="veterans", id="x1", values=json.dumps({"area": area}).encode(),
                            clock=json.dumps({"area": version}).encode())
-        with pytest.raises(ProtocolError):
+        with pytest.raises(ProtocolError, match="的区划代码不合法"):
             codec.row_from_pb(msg)
     ok = codec.pb.Row(table="veterans", id="x1", values=b'{"area":"440902001001"}',
                       clock=json.dumps({"area": version}).encode())

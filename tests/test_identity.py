@@ -107,7 +107,7 @@ def test_key_not_overwritten_without_flag(tmp_path):
     home = tmp_path / "st"
     identity.make_key_and_csr(STATION, home)
     before = (home / "tls" / "station.key").read_bytes()
-    with pytest.raises(identity.KeyExistsError):
+    with pytest.raises(identity.KeyExistsError, match="本站密钥已存在"):
         identity.make_key_and_csr(STATION, home)
     assert (home / "tls" / "station.key").read_bytes() == before
     identity.make_key_and_csr(STATION, home, overwrite=True)
@@ -173,7 +173,7 @@ def test_store_refuses_other_station(county_ca, tmp_path):
     home = tmp_path / "st"
     csr = identity.make_key_and_csr(STATION, home)
     pem, _, _ = hubca.sign_station_csr(county_ca, csr, "440902002")
-    with pytest.raises(identity.IdentityError):
+    with pytest.raises(identity.IdentityError, match="证书上的站点不是 440902001"):
         identity.store_certificate(
             home,
             pem,

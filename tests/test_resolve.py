@@ -131,7 +131,7 @@ def test_concurrent_edit_resolved_at_the_hub_with_a_typed_value(net):
     sync_all(net)
     c = the_conflict(net, "concurrent_edit", seen_by=("town", "va"), not_seen_by=("vb",))
 
-    with pytest.raises(ValidationError):  # not a phone number: nothing written
+    with pytest.raises(ValidationError, match="电话 12345 无效"):  # not a phone number: nothing written
         R.resolve(net.hub, c["id"], value="12345", by="county", scope=COUNTY)
     assert R.get_conflict(net.hub, c["id"])["status"] == "open"
 
@@ -160,7 +160,7 @@ def test_value_is_parsed_for_the_field(net):
     net.sync("town")
     c = the_conflict(net, "concurrent_edit", seen_by=())
     assert R.display_row(c)["采用值"] in ("退役士兵", "复员军人")  # shown by its label
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="类别 不明 无效"):
         R.resolve(net.hub, c["id"], value="不明", by="county", scope=COUNTY)
     out = R.resolve(net.hub, c["id"], value="烈属", by="county", scope=COUNTY)  # a Chinese label
     assert out["writes"][0]["fields"] == {"category": "martyr_family"}
@@ -177,15 +177,15 @@ def test_required_field_cannot_be_cleared_and_choices_are_exclusive(net):
     c = the_conflict(net, "concurrent_edit", seen_by=())
     with pytest.raises(ValidationError, match="必填"):
         R.resolve(net.hub, c["id"], value="", by="county", scope=COUNTY)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="^请指定一种处理方式"):
         R.resolve(net.hub, c["id"], by="county", scope=COUNTY)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="不能同时用 --keep、--value"):
         R.resolve(net.hub, c["id"], keep="loser", value="丙", by="county", scope=COUNTY)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="--keep 应为 winner"):
         R.resolve(net.hub, c["id"], keep="both", by="county", scope=COUNTY)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="--merge-into 只用于重复登记冲突"):
         R.resolve(net.hub, c["id"], merge_into=vid, by="county", scope=COUNTY)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="找不到冲突记录：no-such-conflict"):
         R.resolve(net.hub, "no-such-conflict", keep="winner", by="county", scope=COUNTY)
 
 
@@ -206,7 +206,7 @@ def test_delete_edit_resolved_at_the_hub_by_undeleting(net):
     assert json.loads(c["loser_value"]) == {"note": "已核实"}
     assert veteran(net.hub, vid)["deleted"] == 1
 
-    with pytest.raises(ValidationError):  # --value does not fit a delete/edit
+    with pytest.raises(ValidationError, match="不能用 --value 指定值"):  # --value does not fit a delete/edit
         R.resolve(net.hub, c["id"], value="x", by="county", scope=COUNTY)
     R.resolve(net.hub, c["id"], keep="loser", by="county", scope=COUNTY)
     sync_all(net, 2)
@@ -253,11 +253,11 @@ def test_duplicate_identity_merged_at_the_town(net):
     assert {c["record_name"], c["other_record_name"]} == {"王五", "王伍"}
 
     # the village cannot merge: it does not even hold the conflict
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="找不到冲突记录"):
         R.resolve(net.stations["va"], c["id"], merge_into=a, by=VILLAGE_A, scope=VILLAGE_A)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="重复登记须用 --merge-into"):
         R.resolve(net.stations["town"], c["id"], keep="winner", by=TOWN, scope=TOWN)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="之一：someone-else$"):
         R.resolve(net.stations["town"], c["id"], merge_into="someone-else", by=TOWN, scope=TOWN)
 
     out = R.resolve(net.stations["town"], c["id"], merge_into=a, by=TOWN, scope=TOWN)
@@ -328,7 +328,7 @@ def test_petition_transition_keep_loser(net, where):
     pet, c = _transition_conflict(net)
     loser_status = {"accept": "accepted", "reject": "not_accepted"}[c["loser_value"]]
     store, by, scope = (net.hub, "county", COUNTY) if where == "hub" else (net.stations["va"], VILLAGE_A, VILLAGE_A)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="不能用 --value 指定值"):
         R.resolve(store, c["id"], value="accept", by=by, scope=scope)
     R.resolve(store, c["id"], keep="loser", by=by, scope=scope)
     sync_all(net, 2)
@@ -374,7 +374,7 @@ def _refused_conflict(net: Network):
 
 def test_refused_edit_taken_over_by_the_new_village(net):
     vid, c = _refused_conflict(net)
-    with pytest.raises(ValidationError):  # two fields: --value cannot say which
+    with pytest.raises(ValidationError, match="涉及多个字段"):  # two fields: --value cannot say which
         R.resolve(net.stations["vb"], c["id"], value="x", by=VILLAGE_B, scope=VILLAGE_B)
     R.resolve(net.stations["vb"], c["id"], keep="loser", by=VILLAGE_B, scope=VILLAGE_B)
     sync_all(net, 2)
@@ -406,9 +406,9 @@ def test_resolving_outside_scope_or_twice_is_refused(net):
     net.sync("town")
     sync_all(net)
     c = the_conflict(net, "concurrent_edit", seen_by=("town", "va"))
-    with pytest.raises(ScopeError):
+    with pytest.raises(ScopeError, match="不在 440902001002 范围内"):
         R.resolve(net.hub, c["id"], keep="winner", by=VILLAGE_B, scope=VILLAGE_B)
-    with pytest.raises(ScopeError):
+    with pytest.raises(ScopeError, match="不在 440902002 范围内"):
         R.resolve(net.stations["town"], c["id"], keep="winner", by=TOWN, scope="440902002")
     R.resolve(net.stations["town"], c["id"], keep="winner", by=TOWN, scope=TOWN)
     with pytest.raises(ValidationError, match="已处理"):
@@ -434,7 +434,7 @@ def test_listing_filters(net):
     assert R.list_conflicts(net.hub, kind="duplicate_identity") == []
     assert len(R.list_conflicts(net.hub, area=TOWN)) == 1
     assert R.list_conflicts(net.hub, area=VILLAGE_B) == []
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="冲突类型 nonsense 无效"):
         R.list_conflicts(net.hub, kind="nonsense")
     (c,) = R.list_conflicts(net.hub)
     R.resolve(net.hub, c["id"], keep="winner", by="county", scope=COUNTY)

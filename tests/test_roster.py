@@ -230,7 +230,7 @@ def test_area_defaults(village, town, tmp_path):
     # a town station needs --area
     with pytest.raises(ValidationError, match="--area"):
         import_roster(town, path)
-    with pytest.raises(ScopeError):
+    with pytest.raises(ScopeError, match="^区划代码 440902002001 不在本站范围"):
         import_roster(town, path, area=OTHER_TOWN_VILLAGE)
     assert import_roster(town, path, area=VILLAGE2).created == 1
     assert town.select("veterans")[0]["area"] == VILLAGE2
@@ -462,7 +462,7 @@ def test_export_area_filter(town, tmp_path):
     assert export_roster(town, tmp_path / "v2.csv", area=VILLAGE2) == 3
     _, table = read_table(tmp_path / "v2.csv")
     assert {v["区划代码"] for _, v in table} == {VILLAGE2}
-    with pytest.raises(ScopeError):
+    with pytest.raises(ScopeError, match="^区划代码 440902002001 不在本站范围"):
         export_roster(town, tmp_path / "x.csv", area=OTHER_TOWN_VILLAGE)
 
 
