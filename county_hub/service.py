@@ -36,6 +36,7 @@ from sync import codec
 from sync.codec import pb
 from sync.errors import ClockSkew, Forbidden, ProtocolError, VetsyncError
 from sync.hub_store import HubStore
+from sync.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
 from sync.replicate import check_skew
 from sync.schema import SCHEMA_VERSION
 
@@ -43,8 +44,6 @@ log = logging.getLogger("county_hub.service")
 
 __all__ = ["SyncService", "EnrollmentService", "MAX_BATCH_ROWS", "sync_handlers",
            "enrollment_handlers"]
-
-MAX_BATCH_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -260,7 +259,7 @@ class SyncService(_Port):
         station, serial = self._identity(context)
         with self.slots.take(station):
             request = await _read_one(context, self.limits.request_timeout_s)
-            limit = max(1, min(request.batch_rows or 1000, MAX_BATCH_ROWS))
+            limit = max(1, min(request.batch_rows or DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS))
             if request.cursor >= 2**63:  # a hub seq is a SQLite INTEGER
                 raise ProtocolError(f"同步游标不合法：{request.cursor}")
             if request.replica_id:

@@ -16,7 +16,8 @@ from station_node.cli_common import emit_json, home_option, json_option, open_st
 from station_node.daemon import Daemon
 from station_node.enroll import enroll
 from station_node.session import station_status, sync_with_retry
-from sync.replicate import DEFAULT_BATCH_ROWS
+from sync.defaults import (DAEMON_INTERVAL_S, DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS, MAX_SYNC_ATTEMPTS,
+                           SYNC_ATTEMPTS)
 from vetsync_cli.process import tune_gc
 from sync.report import build_report
 from vetsync_cli.report_view import show_report
@@ -43,8 +44,8 @@ def _progress_bar(total_push: int):
 
 def register(main: click.Group) -> None:
     @main.command(help="与县中心同步一次：先上传本站修改，再下载本站范围内的更新。")
-    @click.option("--retries", default=4, show_default=True, type=click.IntRange(1, 20), help="连不上县中心时最多尝试几次")
-    @click.option("--batch-rows", default=DEFAULT_BATCH_ROWS, show_default=True, type=click.IntRange(1, 5000),
+    @click.option("--retries", default=SYNC_ATTEMPTS, show_default=True, type=click.IntRange(1, MAX_SYNC_ATTEMPTS), help="连不上县中心时最多尝试几次")
+    @click.option("--batch-rows", default=DEFAULT_BATCH_ROWS, show_default=True, type=click.IntRange(1, MAX_BATCH_ROWS),
                   help="每批行数（网络差时调小，每批确认后即保存进度）")
     @click.option("--gzip", "gzip", is_flag=True, help="压缩传输（网速很慢时用；快速网络上反而更慢）")
     @json_option
@@ -108,7 +109,7 @@ def register(main: click.Group) -> None:
         show_report(rep, out=out, as_json=as_json)
 
     @main.command(help="后台定时同步，直到收到停止信号；县中心不可达时逐步延长间隔重试。")
-    @click.option("--interval", default=300.0, show_default=True, type=click.FloatRange(0.1, 86400), help="同步间隔（秒）")
+    @click.option("--interval", default=DAEMON_INTERVAL_S, show_default=True, type=click.FloatRange(0.1, 86400), help="同步间隔（秒）")
     @home_option
     def daemon(interval: float, home: str | None) -> None:
         tune_gc()

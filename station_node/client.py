@@ -19,6 +19,7 @@ import grpc
 from station_node.errors import CertificateRejected, HubUnreachable, from_rpc_error
 from sync import codec
 from sync.codec import pb
+from sync.defaults import DEFAULT_BATCH_ROWS
 from sync.errors import ProtocolError
 from sync.gen.vetsync.v1 import sync_pb2_grpc
 from sync.hub_store import PullBatch
@@ -123,7 +124,7 @@ class GrpcHub:
                 ) from None
             raise
         return Handshake(resp.station, resp.scope, resp.county, resp.hub_wall_ms, wall_ms - resp.hub_wall_ms,
-                         resp.max_batch_rows or 1000)
+                         resp.max_batch_rows or DEFAULT_BATCH_ROWS)
 
     def push(self, batches: Iterable[list[RowState]]) -> Iterator[PushReply]:
         batches = iter(batches)

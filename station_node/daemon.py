@@ -14,6 +14,7 @@ from typing import Callable
 import tenacity
 
 from station_node.session import sync_with_retry
+from sync.defaults import DAEMON_INTERVAL_S, DAEMON_MAX_BACKOFF_S
 from sync.errors import VetsyncError
 from sync.store import Store
 
@@ -23,7 +24,7 @@ __all__ = ["Daemon"]
 
 
 class Daemon:
-    def __init__(self, home: Path, store: Store, *, interval: float = 300.0, max_backoff: float = 600.0,
+    def __init__(self, home: Path, store: Store, *, interval: float = DAEMON_INTERVAL_S, max_backoff: float = DAEMON_MAX_BACKOFF_S,
                  report: Callable[[str], None] = print):
         self.home, self.store = home, store
         self.interval, self.max_backoff = interval, max_backoff

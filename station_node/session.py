@@ -20,12 +20,11 @@ import tenacity
 from station_node import identity
 from station_node.client import GrpcHub
 from station_node.errors import CertificateRejected, NotEnrolled
-from sync.replicate import DEFAULT_BATCH_ROWS, Progress, SyncReport, sync_once
+from sync.defaults import DEFAULT_BATCH_ROWS, SYNC_ATTEMPTS
+from sync.replicate import Progress, SyncReport, sync_once
 from sync.store import Store
 
-__all__ = ["connect", "sync_with_retry", "station_status", "RETRY_ATTEMPTS"]
-
-RETRY_ATTEMPTS = 4
+__all__ = ["connect", "sync_with_retry", "station_status"]
 
 
 def connect(home: Path, store: Store, *, timeout: float = 60.0, compression: bool = False) -> GrpcHub:
@@ -47,7 +46,7 @@ def sync_with_retry(
     home: Path,
     store: Store,
     *,
-    attempts: int = RETRY_ATTEMPTS,
+    attempts: int = SYNC_ATTEMPTS,
     max_wait: float = 20.0,
     sleep: Callable[[float], None] = time.sleep,
     progress: Progress | None = None,

@@ -20,7 +20,7 @@ compact form is a fifth of the JSON's size; it is what keeps a county's
 first push within the disk's and the CPU's budget (bench/README.md).
 
 Bit ``i`` stands for ``data_fields[i]``: **fields are only ever appended to
-a table** (``tests/test_schema.py`` holds the order), so a stored mask keeps
+a table** (``tests/test_clocks.py`` holds the order), so a stored mask keeps
 its meaning across schema versions.
 """
 

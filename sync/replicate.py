@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol
 
+from sync.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
 from sync.errors import ClockSkew
 from sync.hlc import wall_ms_of
 from sync.rowstate import RowState
@@ -24,10 +25,6 @@ __all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "chec
 # The hub refuses versions more than this far ahead of its own clock.
 MAX_SKEW_MS = 5 * 60 * 1000
 
-# Rows per push or pull batch. With several batches in flight, smaller batches
-# keep the station and the hub busy at once; 500-1,000 pushed a county fastest
-# (bench: ~37k rows/s at 1,000 against ~34k at 2,000 and ~30k at 4,000).
-DEFAULT_BATCH_ROWS = 1000
 
 
 def check_skew(rows: Iterable[RowState], hub_now_ms: int, *, max_skew_ms: int = MAX_SKEW_MS) -> None:
@@ -48,7 +45,7 @@ class Handshake:
     county: str
     hub_wall_ms: int
     skew_ms: int  # station clock minus hub clock, as seen at the handshake
-    max_batch_rows: int = 5000
+    max_batch_rows: int = MAX_BATCH_ROWS
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The replicated tables, declared once.
 
-The store builds its DDL from this, the station CLI its ``--set FIELD=VALUE``
+The station CLI builds its ``--set FIELD=VALUE``
 parsing and its table headings, the validators their field rules. Field
 ``kind`` says how a value is checked and stored:
 
