@@ -49,6 +49,7 @@ from sync.fields import parse_value
 from sync.limits import text_limit
 from sync.rowstate import RowState
 from sync.schema import TABLES, Table
+from sync.scope import in_scope
 
 __all__ = ["DomainChecks", "DOMAIN_CHECKS", "LinkLookup", "PARENT_OUT_OF_REACH"]
 
@@ -227,7 +228,7 @@ class DomainChecks:
                 continue
             parent = ctx.row(parent_table, parent_id)
             label = TABLES[parent_table].label
-            if parent is None or not parent.area.startswith(ctx.scope) or ctx.owner(parent_table, parent) not in (None, ctx.station):
+            if parent is None or not in_scope(parent.area, ctx.scope) or ctx.owner(parent_table, parent) not in (None, ctx.station):
                 return PARENT_OUT_OF_REACH.format(label=label)
             if same_area and after.get("area") != parent.area:
                 return f"区划代码应与所属{label}一致"

@@ -17,6 +17,7 @@ from sync.gen.vetsync.v1 import sync_pb2 as pb
 from sync.hlc import is_version
 from sync.rowstate import Eviction, RowState
 from sync.schema import TABLES
+from sync.scope import AREA_LENGTHS
 
 __all__ = ["PROTOCOL_VERSION", "row_to_pb", "row_from_pb", "acks_to_pb", "acks_from_pb", "evictions_to_pb", "evictions_from_pb", "pb"]
 
@@ -100,7 +101,7 @@ def row_from_pb(msg: pb.Row) -> RowState:
     if base and not (base.keys() <= clock.keys() and all(map(is_version, filter(None, base.values())))):
         raise ProtocolError(f"记录 {row_id} 的 base 不合法")
     area = values.get("area")
-    if "area" in values and not (type(area) is str and area.isdigit() and len(area) in (6, 9, 12)):
+    if "area" in values and not (type(area) is str and area.isdigit() and len(area) in AREA_LENGTHS):
         raise ProtocolError(f"记录 {row_id} 的区划代码不合法")
     return RowState(table, row_id, values, clock, base)
 

@@ -25,6 +25,7 @@ import time
 import uuid
 
 from sync.errors import ScopeError, ValidationError
+from sync.scope import AREA_LEVELS as _AREA_LEVELS
 
 __all__ = [
     "ENUMS",
@@ -260,7 +261,6 @@ def gender_from_id(id_number: str) -> str:
 
 # --------------------------------------------------------------------------- 区划代码
 
-_AREA_LEVELS = {6: "county", 9: "town", 12: "village"}
 
 
 def validate_area(code: object, *, scope: str | None = None) -> str:

@@ -55,11 +55,12 @@ from sync.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_
 from sync.merge import ConflictRecord, merge_row
 from sync.rowstate import Eviction, RowState
 from sync.schema import CONTEXT_FIELDS, TABLES
-from sync.store import Store, _q, scope_range
+from sync.scope import common_area, in_scope, scope_range
+from sync.store import Store, _q
 from sync.domain import new_id
 
 __all__ = ["HubStore", "PushResult", "PullBatch", "PushChecks", "DEPENDENTS", "HistoryEntry", "history_of",
-           "history_versions", "OUT_OF_SCOPE", "REPLICA_TAKEN", "common_area"]
+           "history_versions", "OUT_OF_SCOPE", "REPLICA_TAKEN"]
 
 # A moved row drags these along: (table, column holding the parent's id).
 DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -115,18 +116,6 @@ class PullBatch:
     evictions: list[Eviction]
     cursor: int
     more: bool
-
-
-def in_scope(area: str | None, scope: str) -> bool:
-    return bool(area) and area.startswith(scope)
-
-
-def common_area(a: str, b: str) -> str:
-    """The smallest area holding both codes: the village, the town, or the county."""
-    for n in (12, 9):
-        if len(a) >= n and len(b) >= n and a[:n] == b[:n]:
-            return a[:n]
-    return a[:6] if a[:6] == b[:6] else ""
 
 
 def _is_confidential(values: dict) -> bool:
@@ -257,7 +246,7 @@ class HubStore(Store):
         area = incoming.values.get("area") or ""
         if current is None and not area:
             return "新记录缺少区划代码"
-        if area and not area.startswith(scope):
+        if area and not in_scope(area, scope):
             return self._refuse(current, incoming, station, owner, f"区划代码 {area} 不在本站范围 {scope} 内")
         if current is not None and not in_scope(current.area, scope):
             return self._refuse(current, incoming, station, owner, OUT_OF_SCOPE.format(scope=scope))

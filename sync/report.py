@@ -55,14 +55,14 @@ from typing import Any
 
 from sync.domain import ENUMS, parse_month, validate_area
 from sync.petition import fold_events
-from sync.store import Store, scope_range
+from sync.scope import AREA_LENGTHS, AREA_LEVELS, scope_range
+from sync.store import Store
 
 __all__ = ["Report", "ReportRow", "StaleStation", "build_report", "STALE_DAYS", "LEVEL_LABELS"]
 
 STALE_DAYS = 7
 NO_CATEGORY = "none"
 LEVEL_LABELS = {"county": "县", "town": "镇（街道）", "village": "村（社区）"}
-_LEVELS = {6: "county", 9: "town", 12: "village"}
 _CATEGORY_KEYS = (*ENUMS["category"], NO_CATEGORY)
 
 
@@ -226,13 +226,13 @@ class _Rows:
 
     def touch(self, area: str) -> list[ReportRow]:
         out = []
-        for n in (6, 9, 12):
+        for n in AREA_LENGTHS:
             if n < len(self.scope) or len(area) < n:
                 continue
             code = area[:n]
             row = self.by_area.get(code)
             if row is None:
-                row = ReportRow(_LEVELS[n], code, code, total=code == self.scope)
+                row = ReportRow(AREA_LEVELS[n], code, code, total=code == self.scope)
                 self.by_area[code] = row
             out.append(row)
         return out

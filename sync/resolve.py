@@ -53,7 +53,8 @@ from sync.hlc import wall_ms_of
 from sync.limits import text_limit
 from sync.hub_store import HubStore
 from sync.schema import TABLES
-from sync.store import Store, scope_range
+from sync.scope import in_scope as _in_scope, scope_range
+from sync.store import Store
 
 __all__ = [
     "KEEP_CHOICES",
@@ -296,10 +297,6 @@ class _Plan:
     def write(self, table: str, row_id: str, changes: dict[str, Any]) -> None:
         if changes:
             self.writes.append((table, row_id, changes))
-
-
-def _in_scope(area: str | None, scope: str) -> bool:
-    return bool(area) and str(area).startswith(scope)
 
 
 def _row_in_scope(store: Store, table: str, row_id: str, scope: str, *, hub: bool):

@@ -33,6 +33,7 @@ from sync.errors import NotFound, StoreError, ValidationError
 from sync.hlc import HLC, new_replica_id
 from sync.rowstate import Eviction, RowState
 from sync.schema import CONTEXT_FIELDS, TABLES, Table
+from sync.scope import scope_range  # noqa: F401 - re-exported: callers build their queries with it
 
 __all__ = ["Store", "REPLICATED"]
 
@@ -49,14 +50,6 @@ def _dumps(obj) -> str:
 
 def _q(name: str) -> str:
     return f'"{name}"'
-
-
-def scope_range(scope: str) -> tuple[str, str]:
-    """``area >= lo AND area < hi`` selects exactly the codes starting with ``scope``
-    (area codes are digit strings)."""
-    if not scope:
-        return "", "\x7f"
-    return scope, scope[:-1] + chr(ord(scope[-1]) + 1)
 
 
 class Store:

@@ -19,7 +19,8 @@ from sync.domain import id_number_check_digit
 from sync.errors import Forbidden, ValidationError
 from sync.fields import parse_value
 from sync.hlc import make_version, new_replica_id
-from sync.hub_store import HubStore, common_area
+from sync.hub_store import HubStore
+from sync.scope import common_area
 from sync.limits import (MAX_CONFLICT_VALUE_CHARS, MAX_LONG_TEXT_CHARS, MAX_ROW_CHARS, MAX_SHORT_TEXT_CHARS,
                          MAX_VALUE_LEN)
 from sync.rowstate import RowState
@@ -547,3 +548,16 @@ def test_a_refused_new_row_lives_on_in_the_rejected_list_only(tmp_path):
         assert snapshot(va, VILLAGE_A) == snapshot(net.hub, VILLAGE_A)
     finally:
         net.close()
+
+
+def test_scope_is_a_prefix_and_common_areas_are_levels():
+    from sync.scope import in_scope, scope_range
+
+    assert in_scope("440902001001", "440902001") and not in_scope("440902002001", "440902001")
+    assert not in_scope(None, "") and not in_scope("", "440902")
+    lo, hi = scope_range("440902001")
+    assert lo <= "440902001999" < hi and not (lo <= "440902002" < hi)
+    assert common_area("440902001001", "440902001001") == "440902001001"
+    assert common_area("440902001001", "440902001002") == "440902001"
+    assert common_area("440902001001", "440902002001") == "440902"
+    assert common_area("440902001001", "440903001001") == ""

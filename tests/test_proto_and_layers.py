@@ -29,7 +29,8 @@ def _imports_after(module: str) -> set[str]:
 
 
 def test_pure_engine_modules_pull_in_neither_grpc_nor_sqlite():
-    for module in ("sync.hlc", "sync.merge", "sync.rowstate", "sync.domain", "sync.petition", "sync.schema"):
+    for module in ("sync.hlc", "sync.merge", "sync.rowstate", "sync.scope", "sync.defaults", "sync.limits", "sync.domain",
+                   "sync.petition", "sync.schema"):
         loaded = _imports_after(module)
         assert "grpc" not in loaded and "sqlite3" not in loaded, module
 
