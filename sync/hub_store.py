@@ -469,7 +469,7 @@ class HubStore(Store):
         # The hub is the authority: its own writes need no acknowledgement.
         self.conn.execute("UPDATE conflicts SET _pending = NULL WHERE _pending IS NOT NULL")
 
-    def _check_duplicates(self, veterans: dict[str, RowState], now_ms: int) -> int:
+    def _check_duplicates(self, veterans: dict[str, RowState], now_ms: int) -> None:
         """Duplicate identity for the veterans a batch changed: one query finds
         the ID numbers held by more than one live veteran; only those are examined."""
         numbers = sorted({v.values.get("id_number") for v in veterans.values() if v.values.get("id_number")})
@@ -479,17 +479,18 @@ class HubStore(Store):
             shared.update(r[0] for r in self.conn.execute(
                 f"SELECT id_number FROM veterans WHERE id_number IN ({','.join('?' * len(chunk))}) "
                 "AND deleted IS NOT 1 AND merged_into IS NULL GROUP BY id_number HAVING count(*) > 1", chunk))
-        return sum(self._check_duplicate_identity(v, now_ms)
-                   for v in veterans.values() if v.values.get("id_number") in shared)
+        for v in veterans.values():
+            if v.values.get("id_number") in shared:
+                self._check_duplicate_identity(v, now_ms)
 
-    def _check_duplicate_identity(self, state: RowState, now_ms: int) -> int:
+    def _check_duplicate_identity(self, state: RowState, now_ms: int) -> None:
+        """File a duplicate identity for each other live veteran with ``state``'s ID number (once a pair)."""
         if state.deleted or state.values.get("merged_into") or not state.values.get("id_number"):
-            return 0
+            return
         others = self.conn.execute(
             "SELECT id FROM veterans WHERE id_number = ? AND id != ? AND deleted IS NOT 1 AND merged_into IS NULL",
             (state.values["id_number"], state.id),
         ).fetchall()
-        count = 0
         for (other_id,) in others:
             pair = sorted([state.id, other_id])
             seen = self.conn.execute(
@@ -507,10 +508,8 @@ class HubStore(Store):
                                second.version("id_number"), pair[0], first.version("id_number")),
                 area=common_area(first.area, second.area) or first.area[:6], now_ms=now_ms,
             )
-            count += 1
-        return count
 
-    def _check_transition(self, event: RowState, now_ms: int) -> int:
+    def _check_transition(self, event: RowState, now_ms: int) -> None:
         """Two events built on the same prior status leading to different statuses."""
         v = event.values
         from_status, kind = v.get("from_status") or None, v.get("kind")
@@ -532,8 +531,7 @@ class HubStore(Store):
                                    loser.values.get("kind"), loser.version("kind")),
                     area=event.area, now_ms=now_ms, owner=self._owner_of("petition_events", event),
                 )
-                return 1
-        return 0
+                return
 
     # -- pull ----------------------------------------------------------------
 
