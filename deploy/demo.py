@@ -4,7 +4,8 @@ A county hub on a free local port, a town station and two of its villages
 enrolled with one-time tokens, a roster imported from Excel, visits and
 petitions recorded offline, concurrent edits and a duplicate registration,
 syncs, the conflict and county reports, the conflicts resolved, and proof
-that every station ends up agreeing with the hub. Everything runs through
+that every station ends up agreeing with the hub (every row of its scope,
+values and versions alike). Everything runs through
 the real `county-hub` and `station-node` commands, as a clerk would type
 them; the homes are left in ./demo-home to look around afterwards.
 """
@@ -98,14 +99,43 @@ def start_hub(home: Path) -> tuple[subprocess.Popen, str]:
     sys.exit("演示失败：县中心没有启动")
 
 
-def scoped_state(db: Path, scope: str) -> dict:
-    with sqlite3.connect(db) as conn:
-        out = {}
-        for table in ("veterans", "visits", "petitions", "petition_events", "conflicts"):
-            for rid, area, clock in conn.execute(f'SELECT id, area, _clock FROM "{table}"'):
-                if area.startswith(scope):
-                    out[(table, rid)] = clock
+def scoped_state(db: Path, scope: str, station: str | None = None) -> dict:
+    """Every row of ``db`` in ``scope``, read-only: ``{(table, id): (values, clock)}``
+    with every field's value and version. With ``station`` (reading the hub), only
+    what the hub sends that station: another station's confidential petitions, their
+    events and conflicts stay out."""
+    from sync.clocks import unpack_clock
+    from sync.schema import TABLES
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        out, hidden = {}, set()
+        for name, t in TABLES.items():  # petitions before their events
+            fields = ("id", *t.data_fields)
+            columns = ", ".join(f'"{c}"' for c in (*fields, "_extra", "_clock"))
+            for row in conn.execute(f'SELECT {columns} FROM "{name}"'):
+                values = dict(zip(fields, row))
+                if not (values.get("area") or "").startswith(scope):
+                    continue
+                if station and values.get("confidential") == 1 and values.get("station") != station:
+                    hidden.add(values["id"])
+                    continue
+                if station and name == "petition_events" and values["petition_id"] in hidden:
+                    continue
+                values["_extra"] = row[-2]
+                out[(name, values["id"])] = (values, unpack_clock(name, row[-1]))
         return out
+    finally:
+        conn.close()
+
+
+def describe_difference(mine: tuple | None, hubs: tuple | None) -> str:
+    if mine is None or hubs is None:
+        return "只在县中心" if mine is None else "只在本站"
+    names = sorted(n for n in mine[0].keys() | hubs[0].keys() | mine[1].keys() | hubs[1].keys()
+                   if (mine[0].get(n), mine[1].get(n)) != (hubs[0].get(n), hubs[1].get(n)))
+    return "；".join(f"{n} 本站 {mine[0].get(n)!r}（{mine[1].get(n, '')}），县中心 {hubs[0].get(n)!r}（{hubs[1].get(n, '')}）"
+                    for n in names)
 
 
 def main() -> None:
@@ -191,10 +221,13 @@ def main() -> None:
             run("station-node", "sync", home=home, show=False)
         all_agree = True
         for code, home in homes.items():
-            mine, hubs = scoped_state(home / "station.db", code), scoped_state(hub_home / "hub.db", code)
-            agree = mine == hubs
-            all_agree &= agree
-            print(f"站点 {code}：{len(mine)} 条记录，与县中心{'一致' if agree else '不一致！'}")
+            mine = scoped_state(home / "station.db", code)
+            hubs = scoped_state(hub_home / "hub.db", code, station=code)
+            differ = sorted(k for k in mine.keys() | hubs.keys() if mine.get(k) != hubs.get(k))
+            all_agree &= not differ and bool(mine)
+            print(f"站点 {code}：{len(mine)} 条记录，值和版本" + ("与县中心一致" if not differ and mine else "与县中心不一致！"))
+            for key in differ[:5]:
+                print(f"  {key[0]} {key[1]}：{describe_difference(mine.get(key), hubs.get(key))}")
         run("county-hub", "stations", home=hub_home)
         if not all_agree:
             sys.exit("演示失败：站点与县中心不一致")
