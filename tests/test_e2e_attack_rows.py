@@ -9,12 +9,12 @@ The rules themselves, in process and one by one: tests/test_admission.py."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import grpc
 import pytest
 
+from crafted import crafted_row, push_one, station_stub
 from procs import (
     TOWN,
     VILLAGE_A,
@@ -22,17 +22,14 @@ from procs import (
     Hub,
     Station,
     id_number,
-    mtls_channel,
     one_line_error,
     query,
     row_counts,
     rows_of,
-    station_tls,
 )
 from sync.clocks import unpack_clock
 from sync.gen.vetsync.v1 import sync_pb2 as pb
-from sync.gen.vetsync.v1 import sync_pb2_grpc
-from sync.hlc import make_version, new_replica_id
+from sync.hlc import new_replica_id
 from sync.limits import MAX_VALUE_LEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -87,23 +84,6 @@ def assert_still_serving(hub: Hub, st: dict) -> None:
         assert report["station"] == code and report["rejected"] == 0, (name, report)
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-_counter = [0]
-
-
-def row(table: str, row_id: str, values: dict, *, replica: str, base: dict | None = None,
-        clock: dict | None = None) -> pb.Row:
-    _counter[0] += 1
-    version = make_version(now_ms(), _counter[0] % 10000, replica)
-    clock = {**dict.fromkeys(values, version), **(clock or {})}
-    base = base if base is not None else dict.fromkeys(values, "")
-    enc = lambda o: json.dumps(o, ensure_ascii=False).encode()  # noqa: E731
-    return pb.Row(table=table, id=row_id, values=enc(values), clock=enc(clock), base=enc(base))
-
-
 def hub_clock(hub: Hub, table: str, row_id: str) -> dict:
     return unpack_clock(table, rows_of(hub.home, table)[row_id][1])
 
@@ -114,18 +94,7 @@ def edit_row(hub: Hub, table: str, row_id: str, changes: dict, *, replica: str, 
     hub_area = rows_of(hub.home, table)[row_id][0]
     values = {"area": area or hub_area, "deleted": 0, **changes}
     context = {"area": clock["area"], "deleted": clock["deleted"]} if area is None else {"deleted": clock["deleted"]}
-    return row(table, row_id, values, replica=replica, base={n: clock.get(n, "") for n in changes}, clock=context)
-
-
-def stub_of(hub: Hub, station: Station):
-    key, cert, ca = station_tls(station.home)
-    channel = mtls_channel(hub.target, ca=ca, key=key, cert=cert)
-    return channel, sync_pb2_grpc.SyncStub(channel)
-
-
-def push(stub, rows: list[pb.Row], replica: str) -> pb.PushResponse:
-    [resp] = list(stub.Push(iter([pb.PushRequest(batch=0, replica_id=replica, rows=rows)]), timeout=30))
-    return resp
+    return crafted_row(table, row_id, values, replica=replica, base={n: clock.get(n, "") for n in changes}, clock=context)
 
 
 def pull_all(stub, replica: str = "") -> tuple[list[pb.Row], list[pb.Eviction]]:
@@ -160,36 +129,36 @@ def test_a_confidential_petition_is_untouchable_by_others(net):
     hub, st, _ = net
     town, va = st["town"], st["va"]
     secret = st["secret"]
-    assert secret not in {r.id for r in pull_all(stub_of(hub, town)[1])[0]}  # the town never received it
+    assert secret not in {r.id for r in pull_all(station_stub(hub, town)[1])[0]}  # the town never received it
     (register,) = [r[0] for r in query(hub.home, "SELECT id FROM petition_events WHERE petition_id = ?", (secret,))]
     before = hub_state(hub)
     replica = new_replica_id()
-    channel, stub = stub_of(hub, town)
+    channel, stub = station_stub(hub, town)
     with channel:
         attacks = [
             edit_row(hub, "petitions", secret, {"summary": "改写"}, replica=replica),           # an edit
             edit_row(hub, "petitions", secret, {"confidential": 0}, replica=replica),           # declassify
             edit_row(hub, "petitions", secret, {"class": "appeal", "confidential": 0}, replica=replica),
             edit_row(hub, "petition_events", register, {"note": "篡改"}, replica=replica),
-            row("petition_events", str(uuid.uuid4()), {"petition_id": secret, "area": VILLAGE_A, "at": "2024-05-03",
+            crafted_row("petition_events", str(uuid.uuid4()), {"petition_id": secret, "area": VILLAGE_A, "at": "2024-05-03",
                                                        "kind": "close", "from_status": "registered", "deleted": 0},
                 replica=replica),                                                               # a forged 办结
         ]
-        reasons = refused_only(push(stub, attacks, replica), len(attacks))
+        reasons = refused_only(push_one(stub, attacks, replica), len(attacks))
         assert all(r.startswith("该记录不在本站范围") or "不在本站范围" in r for r in reasons), reasons
         # the same edit, as if the petition lay in a village of the attacker's own: no conflict either
         shifted = edit_row(hub, "petitions", secret, {"summary": "改写"}, replica=replica, area=VILLAGE_A)
-        refused_only(push(stub, [shifted], replica), 1)
-    vb_channel, vb_stub = stub_of(hub, st["vb"])
+        refused_only(push_one(stub, [shifted], replica), 1)
+    vb_channel, vb_stub = station_stub(hub, st["vb"])
     with vb_channel:  # village B, outside the petition's area: an out-of-scope edit files nothing either
         replica_b = new_replica_id()
         claim = edit_row(hub, "petitions", secret, {"summary": "越界"}, replica=replica_b, area=VILLAGE_B)
-        assert VILLAGE_A not in refused_only(push(vb_stub, [claim], replica_b), 1)[0]
+        assert VILLAGE_A not in refused_only(push_one(vb_stub, [claim], replica_b), 1)[0]
     # even the registering station does not declassify (only the county does)
-    va_channel, va_stub = stub_of(hub, va)
+    va_channel, va_stub = station_stub(hub, va)
     with va_channel:
         own = replica_of_station(va)
-        refused_only(push(va_stub, [edit_row(hub, "petitions", secret, {"confidential": 0}, replica=own)], own), 1)
+        refused_only(push_one(va_stub, [edit_row(hub, "petitions", secret, {"confidential": 0}, replica=own)], own), 1)
     assert hub_state(hub) == before
     status = va.cli_json("petition", "show", secret)
     assert status["confidential"] == 1 and status["status"] == "registered" and len(status["events"]) == 1
@@ -211,13 +180,13 @@ def test_evictions_of_a_confidential_petition_reach_only_its_station(net, tmp_pa
     town.sync()
     assert rows_of(hub.home, "petitions")[pet][0] == VILLAGE_B  # followed its veteran (the town still holds it)
     for name in ("va", "vb"):
-        channel, stub = stub_of(hub, st[name])
+        channel, stub = station_stub(hub, st[name])
         with channel:
             rows, evictions = pull_all(stub)
         assert not ids & {r.id for r in rows} and not ids & {e.id for e in evictions}, name
         if name == "va":
             assert vet in {e.id for e in evictions}  # the veteran itself did leave village A
-    assert pet in {r.id for r in pull_all(stub_of(hub, town)[1])[0]}
+    assert pet in {r.id for r in pull_all(station_stub(hub, town)[1])[0]}
     assert_still_serving(hub, st)
 
 
@@ -258,21 +227,21 @@ def test_huge_fields_never_reach_another_station(net):
     va, vb = st["va"], st["vb"]
     before = hub_state(hub)
     replica = new_replica_id()
-    channel, stub = stub_of(hub, va)
+    channel, stub = station_stub(hub, va)
     with channel:
         huge = edit_row(hub, "veterans", st["vb_vet"], {f: "x" * 40_000 for f in ("health", "family", "note")},
                         replica=replica, area=VILLAGE_A)
-        (reason,) = refused_only(push(stub, [huge], replica), 1)
+        (reason,) = refused_only(push_one(stub, [huge], replica), 1)
         assert "过长" in reason and VILLAGE_B not in reason
         mine = edit_row(hub, "veterans", st["va_vet"], {"note": "x" * 40_000}, replica=replica)
-        refused_only(push(stub, [mine], replica), 1)
+        refused_only(push_one(stub, [mine], replica), 1)
     assert hub_state(hub) == before
     # the largest out-of-scope edit the door lets through: its refused-edit conflict decodes in village B
     with channel:
-        channel, stub = stub_of(hub, va)
+        channel, stub = station_stub(hub, va)
         biggest = edit_row(hub, "veterans", st["vb_vet"], {"health": '"' * 4000, "family": "\\" * 4000,
                                                            "note": '"' * 4000}, replica=replica, area=VILLAGE_A)
-        resp = push(stub, [biggest], replica)
+        resp = push_one(stub, [biggest], replica)
         assert resp.refused and resp.conflicts == 0
     lengths = [len(v or "") for (v,) in query(hub.home, "SELECT loser_value FROM conflicts WHERE row_id = ?",
                                               (st["vb_vet"],))]
@@ -291,15 +260,15 @@ def test_no_one_learns_whether_a_person_is_on_file_elsewhere(net):
     hub, st, _ = net
     va, vb, town = st["va"], st["vb"], st["town"]
     replica = new_replica_id()
-    channel, stub = stub_of(hub, va)
+    channel, stub = station_stub(hub, va)
     with channel:
-        probe = row("veterans", str(uuid.uuid4()), {"id_number": id_number(2), "name": "试探", "area": VILLAGE_A,
+        probe = crafted_row("veterans", str(uuid.uuid4()), {"id_number": id_number(2), "name": "试探", "area": VILLAGE_A,
                                                      "deleted": 0}, replica=replica)
-        resp = push(stub, [probe], replica)
+        resp = push_one(stub, [probe], replica)
         assert [a.id for a in resp.acks] == [probe.id] and resp.conflicts == 0
         # an edit of the other village's veteran, claimed for its own village: the refusal names no area
         claim = edit_row(hub, "veterans", st["vb_vet"], {"name": "改名"}, replica=replica, area=VILLAGE_A)
-        (reason,) = refused_only(push(stub, [claim], replica), 1)
+        (reason,) = refused_only(push_one(stub, [claim], replica), 1)
         assert VILLAGE_B not in reason and "现属" not in reason
     (dup,) = query(hub.home, "SELECT area, row_id, winner_value FROM conflicts WHERE kind = 'duplicate_identity'")
     assert dup[0] == TOWN and probe.id in dup[1:]
@@ -320,25 +289,25 @@ def test_rows_a_station_could_not_have_built_are_refused(net):
     before = hub_state(hub)
     replica = new_replica_id()
     vet = st["va_vet"]
-    channel, stub = stub_of(hub, va)
+    channel, stub = station_stub(hub, va)
     with channel:
         rows = [
-            row("visits", str(uuid.uuid4()), visit_values(st["vb_vet"], VILLAGE_A, VILLAGE_A), replica=replica),
-            row("visits", str(uuid.uuid4()), visit_values(str(uuid.uuid4()), VILLAGE_A, VILLAGE_A), replica=replica),
-            row("petitions", str(uuid.uuid4()), {"veteran_id": st["vb_vet"], "area": VILLAGE_A, "station": VILLAGE_A,
+            crafted_row("visits", str(uuid.uuid4()), visit_values(st["vb_vet"], VILLAGE_A, VILLAGE_A), replica=replica),
+            crafted_row("visits", str(uuid.uuid4()), visit_values(str(uuid.uuid4()), VILLAGE_A, VILLAGE_A), replica=replica),
+            crafted_row("petitions", str(uuid.uuid4()), {"veteran_id": st["vb_vet"], "area": VILLAGE_A, "station": VILLAGE_A,
                                                   "petitioner": "甲", "channel": "letter", "received_on": "2024-05-01",
                                                   "summary": "事项", "class": "appeal", "confidential": 0,
                                                   "deleted": 0}, replica=replica),
-            row("visits", str(uuid.uuid4()), visit_values(vet, VILLAGE_A, VILLAGE_A, visited_on="9999-99-99"),
+            crafted_row("visits", str(uuid.uuid4()), visit_values(vet, VILLAGE_A, VILLAGE_A, visited_on="9999-99-99"),
                 replica=replica),
-            row("visits", str(uuid.uuid4()), visit_values(vet, VILLAGE_A, TOWN), replica=replica),  # forged station
-            row("visits", str(uuid.uuid4()), visit_values(vet, VILLAGE_A, VILLAGE_A, kind="飞鸽"), replica=replica),
-            row("veterans", str(uuid.uuid4()), {"id_number": id_number(50), "name": "甲", "area": VILLAGE_A,
+            crafted_row("visits", str(uuid.uuid4()), visit_values(vet, VILLAGE_A, TOWN), replica=replica),  # forged station
+            crafted_row("visits", str(uuid.uuid4()), visit_values(vet, VILLAGE_A, VILLAGE_A, kind="飞鸽"), replica=replica),
+            crafted_row("veterans", str(uuid.uuid4()), {"id_number": id_number(50), "name": "甲", "area": VILLAGE_A,
                                                  "gender": "bogus", "deleted": 0}, replica=replica),
-            row("veterans", str(uuid.uuid4()), {"id_number": "440902197001010000", "name": "甲", "area": VILLAGE_A,
+            crafted_row("veterans", str(uuid.uuid4()), {"id_number": "440902197001010000", "name": "甲", "area": VILLAGE_A,
                                                  "deleted": 0}, replica=replica),  # a bad check digit
         ]
-        resp = push(stub, rows, replica)
+        resp = push_one(stub, rows, replica)
         refused_only(resp, len(rows))
         reasons = {r.id: r.reason for r in resp.refused}
         # another village's veteran and no veteran at all read alike
@@ -356,19 +325,19 @@ def test_a_move_drags_only_the_conflicts_of_its_own_table(net):
     va, town = st["va"], st["town"]
     twin = st["vb_vet"]
     own = replica_of_station(va)
-    channel, stub = stub_of(hub, va)
+    channel, stub = station_stub(hub, va)
     with channel:
-        resp = push(stub, [row("visits", twin, visit_values(st["va_vet2"], VILLAGE_A, VILLAGE_A), replica=own)], own)
+        resp = push_one(stub, [crafted_row("visits", twin, visit_values(st["va_vet2"], VILLAGE_A, VILLAGE_A), replica=own)], own)
         assert [a.id for a in resp.acks] == [twin]
         stale_base = hub_clock(hub, "visits", twin)["summary"] if "summary" in hub_clock(hub, "visits", twin) else ""
         town_replica = replica_of_station(town)
-        town_channel, town_stub = stub_of(hub, town)
+        town_channel, town_stub = station_stub(hub, town)
         with town_channel:
-            assert push(town_stub, [edit_row(hub, "visits", twin, {"summary": "镇上改"}, replica=town_replica)],
+            assert push_one(town_stub, [edit_row(hub, "visits", twin, {"summary": "镇上改"}, replica=town_replica)],
                         town_replica).acks
         stale = edit_row(hub, "visits", twin, {"summary": "村里改"}, replica=own)
         stale.base = json.dumps({"summary": stale_base}).encode()
-        push(stub, [stale], own)
+        push_one(stub, [stale], own)
     (c_area,) = query(hub.home, "SELECT area FROM conflicts WHERE \"table\" = 'visits' AND row_id = ?", (twin,))[0]
     assert c_area == VILLAGE_A
     st["vb"].sync()
@@ -389,21 +358,21 @@ def test_replica_ids_belong_to_their_station(net):
     va, town = st["va"], st["town"]
     town_replica = replica_of_station(town)
     before = hub_state(hub)
-    channel, stub = stub_of(hub, va)
+    channel, stub = station_stub(hub, va)
     with channel:
         # a push under the town's replica id: refused whole
         with pytest.raises(grpc.RpcError) as err:
-            push(stub, [row("veterans", str(uuid.uuid4()), {"id_number": id_number(60), "name": "甲",
+            push_one(stub, [crafted_row("veterans", str(uuid.uuid4()), {"id_number": id_number(60), "name": "甲",
                                                              "area": VILLAGE_A, "deleted": 0}, replica=town_replica)],
                  town_replica)
         assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED and TOWN not in err.value.details()
         # its own replica id, but a field stamped with the town's: no overwrite in the town's name
         replica = new_replica_id()
         forged = edit_row(hub, "veterans", st["va_vet"], {"name": "冒名"}, replica=town_replica)
-        refused_only(push(stub, [forged], replica), 1)
-        fresh = row("veterans", str(uuid.uuid4()), {"id_number": id_number(61), "name": "甲", "area": VILLAGE_A,
+        refused_only(push_one(stub, [forged], replica), 1)
+        fresh = crafted_row("veterans", str(uuid.uuid4()), {"id_number": id_number(61), "name": "甲", "area": VILLAGE_A,
                                                      "deleted": 0}, replica=town_replica)
-        refused_only(push(stub, [fresh], replica), 1)
+        refused_only(push_one(stub, [fresh], replica), 1)
     assert hub_state(hub) == before
     assert_still_serving(hub, st)
 
@@ -425,24 +394,24 @@ def test_a_station_cannot_hide_conflicts(net):
                                   (vet,))]
     before = hub_state(hub)
     own = replica_of_station(va)
-    channel, stub = stub_of(hub, va)
+    channel, stub = station_stub(hub, va)
     with channel:
         attacks = [
             edit_row(hub, "conflicts", cid, {"status": "resolved"}, replica=own),
             edit_row(hub, "conflicts", cid, {"status": "resolved", "resolution": "", "resolved_by": "x"}, replica=own),
             edit_row(hub, "conflicts", cid, {"deleted": 1}, replica=own),
             edit_row(hub, "conflicts", cid, {"loser_value": "抹掉"}, replica=own),
-            row("conflicts", str(uuid.uuid4()), {"kind": "refused_edit", "area": VILLAGE_A, "status": "open",
+            crafted_row("conflicts", str(uuid.uuid4()), {"kind": "refused_edit", "area": VILLAGE_A, "status": "open",
                                                  "deleted": 0}, replica=own),
         ]
         for attack in attacks:  # one by one: each refused on its own
-            refused_only(push(stub, [attack], own), 1)
-    vb_channel, vb_stub = stub_of(hub, vb)
+            refused_only(push_one(stub, [attack], own), 1)
+    vb_channel, vb_stub = station_stub(hub, vb)
     with vb_channel:  # village B: not its conflict, even claimed for its own village
         replica_b = replica_of_station(vb)
         claim = edit_row(hub, "conflicts", cid, {"status": "resolved", "resolution": "已处理", "resolved_by": "王"},
                          replica=replica_b, area=VILLAGE_B)
-        refused_only(push(vb_stub, [claim], replica_b), 1)
+        refused_only(push_one(vb_stub, [claim], replica_b), 1)
     assert hub_state(hub) == before
     # the legitimate path still works: resolved at the station, pushed, the hub takes it
     va.cli("conflicts", "resolve", cid, "--keep", "winner")

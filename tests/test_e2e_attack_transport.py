@@ -33,6 +33,7 @@ from procs import (
     row_counts,
     station_tls,
 )
+from crafted import enrollment_stub, station_stub
 from sync.gen.vetsync.v1 import sync_pb2 as pb
 from sync.hlc import make_version, new_replica_id
 
@@ -183,12 +184,11 @@ def test_revocation_cuts_an_open_push_stream(tmp_path):
     try:
         vc = Station(tmp_path / "vc", VILLAGE_A).enroll(hub)
         vb = Station(tmp_path / "vb", VILLAGE_B).enroll(hub)
-        key, cert, ca = station_tls(vc.home)
         replica = new_replica_id()
         outbox: queue.Queue = queue.Queue()
         first, second = _veteran(10, replica), _veteran(11, replica)
-        with mtls_channel(hub.target, ca=ca, key=key, cert=cert) as channel:
-            stub = __import__("sync.gen.vetsync.v1.sync_pb2_grpc", fromlist=["SyncStub"]).SyncStub(channel)
+        channel, stub = station_stub(hub, vc)
+        with channel:
             stub.Handshake(pb.HandshakeRequest(protocol=1, schema=1, replica_id=replica,
                                                wall_ms=int(time.time() * 1000)), timeout=10)
             replies = stub.Push(iter(outbox.get, None), timeout=60)
@@ -237,8 +237,8 @@ def test_failed_enrollments_are_audited_and_bounded(tmp_path):
         token = hub.token(VILLAGE_B)
         forged = token[:-70] + "0" * 6 + token[-64:]  # the secret changed, the CA fingerprint kept
         codes = []
-        with mtls_channel(f"127.0.0.1:{hub.enroll_port}", ca=ca) as channel:
-            enroll = __import__("sync.gen.vetsync.v1.sync_pb2_grpc", fromlist=["EnrollmentStub"]).EnrollmentStub(channel)
+        channel, enroll = enrollment_stub(hub, ca)
+        with channel:
             for _ in range(25):
                 try:
                     enroll.Enroll(pb.EnrollRequest(token=forged, csr=b"-----BEGIN CERTIFICATE REQUEST-----"), timeout=10)
@@ -268,10 +268,9 @@ def test_pulls_and_refused_batches_are_audited_and_idle_syncs_are_not(net):
     town = query(hub.home, "SELECT kind, station FROM _audit WHERE id > (SELECT max(id) - 5 FROM _audit)")
     assert ("push", VILLAGE_A) in town
     # a batch the hub refuses whole leaves its reason in the audit log
-    key, cert, ca = station_tls(va.home)
     replica = new_replica_id()
-    with mtls_channel(hub.target, ca=ca, key=key, cert=cert) as channel:
-        stub = __import__("sync.gen.vetsync.v1.sync_pb2_grpc", fromlist=["SyncStub"]).SyncStub(channel)
+    channel, stub = station_stub(hub, va)
+    with channel:
         ahead = _veteran(31, replica)
         ahead.version = make_version(int(time.time() * 1000) + 86_400_000, 0, replica)
         with pytest.raises(grpc.RpcError) as err:

@@ -12,6 +12,7 @@ import time
 import grpc
 import pytest
 
+from crafted import now_ms, station_stub
 from procs import (
     REPLICATED_TABLES,
     TOWN,
@@ -67,10 +68,6 @@ def assert_still_serving(hub: Hub, st: dict) -> None:
     assert report["station"] == VILLAGE_B
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def row(table: str, row_id: str, values: dict, *, replica: str, wall_ms: int | None = None,
         base: dict | None = None) -> pb.Row:
     version = make_version(wall_ms or now_ms(), 0, replica)
@@ -85,12 +82,6 @@ def new_veteran(area: str, n: int, *, replica: str, **kw) -> pb.Row:
 
     return row("veterans", str(uuid.uuid4()),
                {"id_number": id_number(n), "name": "越界", "area": area, "deleted": 0}, replica=replica, **kw)
-
-
-def station_stub(hub: Hub, home) -> tuple[grpc.Channel, sync_pb2_grpc.SyncStub]:
-    key, cert, ca = station_tls(home)
-    channel = mtls_channel(hub.target, ca=ca, key=key, cert=cert)
-    return channel, sync_pb2_grpc.SyncStub(channel)
 
 
 def push(stub, rows: list[pb.Row], replica: str, *, batch: int = 0, timeout: float = 30) -> list[pb.PushResponse]:
