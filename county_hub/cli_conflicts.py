@@ -17,7 +17,7 @@ Plugged into ``county-hub`` by :func:`register` (called from ``county_hub.cli``)
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 
@@ -34,15 +34,15 @@ RESOLVED_BY = "county"
 
 
 @contextmanager
-def _open(home: str | None) -> Iterator[tuple[HubStore, str, str]]:
-    """The hub's store (its registry migrated, so the audit table exists), the
-    county code (its scope) and who resolves."""
-    store, _registry = home_mod.open_hub(home_mod.resolve_home(home))
+def _open(home: str | None) -> Iterator[tuple[HubStore, str, str, Callable[..., None]]]:
+    """The hub's store, the county code (its scope), who resolves, and the
+    registry's audit log (a resolution is recorded there)."""
+    store, registry = home_mod.open_hub(home_mod.resolve_home(home))
     try:
         county = store.meta("county")
         if not county:
             raise StoreError("县中心数据库缺少县级区划代码", hint="请先运行 county-hub init --county CODE")
-        yield store, county, RESOLVED_BY
+        yield store, county, RESOLVED_BY, registry.audit
     finally:
         store.close()
 

@@ -69,7 +69,7 @@ class Registry:
 
     # -- audit ---------------------------------------------------------------
 
-    def audit(self, kind: str, station: str | None, **detail) -> None:
+    def audit(self, kind: str, station: str | None, /, **detail) -> None:
         self.conn.execute(
             "INSERT INTO _audit (at_ms, kind, station, detail) VALUES (?, ?, ?, ?)",
             (_now_ms(), kind, station, json.dumps(detail, ensure_ascii=False) if detail else None),

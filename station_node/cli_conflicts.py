@@ -29,11 +29,12 @@ __all__ = ["register", "conflicts"]
 
 
 @contextmanager
-def _open(home: str | None) -> Iterator[tuple[Store, str, str]]:
-    """The station's store, its scope, and its code (who resolves)."""
+def _open(home: str | None) -> Iterator[tuple[Store, str, str, None]]:
+    """The station's store, its scope, and its code (who resolves); the hub audits
+    a station's resolution when it arrives, so none here."""
     with open_station(home) as store:
         code = store.meta("station") or ""
-        yield store, store.meta("scope") or code, code
+        yield store, store.meta("scope") or code, code, None
 
 
 conflicts = conflicts_group(

@@ -21,11 +21,11 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Iterable
 
-from sync import domain, petition as petition_rules
+from sync import domain, petition as petition_rules, queries
 from sync.errors import StoreError, ValidationError
 from sync.fields import parse_value
 from sync.schema import table as _table
-from sync.store import Store, scope_range
+from sync.store import Store
 
 __all__ = [
     "station_code",
@@ -111,7 +111,7 @@ def _put(store: Store, table: str, row_id: str, values: dict[str, Any], *, creat
 def _check_unique_id_number(store: Store, id_number: str | None, *, own_id: str | None = None) -> None:
     if not id_number:
         return
-    for other in store.select("veterans", "id_number = ?", (id_number,)):
+    for other in queries.veterans(store, id_number=id_number):
         if other["id"] != own_id:
             raise ValidationError(
                 f"身份证号 {id_number} 已登记：{other.get('name') or ''}（编号 {other['id']}）",
@@ -168,25 +168,11 @@ def delete_veteran(store: Store, veteran_id: str) -> dict:
     return current
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_veterans(store: Store, area: str | None = None, search: str | None = None) -> list[dict]:
     """Live veterans, optionally within ``area`` (a prefix in scope) and matching
     ``search`` (a substring of name, ID number, phone or address)."""
-    where, params = ["1"], []
-    if area:
-        lo, hi = scope_range(domain.validate_area(area, scope=station_scope(store)))
-        where.append("area >= ? AND area < ?")
-        params += [lo, hi]
-    if search and search.strip():
-        pattern = _like(search.strip())
-        cols = ("name", "id_number", "phone", "address")
-        where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in cols) + ")")
-        params += [pattern] * len(cols)
-    return store.select("veterans", " AND ".join(where), params, order="area, name, id")
+    prefix = domain.validate_area(area, scope=station_scope(store)) if area else None
+    return queries.veterans(store, area_prefix=prefix, text=search)
 
 
 def veteran_names(store: Store, ids: Iterable[str]) -> dict[str, str]:
@@ -236,8 +222,8 @@ def list_visits(store: Store, veteran_id: str | None = None) -> list[dict]:
     """Live visits, newest first; of one veteran when ``veteran_id`` is given."""
     if veteran_id:
         vet = store.get("veterans", veteran_id.strip(), include_deleted=True)
-        return store.select("visits", "veteran_id = ?", (vet["id"],), order="visited_on DESC, id DESC")
-    return store.select("visits", order="visited_on DESC, id DESC")
+        return queries.visits(store, veteran_id=vet["id"])
+    return queries.visits(store)
 
 
 # --------------------------------------------------------------------------- petitions
@@ -302,12 +288,8 @@ def _stored_events(store: Store, petition_id: str | None = None) -> dict[str, li
     """Stored events (with their clocks) grouped by petition — of one petition,
     or of all — in no particular order: :func:`sync.petition.fold_events`
     orders them and drops tombstones."""
-    if petition_id is None:
-        states = store.read_states("petition_events")
-    else:
-        states = store.read_states("petition_events", "petition_id = ?", (petition_id,))
     out: dict[str, list] = {}
-    for state, _ in states:
+    for state in queries.events_of(store, None if petition_id is None else [petition_id]):
         out.setdefault(state.values.get("petition_id"), []).append(state)
     return out
 
@@ -371,7 +353,7 @@ def list_petitions(
     only the overdue ones (``state.overdue``: open and past a legal deadline)
     when ``overdue``."""
     day = _today(today)
-    pets = store.select("petitions", order="received_on DESC, id DESC")
+    pets = queries.petitions(store)
     events = _stored_events(store)
     out = []
     for pet in pets:

@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync import domain
+from sync import domain, queries
 from sync.errors import ValidationError, VetsyncError
 from sync.fields import display_value, parse_value
 from sync.schema import table as _table
-from sync.store import Store, scope_range
+from sync.store import Store
 from sync.tabular import read_table, write_table
 
 from station_node.records import station_code, station_scope
@@ -392,7 +392,7 @@ def import_roster(
     rows, errors = _validate(records, columns, scope, default_area, result.warnings)
 
     existing: dict[str, list[dict]] = {}
-    for vet in store.select("veterans", order="id"):
+    for vet in queries.veterans(store, order="id"):
         if vet.get("id_number"):
             existing.setdefault(vet["id_number"], []).append(vet)
     plan: list[tuple[str, dict[str, Any], bool]] = []  # (row id, changes, create)
@@ -449,11 +449,8 @@ def export_roster(store: Store, path: str | Path, *, area: str | None = None) ->
     """Write the live veterans in scope (under ``area`` when given) to ``path``
     (.xlsx or .csv); returns how many."""
     scope = station_scope(store)
-    where, params = "1", ()
-    if area is not None:
-        lo, hi = scope_range(domain.validate_area(area, scope=scope))
-        where, params = "area >= ? AND area < ?", (lo, hi)
-    vets = store.select("veterans", where, params, order="area, name, id")
+    prefix = domain.validate_area(area, scope=scope) if area is not None else None
+    vets = queries.veterans(store, area_prefix=prefix)
     columns = export_columns()
     rows = []
     for vet in vets:

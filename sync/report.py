@@ -55,7 +55,8 @@ from typing import Any
 
 from sync.domain import ENUMS, parse_month, validate_area
 from sync.petition import fold_events
-from sync.scope import AREA_LENGTHS, AREA_LEVELS, scope_range
+from sync import queries
+from sync.scope import AREA_LENGTHS, AREA_LEVELS
 from sync.store import Store
 
 __all__ = ["Report", "ReportRow", "StaleStation", "build_report", "STALE_DAYS", "LEVEL_LABELS"]
@@ -287,17 +288,11 @@ def build_report(
     scope = validate_area(scope)
     month = parse_month(month if month is not None else today)
     first, after = _month_bounds(month)
-    lo, hi = scope_range(scope)
     rows = _Rows(scope)
-    conn = store.conn
     with store.transaction("DEFERRED"):
         # veterans on file, by category
         on_file: dict[str, list[ReportRow]] = {}
-        for vid, area, category, status, merged in conn.execute(
-            "SELECT id, area, category, status, merged_into FROM veterans "
-            "WHERE deleted IS NOT 1 AND area >= ? AND area < ?",
-            (lo, hi),
-        ):
+        for vid, area, category, status, merged in queries.veterans_for_report(store, scope):
             if merged or (status and status != "active"):  # 迁出, 已故, or unknown
                 rows.touch(area)
                 continue
@@ -308,24 +303,17 @@ def build_report(
                 row.veterans_on_file += 1
                 row.by_category[cat] += 1
         # visit coverage: distinct veterans visited in the month, at the veteran's area
-        for (vid,) in conn.execute(
-            "SELECT DISTINCT veteran_id FROM visits "
-            "WHERE deleted IS NOT 1 AND visited_on >= ? AND visited_on < ?",
-            (first, after),
-        ):
+        for vid in queries.visited_between(store, first, after):
             for row in on_file.get(vid, ()):
                 row.visited += 1
         # petitions: one query for the petitions, one read of the events with their
         # clocks; sync.petition.fold_events orders each petition's events and folds them
         petitions = {
             pid: {"area": area, "received_on": received_on}
-            for pid, area, received_on in conn.execute(
-                "SELECT id, area, received_on FROM petitions WHERE deleted IS NOT 1 AND area >= ? AND area < ?",
-                (lo, hi),
-            )
+            for pid, area, received_on in queries.petitions_in(store, scope)
         }
         events: dict[str, list] = {pid: [] for pid in petitions}
-        for ev, _ in store.read_states("petition_events"):
+        for ev in queries.events_of(store):
             of = events.get(ev.values.get("petition_id"))
             if of is not None:  # an event of a petition in the scope
                 of.append(ev)
@@ -340,11 +328,7 @@ def build_report(
                 row.petitions_closed_in_month += closed_in_month
                 row.petitions_overdue += state.overdue
         # open conflicts
-        for area, n in conn.execute(
-            "SELECT area, count(*) FROM conflicts "
-            "WHERE deleted IS NOT 1 AND status = 'open' AND area >= ? AND area < ? GROUP BY area",
-            (lo, hi),
-        ):
+        for area, n in queries.open_conflicts_by_area(store, scope):
             for row in rows.touch(area):
                 row.conflicts_open += n
     stale = _stale(stations, scope, today, rows)

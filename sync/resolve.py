@@ -44,16 +44,16 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
-from typing import Any
+from typing import Any, Callable
 
-from sync import domain
+from sync import domain, queries
 from sync.errors import NotFound, ScopeError, ValidationError
 from sync.fields import display_value, field_label, parse_value
 from sync.hlc import wall_ms_of
 from sync.limits import text_limit
 from sync.hub_store import HubStore
 from sync.schema import TABLES
-from sync.scope import in_scope as _in_scope, scope_range
+from sync.scope import in_scope as _in_scope
 from sync.store import Store
 
 __all__ = [
@@ -150,17 +150,11 @@ def list_conflicts(
 ) -> list[dict]:
     """Conflicts (open ones unless ``include_resolved``), oldest first, optionally
     of one ``kind`` (code or Chinese label) and within ``area`` (a prefix)."""
-    where, params = [], []
-    if not include_resolved:
-        where.append("status IS NOT 'resolved'")
-    if kind:
-        where.append("kind = ?")
-        params.append(domain.parse_enum("conflict_kind", kind, field_label="冲突类型"))
-    if area:
-        lo, hi = scope_range(domain.validate_area(area))
-        where.append("area >= ? AND area < ?")
-        params += [lo, hi]
-    rows = store.select("conflicts", " AND ".join(where) or "1", params, order="detected_at, id")
+    rows = queries.conflicts(
+        store, include_resolved=include_resolved,
+        kind=domain.parse_enum("conflict_kind", kind, field_label="冲突类型") if kind else None,
+        area_prefix=domain.validate_area(area) if area else None,
+    )
     return [_as_dict(store, r) for r in rows]
 
 
@@ -385,9 +379,7 @@ def _winning_event(store: Store, c: dict, loser) -> str:
     """The id of the event that won a petition transition (the hub records the
     losing event's id and the winner's kind and version)."""
     pet = loser.values.get("petition_id")
-    candidates = store.select(
-        "petition_events", "petition_id = ? AND id != ?", (pet, loser.id), order="id"
-    )
+    candidates = queries.other_events(store, pet, loser.id)
     for ev in candidates:
         state = _state(store, "petition_events", ev["id"])
         if state is not None and state.version("kind") == c.get("winner_version"):
@@ -424,7 +416,7 @@ def _plan_merge(store, c, plan, *, merge_into, scope, hub) -> None:
     area = survivor.area
     moved = 0
     for dep_table in ("visits", "petitions"):
-        for dep in store.select(dep_table, "veteran_id = ?", (other_id,), order="id"):
+        for dep in queries.dependents_of(store, dep_table, other_id):
             changes = {"veteran_id": survivor_id}
             if dep.get("area") != area:
                 # The petition's events follow it: the hub re-stamps them on the move.
@@ -449,10 +441,6 @@ def _clip(text: str) -> str:
     return text if len(text) <= _RESOLUTION_CHARS else text[: _RESOLUTION_CHARS - 1] + "…"
 
 
-def _has_table(store: Store, name: str) -> bool:
-    return store.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
 def resolve(
     store: Store,
     conflict_id: str,
@@ -462,10 +450,13 @@ def resolve(
     merge_into: str | None = None,
     by: str,
     scope: str,
+    audit: Callable[..., None] | None = None,
 ) -> dict:
     """Settle one conflict (see the module docstring); returns the conflict as
     :func:`get_conflict` gives it after, plus ``writes``: the rows written
-    (``[{"table", "id", "fields"}]``). One transaction: all or nothing."""
+    (``[{"table", "id", "fields"}]``). One transaction: all or nothing.
+    ``audit(kind, who, **detail)``: records the resolution (the hub passes its
+    registry's audit log), inside that transaction."""
     given = [n for n, v in (("--keep", keep), ("--value", value), ("--merge-into", merge_into)) if v is not None]
     if len(given) != 1:
         raise ValidationError(
@@ -518,13 +509,9 @@ def resolve(
         for table, row_id, changes in plan.writes:
             write(table, row_id, changes)
         write("conflicts", c["id"], {"status": "resolved", "resolution": _clip(plan.resolution), "resolved_by": by})
-        if hub and _has_table(store, "_audit"):
-            detail = {"conflict": c["id"], "kind": kind, "table": c.get("table"), "row_id": c.get("row_id"),
-                      "resolution": plan.resolution}
-            store.conn.execute(
-                "INSERT INTO _audit (at_ms, kind, station, detail) VALUES (?, 'resolve', ?, ?)",
-                (int(time.time() * 1000), by, json.dumps(detail, ensure_ascii=False)),
-            )
+        if audit is not None:  # in the same transaction: the resolution and its record go together
+            audit("resolve", by, conflict=c["id"], kind=kind, table=c.get("table"), row_id=c.get("row_id"),
+                  resolution=plan.resolution)
         out = get_conflict(store, c["id"])
     out["writes"] = [{"table": t, "id": i, "fields": ch} for t, i, ch in plan.writes]
     return out

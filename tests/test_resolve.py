@@ -444,7 +444,7 @@ def test_listing_filters(net):
     assert row["类型"] == "并发修改" and row["字段"] == "姓名" and row["状态"] == "已解决"
 
 
-def test_hub_resolution_is_audited_when_the_registry_exists(net):
+def test_hub_resolution_is_audited_through_the_registrys_callback(net):
     from county_hub.registry import Registry
 
     registry = Registry(net.hub)
@@ -455,7 +455,7 @@ def test_hub_resolution_is_audited_when_the_registry_exists(net):
     net.sync("va")
     net.sync("town")
     (c,) = R.list_conflicts(net.hub)
-    R.resolve(net.hub, c["id"], keep="winner", by="county", scope=COUNTY)
+    R.resolve(net.hub, c["id"], keep="winner", by="county", scope=COUNTY, audit=registry.audit)
     (entry,) = [e for e in registry.audit_log() if e["kind"] == "resolve"]
     assert entry["station"] == "county" and entry["detail"]["conflict"] == c["id"]
 

@@ -1,7 +1,8 @@
 """The ``conflicts`` command group, shared by ``county-hub`` and ``station-node``:
 list (open ones by default), ``show``, ``resolve``. Each program passes how to
-open its store — yielding the store, the scope it may resolve in, and who is
-resolving — and its own wording; the commands call :mod:`sync.resolve`.
+open its store — yielding the store, the scope it may resolve in, who is
+resolving, and how a resolution is audited (None: not here; the hub passes its
+registry's log) — and its own wording; the commands call :mod:`sync.resolve`.
 
 ``--json`` output: an array of conflicts for the list, an object for ``show``
 and ``resolve`` (the fields of the ``conflicts`` table plus ``record_name``,
@@ -19,7 +20,8 @@ from vetsync_cli.chrome import ChineseGroup, emit_json, json_option, print_table
 
 __all__ = ["conflicts_group"]
 
-Opener = Callable[[str | None], ContextManager[tuple[object, str, str]]]  # home -> (store, scope, by)
+# home -> (store, scope, by, audit)
+Opener = Callable[[str | None], ContextManager[tuple[object, str, str, Callable[..., None] | None]]]
 
 
 def conflicts_group(*, program: str, help: str, open_store: Opener, home_option: Callable,
@@ -45,7 +47,7 @@ def conflicts_group(*, program: str, help: str, open_store: Opener, home_option:
                   kind: str | None = None, area: str | None = None) -> None:
         if ctx.invoked_subcommand is not None:
             return
-        with open_store(home) as (store, _scope, _by):
+        with open_store(home) as (store, _scope, _by, _audit):
             items = R.list_conflicts(store, include_resolved=include_resolved, kind=kind, area=area)
         if as_json:
             emit_json(items)
@@ -61,7 +63,7 @@ def conflicts_group(*, program: str, help: str, open_store: Opener, home_option:
     @json_option
     @home_option
     def show(conflict_id: str, as_json: bool, home: str | None) -> None:
-        with open_store(home) as (store, _scope, _by):
+        with open_store(home) as (store, _scope, _by, _audit):
             c = R.get_conflict(store, conflict_id)
         if as_json:
             emit_json(c)
@@ -82,8 +84,9 @@ def conflicts_group(*, program: str, help: str, open_store: Opener, home_option:
     @home_option
     def resolve_cmd(conflict_id: str, keep: str | None, value: str | None, merge_into: str | None,
                     as_json: bool, home: str | None) -> None:
-        with open_store(home) as (store, scope, by):
-            out = R.resolve(store, conflict_id, keep=keep, value=value, merge_into=merge_into, by=by, scope=scope)
+        with open_store(home) as (store, scope, by, audit):
+            out = R.resolve(store, conflict_id, keep=keep, value=value, merge_into=merge_into, by=by, scope=scope,
+                            audit=audit)
         if as_json:
             emit_json(out)
         else:
