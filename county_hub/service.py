@@ -209,10 +209,10 @@ class SyncService(_Port):
         if request.wall_ms < 0:  # would also overflow the skew column
             raise ProtocolError(f"站点时钟值不合法：{request.wall_ms}")
         now = int(time.time() * 1000)
-        skew = request.wall_ms - now if request.wall_ms else 0
+        skew_ms = request.wall_ms - now if request.wall_ms else 0
         with self.hub.transaction(durable=False):
             self.hub.bind_replica(request.replica_id, peer.station)
-            self.registry.record_handshake(peer.station, request.replica_id, skew)
+            self.registry.record_handshake(peer.station, request.replica_id, skew_ms)
             seq = self.hub.last_seq
         return pb.HandshakeResponse(
             protocol=codec.PROTOCOL_VERSION, schema=SCHEMA_VERSION, station=peer.station, scope=peer.scope,

@@ -85,12 +85,12 @@ def register(main: click.Group) -> None:
             emit_json(info)
             return
         cert = info["certificate"]
-        skew = info["clock_skew_ms"]
+        skew_ms = info["clock_skew_ms"]
         lines = [
             ("站点", info["station"]), ("范围", info["scope"]), ("县中心", info["hub"] or "（离线）"),
             ("上次同步", info["last_sync"] or "从未同步"), ("未上传的修改", f"{info['pending']} 条"),
             ("被拒记录", f"{len(info['rejected'])} 条"),
-            ("时钟偏差", "未知" if skew is None else f"{skew / 1000:+.1f} 秒（本机减县中心）"),
+            ("时钟偏差", "未知" if skew_ms is None else f"{skew_ms / 1000:+.1f} 秒（本机减县中心）"),
             ("证书", "无" if not cert else f"有效期至 {cert['not_after'][:10]}（剩 {cert['days_left']} 天）"),
         ]
         for k, v in lines:

@@ -21,7 +21,7 @@ from station_node import identity
 from station_node.client import GrpcHub
 from station_node.errors import CertificateRejected, NotEnrolled
 from sync.defaults import DEFAULT_BATCH_ROWS, SYNC_ATTEMPTS
-from sync.replicate import Progress, SyncReport, sync_once
+from sync.replicate import SKEW_MS_META, Progress, SyncReport, sync_once
 from sync.store import Store
 
 __all__ = ["connect", "sync_with_retry", "station_status"]
@@ -85,7 +85,7 @@ def station_status(home: Path, store: Store) -> dict:
         cert = identity.cert_info(home)
     except identity.IdentityError:
         cert = None
-    skew = store.meta("last_skew_ms")
+    skew_ms = store.meta(SKEW_MS_META)
     return {
         "station": store.meta("station"),
         "scope": store.meta("scope"),
@@ -94,7 +94,7 @@ def station_status(home: Path, store: Store) -> dict:
         "last_sync": _iso(store.meta("last_sync_ms")),
         "pending": store.pending_count(),
         "rejected": store.rejected(),
-        "clock_skew_ms": int(skew) if skew is not None else None,
+        "clock_skew_ms": int(skew_ms) if skew_ms is not None else None,  # the JSON key is a contract
         "cursor": store.cursor,
         "certificate": cert,
     }

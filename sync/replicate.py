@@ -20,7 +20,10 @@ from sync.rowstate import RowState
 from sync.store import Store
 from sync.hub_store import PullBatch
 
-__all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "DEFAULT_BATCH_ROWS"]
+__all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "SKEW_MS_META"]
+
+# The store's meta key of the skew (station clock minus hub clock, ms) learnt at the last handshake.
+SKEW_MS_META = "last_skew_ms"
 
 # The hub refuses versions more than this far ahead of its own clock.
 MAX_SKEW_MS = 5 * 60 * 1000
@@ -91,7 +94,7 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
     hello = hub.handshake(store.replica_id, int(time.time() * 1000))
     report.station, report.skew_ms = hello.station, hello.skew_ms
     with store.transaction(durable=False):  # bookkeeping: no promise rides on it
-        store.set_meta("last_skew_ms", hello.skew_ms)
+        store.set_meta(SKEW_MS_META, hello.skew_ms)
         store.set_meta("scope", hello.scope)
     batch_rows = max(1, min(batch_rows, hello.max_batch_rows))
 
