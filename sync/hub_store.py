@@ -302,7 +302,8 @@ class HubStore(Store):
         if t.hub_only_writes and merged.conflicts:  # someone else settled it first
             return "该冲突已处理，不能再次处理"
         for c in merged.conflicts:
-            self._record_conflict(c, area=current.area, now_ms=now_ms, owner=owner)
+            if not self._conflict_known(c):  # a losing push retried (its ack lost) files nothing new
+                self._record_conflict(c, area=current.area, now_ms=now_ms, owner=owner)
         if merged.changed:
             state = current
             old_area = state.area
@@ -464,6 +465,13 @@ class HubStore(Store):
         self._clear_pending_of_hub()
         if self._filed is not None:
             self._filed.append((area, owner))
+
+    def _conflict_known(self, c: ConflictRecord) -> bool:
+        """Is this losing write already kept? (Rare path: only a push that loses gets here.)"""
+        return self.conn.execute(
+            'SELECT 1 FROM conflicts WHERE row_id = ? AND "table" = ? AND kind = ? AND field = ? AND loser_version = ?',
+            (c.row_id, c.table, c.kind, c.field, c.loser_version),
+        ).fetchone() is not None
 
     def _clear_pending_of_hub(self) -> None:
         # The hub is the authority: its own writes need no acknowledgement.
