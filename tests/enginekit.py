@@ -3,8 +3,11 @@ with faults injected at the peer boundary."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+from unittest import mock
 
 from sync.admission import DOMAIN_CHECKS
 from sync.hub_store import HubStore
@@ -25,13 +28,19 @@ class Cut(Exception):
 
 class FaultyHub(LocalHub):
     """A LocalHub that loses an acknowledgement, applies a batch twice, cuts a
-    pull after some batches, or runs a hook (a local write) between push and pull."""
+    pull after some batches, or runs a hook (a local write) between push and pull.
+    ``log``: every row and eviction a pull hands the station is appended to it
+    as ``("row" | "evict", table, id)`` (what reached the station's PC at all).
+    ``pull_rows``: the pull's batch size, when it is not the push's."""
 
     def __init__(self, *args, lose_ack_at: int | None = None, duplicate: bool = False,
-                 cut_pull_after: int | None = None, between: Callable[[], None] | None = None, **kw):
+                 cut_pull_after: int | None = None, between: Callable[[], None] | None = None,
+                 log: list | None = None, pull_rows: int | None = None, **kw):
         super().__init__(*args, **kw)
+        self.pull_rows = pull_rows  # rows per pull batch, if not the session's batch size
         self.lose_ack_at, self.duplicate = lose_ack_at, duplicate
         self.cut_pull_after, self.between = cut_pull_after, between
+        self.log = log
 
     def push(self, batches: Iterable[list[RowState]]) -> Iterator[PushReply]:
         for i, rows in enumerate(batches):
@@ -45,9 +54,12 @@ class FaultyHub(LocalHub):
     def pull(self, cursor: int, batch_rows: int):
         if self.between:
             self.between()
-        for i, batch in enumerate(super().pull(cursor, batch_rows)):
+        for i, batch in enumerate(super().pull(cursor, self.pull_rows or batch_rows)):
             if self.cut_pull_after == i:
                 raise Cut("pull cut")
+            if self.log is not None:
+                self.log += [("row", r.table, r.id) for r in batch.rows]
+                self.log += [("evict", e.table, e.id) for e in batch.evictions]
             yield batch
 
 
@@ -68,13 +80,14 @@ class Network:
                 s.set_meta("station", scope)
                 s.set_meta("scope", scope)
             self.stations[name] = s
+        self.received: dict[str, list] = {name: [] for name in stations}  # FaultyHub.log per station
 
     def scope(self, name: str) -> str:
         return self.stations[name].meta("scope")
 
     def sync(self, name: str, *, batch_rows: int = 3, **faults):
         store = self.stations[name]
-        peer = FaultyHub(self.hub, store.meta("station"), scope=self.scope(name), **faults)
+        peer = FaultyHub(self.hub, store.meta("station"), scope=self.scope(name), log=self.received[name], **faults)
         try:
             return sync_once(store, peer, batch_rows=batch_rows)
         except Cut:
@@ -86,12 +99,37 @@ class Network:
             s.close()
 
 
-def snapshot(store: Store, scope: str) -> dict:
-    """Every row (tombstones too) in scope: (table, id) -> (values, clock)."""
+def confidential_owner(store: Store, table: str, values: dict) -> str | None:
+    """The registering station of a confidential row as ``store`` holds it (a
+    confidential petition, its events, a conflict marked confidential); None: not
+    confidential."""
+    if table in ("petitions", "conflicts"):
+        return values.get("station") if values.get("confidential") == 1 else None
+    if table == "petition_events":
+        loaded = store.load("petitions", values.get("petition_id") or "")
+        return confidential_owner(store, "petitions", loaded[0].values) if loaded else None
+    return None
+
+
+def snapshot(store: Store, scope: str, *, station: str | None = None) -> dict:
+    """Every row (tombstones too) in scope: (table, id) -> (values, clock).
+    ``station``: what that station may hold of it — without the confidential rows
+    another station registered (compare a station with the hub's view for it)."""
     out = {}
     for table in ("veterans", "visits", "petitions", "petition_events", "conflicts"):
         for state, _ in store.read_states(table):
             if state.area.startswith(scope):
+                if station is not None and confidential_owner(store, table, state.values) not in (None, station):
+                    continue
                 values = {k: state.values.get(k) for k in state.clock}
                 out[(table, state.id)] = (values, dict(state.clock))
     return out
+
+
+@contextlib.contextmanager
+def sequential_ids(prefix: str = "id") -> Iterator[None]:
+    """Row ids from ``sync.domain.new_id`` (the station's records) as ``id00001``,
+    ``id00002`` …: a replayed script picks the same rows by position."""
+    counter = itertools.count(1)
+    with mock.patch("sync.domain.new_id", lambda: f"{prefix}{next(counter):05d}"):
+        yield
