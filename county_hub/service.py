@@ -233,13 +233,15 @@ class SyncService(_Port):
         peer = self._peer(station, serial, "Push")  # per batch: a revocation cuts an open stream
         try:
             _check_replica(request.replica_id)
+            if request.cursor >= 2**63:  # a hub seq is a SQLite INTEGER
+                raise ProtocolError(f"同步游标不合法：{request.cursor}")
             if len(request.rows) > MAX_BATCH_ROWS:
                 raise ProtocolError(f"一批最多 {MAX_BATCH_ROWS} 行，收到 {len(request.rows)} 行")
             rows = [codec.row_from_pb(r) for r in request.rows]
             check_skew(rows, int(time.time() * 1000))
             with self.hub.transaction():  # the batch and its bookkeeping: one durable commit
                 result = self.hub.apply_push(rows, station=peer.station, scope=peer.scope,
-                                             replica_id=request.replica_id)
+                                             replica_id=request.replica_id, seen_cursor=request.cursor)
                 self.registry.record_push(peer.station, len(result.acked), result.refused, result.conflicts,
                                           resolved=result.resolved)
         except VetsyncError as exc:  # nothing of the batch was written; what was tried is kept

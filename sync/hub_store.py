@@ -163,12 +163,20 @@ class HubStore(Store):
     # -- push ----------------------------------------------------------------
 
     def apply_push(self, rows: list[RowState], *, station: str, scope: str, replica_id: str,
-                   adopt_foreign_versions: bool = False) -> PushResult:
+                   seen_cursor: int = 0, adopt_foreign_versions: bool = False) -> PushResult:
         """Apply one pushed batch atomically; see the module docstring.
 
         ``station`` and ``scope`` come from the pusher's certificate. A
         ``replica_id`` bound to another station (or the hub's own) raises
         :class:`~sync.errors.Forbidden` and nothing is written.
+
+        ``seen_cursor``: the pusher's pull cursor when it read the batch. A row
+        it changed is marked as its own (not sent back to it by ``changes_since``)
+        only when the hub's state it changed is one it had pulled (the row's seq
+        at most ``seen_cursor``) and the hub kept no value of its own; otherwise
+        the pusher gets the merged row on its next pull, however that pull is
+        cut into batches or sessions. 0 (an older station): every changed row is
+        sent back.
 
         ``adopt_foreign_versions`` (off by default, used by nothing yet) is the
         one deliberate exception to the version rule, for the recovery of a hub
@@ -193,7 +201,8 @@ class HubStore(Store):
             try:
                 for incoming in sorted(rows, key=lambda r: _RANK.get(r.table, 9)):
                     reason = self._merge_one(incoming, batch, links, station=station, scope=scope, now_ms=now_ms,
-                                             result=result, origin=replica_id, adopt=adopt_foreign_versions)
+                                             result=result, origin=replica_id, seen_cursor=seen_cursor,
+                                             adopt=adopt_foreign_versions)
                     if reason:
                         result.refused.append((incoming.table, incoming.id, reason))
                     else:
@@ -221,7 +230,7 @@ class HubStore(Store):
                 for rid, (state, _) in self.load_many(table, wanted).items()}
 
     def _merge_one(self, incoming: RowState, batch: "_Batch", links: "_Links", *, station: str, scope: str,
-                   now_ms: int, result: PushResult, origin: str, adopt: bool) -> str | None:
+                   now_ms: int, result: PushResult, origin: str, seen_cursor: int, adopt: bool) -> str | None:
         t = TABLES.get(incoming.table)
         if t is None:
             return f"未知的数据表：{incoming.table[:40]}"
@@ -306,14 +315,15 @@ class HubStore(Store):
                 self._record_conflict(c, area=current.area, now_ms=now_ms, owner=owner)
         if merged.changed:
             state = current
+            seen = state.seq <= seen_cursor  # the pusher had pulled the state it changed
             old_area = state.area
             batch.add_history(state, merged.changed)  # before the change: it keeps the values replaced
             for name, (value, version) in merged.changed.items():
                 state.values[name] = value
                 state.clock[name] = version
             batch.current[key] = state
-            # The pusher already has this state unless the hub kept a value of its own.
-            batch.save(state, None if merged.resend else origin)
+            # The pusher already has this state if it had the state it changed and the hub kept no value of its own.
+            batch.save(state, origin if seen and not merged.resend else None)
             if old_area and state.area != old_area:
                 batch.moves.append((t.name, state.id, old_area, state.area))
             if t.name == "veterans":

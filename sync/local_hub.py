@@ -26,10 +26,11 @@ class LocalHub:
         now = int(time.time() * 1000)
         return Handshake(self.station, self.scope, self.hub.meta("county", "") or "", now, wall_ms - now)
 
-    def push(self, batches: Iterable[list[RowState]]) -> Iterator[PushReply]:
+    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0) -> Iterator[PushReply]:
         for rows in batches:
             check_skew(rows, int(time.time() * 1000))
-            r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id)
+            r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id,
+                                    seen_cursor=cursor)
             yield PushReply(r.acked, r.refused, r.conflicts, rows)
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]:

@@ -62,8 +62,8 @@ class PushReply:
 class HubPeer(Protocol):
     def handshake(self, replica_id: str, wall_ms: int) -> Handshake: ...
 
-    def push(self, batches: Iterable[list[RowState]]) -> Iterator[PushReply]:
-        """One reply per batch, in order."""
+    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0) -> Iterator[PushReply]:
+        """One reply per batch, in order. ``cursor``: the pusher's pull cursor (what it has seen)."""
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]: ...
 
@@ -98,7 +98,7 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
         store.set_meta("scope", hello.scope)
     batch_rows = max(1, min(batch_rows, hello.max_batch_rows))
 
-    for reply in hub.push(store.pending_batches(batch_rows)):
+    for reply in hub.push(store.pending_batches(batch_rows), cursor=store.cursor):
         store.acknowledge(reply.acked, reply.sent)
         for table, row_id, reason in reply.refused:
             store.reject(table, row_id, reason)

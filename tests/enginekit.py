@@ -42,11 +42,13 @@ class FaultyHub(LocalHub):
         self.cut_pull_after, self.between = cut_pull_after, between
         self.log = log
 
-    def push(self, batches: Iterable[list[RowState]]) -> Iterator[PushReply]:
+    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0) -> Iterator[PushReply]:
         for i, rows in enumerate(batches):
-            r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id)
+            r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id,
+                                    seen_cursor=cursor)
             if self.duplicate:
-                r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id)
+                r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id,
+                                        seen_cursor=cursor)
             if self.lose_ack_at == i:
                 raise Cut("ack lost")
             yield PushReply(r.acked, r.refused, r.conflicts, rows)

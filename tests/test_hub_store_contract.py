@@ -11,7 +11,8 @@ The interface the suite assumes (the contract)::
 
     bind_replica(replica_id, station) -> None
         binds at first sight; Forbidden if bound to another station or the hub's own
-    apply_push(rows: list[RowState], *, station, scope, replica_id) -> PushResult
+    apply_push(rows: list[RowState], *, station, scope, replica_id, seen_cursor=0) -> PushResult
+        seen_cursor: the pusher's pull cursor; a row it changed over a state above it is sent back
         PushResult.acked     [(table, id, clock)]  the rows taken, with the versions pushed
         PushResult.refused   [(table, id, reason)]
         PushResult.conflicts int: conflicts filed by this push that the pusher may see
@@ -153,6 +154,7 @@ class Pusher:
         self.station, self.scope = station, scope or station
         self.replica_id = replica_id or new_replica_id()
         self.hlc = HLC(self.replica_id)
+        self.seen = 0  # the hub seq up to which this pusher has the hub's rows (its pull cursor)
 
     def new(self, table: str, values: dict) -> RowState:
         """A new row: every field stamped with one version, each with base ``""``."""
@@ -164,13 +166,15 @@ class Pusher:
         """An edit built on ``state`` (as pulled from the hub): the changed fields with
         their bases, plus the context fields (area, deleted) as the pusher holds them."""
         self.hlc.observe(max(state.clock.values()))
+        self.seen = max(self.seen, state.seq)  # it holds the hub's row as of that seq
         version = self.hlc.tick()
         values = {"area": state.area, "deleted": state.values.get("deleted"), **changes}
         clock = {"area": state.clock["area"], "deleted": state.clock["deleted"], **dict.fromkeys(changes, version)}
         return RowState(state.table, state.id, values, clock, {n: state.clock.get(n, "") for n in changes})
 
     def push(self, hub, rows: list[RowState]) -> PushResult:
-        return hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id)
+        return hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id,
+                              seen_cursor=self.seen)
 
     def pull(self, hub, cursor: int = 0, **kw) -> tuple[list[RowState], list[Eviction], int]:
         """Every batch from ``cursor`` on, as this pusher's pull: (rows, evictions, cursor)."""
@@ -181,6 +185,7 @@ class Pusher:
             evictions += batch.evictions
             cursor = batch.cursor
             if not batch.more:
+                self.seen = max(self.seen, cursor)
                 return rows, evictions, cursor
 
 
@@ -233,8 +238,8 @@ class AckLost(Exception):
 
 
 class LosesAcks(LocalHub):
-    def push(self, batches):
-        for _reply in super().push(batches):
+    def push(self, batches, *, cursor=0):
+        for _reply in super().push(batches, cursor=cursor):
             raise AckLost()
         return
         yield  # pragma: no cover - a generator

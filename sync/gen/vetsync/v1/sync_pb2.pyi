@@ -59,14 +59,16 @@ class HandshakeResponse(_message.Message):
     def __init__(self, protocol: _Optional[int] = ..., schema: _Optional[int] = ..., station: _Optional[str] = ..., scope: _Optional[str] = ..., hub_wall_ms: _Optional[int] = ..., county: _Optional[str] = ..., hub_seq: _Optional[int] = ..., max_batch_rows: _Optional[int] = ...) -> None: ...
 
 class PushRequest(_message.Message):
-    __slots__ = ("batch", "replica_id", "rows")
+    __slots__ = ("batch", "replica_id", "rows", "cursor")
     BATCH_FIELD_NUMBER: _ClassVar[int]
     REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     batch: int
     replica_id: str
     rows: _containers.RepeatedCompositeFieldContainer[Row]
-    def __init__(self, batch: _Optional[int] = ..., replica_id: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
+    cursor: int
+    def __init__(self, batch: _Optional[int] = ..., replica_id: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., cursor: _Optional[int] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ("table", "id", "versions")
