@@ -150,10 +150,6 @@ class HubStore(Store):
             elif row[0] != station:
                 raise Forbidden(REPLICA_TAKEN)
 
-    def register_replica(self, replica_id: str, station: str) -> None:
-        """Deprecated name of :meth:`bind_replica`."""
-        self.bind_replica(replica_id, station)
-
     def station_of(self, replica_id: str) -> str:
         if replica_id == self.replica_id:
             return self.meta("county", "") or "hub"
