@@ -225,11 +225,13 @@ def test_a_confidential_petition_stays_with_its_station_when_its_veteran_moves_a
 def test_huge_fields_never_reach_another_station(net):
     hub, st, _ = net
     va, vb = st["va"], st["vb"]
+    target = vb.add_veteran(id_number(80), "王八十")  # its own: other tests move the shared veterans
+    vb.sync()
     before = hub_state(hub)
     replica = new_replica_id()
     channel, stub = station_stub(hub, va)
     with channel:
-        huge = edit_row(hub, "veterans", st["vb_vet"], {f: "x" * 40_000 for f in ("health", "family", "note")},
+        huge = edit_row(hub, "veterans", target, {f: "x" * 40_000 for f in ("health", "family", "note")},
                         replica=replica, area=VILLAGE_A)
         (reason,) = refused_only(push_one(stub, [huge], replica), 1)
         assert "过长" in reason and VILLAGE_B not in reason
@@ -239,15 +241,15 @@ def test_huge_fields_never_reach_another_station(net):
     # the largest out-of-scope edit the door lets through: its refused-edit conflict decodes in village B
     with channel:
         channel, stub = station_stub(hub, va)
-        biggest = edit_row(hub, "veterans", st["vb_vet"], {"health": '"' * 4000, "family": "\\" * 4000,
+        biggest = edit_row(hub, "veterans", target, {"health": '"' * 4000, "family": "\\" * 4000,
                                                            "note": '"' * 4000}, replica=replica, area=VILLAGE_A)
         resp = push_one(stub, [biggest], replica)
         assert resp.refused and resp.conflicts == 0
     lengths = [len(v or "") for (v,) in query(hub.home, "SELECT loser_value FROM conflicts WHERE row_id = ?",
-                                              (st["vb_vet"],))]
+                                              (target,))]
     assert lengths and max(lengths) < MAX_VALUE_LEN
     assert_still_serving(hub, st)
-    assert any(c["row_id"] == st["vb_vet"] for c in conflicts_at(vb))
+    assert any(c["row_id"] == target for c in conflicts_at(vb))
     # the clerk gets the same limit at the keyboard
     failed = va.cli("veteran", "edit", st["va_vet"], "--set", "备注=" + "长" * 4001, check=False)
     assert "过长" in one_line_error(failed)
