@@ -27,7 +27,8 @@ from station_node.enroll import enroll
 from sync.hlc import new_replica_id
 from sync.hub_store import HubStore
 from sync.schema import TABLES
-from sync.store import Store, scope_range
+from sync.scope import scope_range
+from sync.store import Store
 
 __all__ = [
     "BIN", "COUNTY", "TOWN", "DATA_TABLES", "HubProc", "checkpoint", "copy_db", "make_template",

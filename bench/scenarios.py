@@ -29,7 +29,8 @@ from sync import codec
 from sync.codec import pb
 from sync.replicate import sync_once
 from sync.schema import TABLES
-from sync.store import Store, scope_range
+from sync.scope import scope_range
+from sync.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -50,7 +50,7 @@ def _cpu() -> float:
 def edit_rows(store, scope: str, n: int, kind: str, tag: str) -> int:
     """``store.write`` one field of up to ``n`` existing rows in ``scope`` (visits
     first, then veterans, petitions, events), all in one transaction."""
-    from sync.store import scope_range
+    from sync.scope import scope_range
 
     lo, hi = scope_range(scope)
     done = 0

@@ -54,7 +54,7 @@ from sync.hlc import replica_of
 from sync.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_CHARS, text_limit
 from sync.merge import ConflictRecord, merge_row
 from sync.rowstate import Eviction, RowState
-from sync.schema import CONTEXT_FIELDS, TABLES
+from sync.schema import CONTEXT_FIELDS, REFERENCES, TABLES
 from sync.scope import common_area, in_scope, scope_range
 from sync.store import Store, _q
 from sync.domain import new_id
@@ -81,8 +81,6 @@ _RANK = {"veterans": 0, "petitions": 1, "visits": 2, "petition_events": 3, "conf
 # Per table: the most characters of each declared field's string value.
 _LIMITS = {name: {f: text_limit(name, f, t.get(f).kind) for f in t.data_fields} for name, t in TABLES.items()}
 _SMALLEST_LIMIT = min(n for fields in _LIMITS.values() for n in fields.values())
-# Per table: (reference field, parent table), from the schema.
-_REFS = {name: tuple((f.name, f.ref) for f in t.fields if f.kind == "ref" and f.ref) for name, t in TABLES.items()}
 
 
 @dataclass
@@ -862,7 +860,7 @@ class _Links:
         self.store, self.batch, self.station, self.scope = store, batch, station, scope
         wanted: dict[str, set[str]] = {}
         for r in rows:
-            for name, parent in _REFS.get(r.table, ()):
+            for name, parent in REFERENCES.get(r.table, ()):
                 v = r.values.get(name)
                 if type(v) is str and (parent, v) not in batch.current:
                     wanted.setdefault(parent, set()).add(v)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Field", "Table", "TABLES", "SCHEMA_VERSION", "table", "SYNC_COLUMNS", "CONTEXT_FIELDS"]
+__all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", "SYNC_COLUMNS", "CONTEXT_FIELDS"]
 
 # The version of the replicated fields, sent in the Handshake: the number of the
 # newest migration (sync.migrations) that changed what a replicated row carries
@@ -212,6 +212,11 @@ CONFLICTS = Table(
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (VETERANS, VISITS, PETITIONS, PETITION_EVENTS, CONFLICTS)}
+
+#: Per table: its ``ref`` fields and the table each names, ``((field, parent table), …)``.
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    name: tuple((f.name, f.ref) for f in t.fields if f.kind == "ref" and f.ref) for name, t in TABLES.items()
+}
 
 
 def table(name: str) -> Table:

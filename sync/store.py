@@ -32,14 +32,11 @@ from sync.clocks import pack_clock, pack_pending, pending_groups, unpack_clock, 
 from sync.errors import NotFound, StoreError, ValidationError
 from sync.hlc import HLC, new_replica_id
 from sync.rowstate import Eviction, RowState
-from sync.schema import CONTEXT_FIELDS, TABLES, Table
-from sync.scope import scope_range  # noqa: F401 - re-exported: callers build their queries with it
+from sync.schema import CONTEXT_FIELDS, REFERENCES, TABLES, Table
 
 __all__ = ["Store", "REPLICATED"]
 
 REPLICATED = tuple(TABLES)
-# Per table: (reference field, parent table), from the schema.
-_REFS = {name: tuple((f.name, f.ref) for f in t.fields if f.kind == "ref" and f.ref) for name, t in TABLES.items()}
 _loads = orjson.loads  # hot paths: extra fields
 
 
@@ -319,7 +316,7 @@ class Store:
         for _level in range(4):  # event -> petition -> veteran (-> merged_into)
             wanted: dict[str, set[str]] = {}
             for st in todo:
-                for name, parent in _REFS.get(st.table, ()):
+                for name, parent in REFERENCES.get(st.table, ()):
                     v = st.values.get(name)
                     if type(v) is str and (parent, v) not in forwarded:
                         wanted.setdefault(parent, set()).add(v)

@@ -605,8 +605,9 @@ def test_a_concurrent_edit_is_kept_with_both_values_and_the_loser_gets_the_winne
     assert a.pending_count() == t.pending_count() == 0
 
 
-def test_the_losing_pusher_is_sent_the_winner_again(hub_store):
-    """The incoming side loses: the row is re-sent to its pusher (which holds its own value)."""
+def _a_losing_edit(hub_store) -> tuple[Pusher, RowState, RowState, RowState]:
+    """Village A and its town edit one note from the same state; the town's (later)
+    edit reaches the hub first. Returns (village A, its veteran, A's edit, the town's)."""
     va, town = Pusher(VA), Pusher(TOWN)
     vet = va.new("veterans", veteran_values(1, VA))
     va.push(hub_store, [vet])
@@ -616,6 +617,12 @@ def test_the_losing_pusher_is_sent_the_winner_again(hub_store):
     theirs = town.edit(seen, {"note": "镇"})
     assert theirs.clock["note"] > mine.clock["note"]
     town.push(hub_store, [theirs])
+    return va, vet, mine, theirs
+
+
+def test_the_losing_pusher_is_sent_the_winner_again(hub_store):
+    """The incoming side loses: the row is re-sent to its pusher (which holds its own value)."""
+    va, vet, mine, theirs = _a_losing_edit(hub_store)
     # Village A pulled the winner while its own note was pending (so it kept its own).
     assert keys(va.pull(hub_store, 0)[0]) == [("veterans", vet.id)]
     cursor = hub_store.last_seq
@@ -787,13 +794,7 @@ def test_the_same_batch_applied_twice_changes_nothing(hub_store, kind):
 
 
 def test_a_losing_edit_applied_twice_files_its_conflict_once(hub_store):
-    va, town = Pusher(VA), Pusher(TOWN)
-    vet = va.new("veterans", veteran_values(1, VA))
-    va.push(hub_store, [vet])
-    seen = hub_row(hub_store, "veterans", vet.id)
-    mine = va.edit(seen, {"note": "村"})
-    time.sleep(0.003)
-    town.push(hub_store, [town.edit(seen, {"note": "镇"})])
+    va, vet, mine, _theirs = _a_losing_edit(hub_store)
     assert va.push(hub_store, [mine]).conflicts == 1
     conflicts = hub_conflicts(hub_store)
     again = va.push(hub_store, [mine])  # the reply was lost: the same batch again
