@@ -20,7 +20,7 @@ demo: install
 	$(BIN)/python deploy/demo.py
 
 proto: install
-	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=sync/gen --pyi_out=sync/gen --grpc_python_out=sync/gen proto/vetsync/v1/*.proto
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=sync/wire/gen --pyi_out=sync/wire/gen --grpc_python_out=sync/wire/gen proto/vetsync/v1/*.proto
 	$(BIN)/python deploy/fix_proto_imports.py
 
 bench: install

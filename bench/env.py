@@ -24,11 +24,11 @@ from county_hub.registry import Registry
 from county_hub.server import parse_listening
 from station_node import identity
 from station_node.enroll import enroll
-from sync.hlc import new_replica_id
-from sync.hub_store import HubStore
-from sync.schema import TABLES
-from sync.scope import scope_range
-from sync.store import Store
+from sync.engine.hlc import new_replica_id
+from sync.store.hub import HubStore
+from sync.engine.schema import TABLES
+from sync.engine.scope import scope_range
+from sync.store.station import Store
 
 __all__ = [
     "BIN", "COUNTY", "TOWN", "DATA_TABLES", "HubProc", "checkpoint", "copy_db", "make_template",

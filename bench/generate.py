@@ -37,10 +37,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import names as N
-from sync.domain import id_number_check_digit
-from sync.petition import next_status
-from sync.rowstate import RowState
-from sync.store import Store
+from veterans.values import id_number_check_digit
+from veterans.petition import next_status
+from sync.engine.rowstate import RowState
+from sync.store.station import Store
 
 __all__ = ["Counts", "generate_county", "main", "CHUNK", "FULL"]
 
@@ -269,7 +269,7 @@ class _Village:
         self.staff = [self.person()[0] for _ in range(self.rng.randint(2, 3))]
         self.town_staff = [self.person()[0] for _ in range(3)]
         self.vets: list[tuple[str, str, float, bool]] = []  # (id, name, visit weight, alive)
-        # Ids are UUIDv7 like the ones the station software makes (sync.domain.new_id):
+        # Ids are UUIDv7 like the ones the station software makes (veterans.values.new_id):
         # their time part rises in the order rows are written, village after village.
         start = _dt.datetime.combine(as_of - _dt.timedelta(days=400), _dt.time(), _dt.timezone.utc)
         self.id_ms = int(start.timestamp() * 1000) + plan.villages.index(code) * _ID_MS_PER_VILLAGE

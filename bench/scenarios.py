@@ -25,12 +25,12 @@ from bench.worker import edit_rows
 from station_node.client import channel_options
 from station_node.home import open_store
 from station_node.session import connect
-from sync import codec
-from sync.codec import pb
-from sync.replicate import sync_once
-from sync.schema import TABLES
-from sync.scope import scope_range
-from sync.store import Store
+from sync.wire import codec
+from sync.wire.codec import pb
+from sync.engine.replicate import sync_once
+from sync.engine.schema import TABLES
+from sync.engine.scope import scope_range
+from sync.store.station import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -50,7 +50,7 @@ def _cpu() -> float:
 def edit_rows(store, scope: str, n: int, kind: str, tag: str) -> int:
     """``store.write`` one field of up to ``n`` existing rows in ``scope`` (visits
     first, then veterans, petitions, events), all in one transaction."""
-    from sync.scope import scope_range
+    from sync.engine.scope import scope_range
 
     lo, hi = scope_range(scope)
     done = 0
@@ -70,7 +70,7 @@ def edit_rows(store, scope: str, n: int, kind: str, tag: str) -> int:
 def _sync(home: Path) -> dict:
     from station_node.home import open_store
     from station_node.session import connect
-    from sync.replicate import sync_once
+    from sync.engine.replicate import sync_once
 
     from vetsync_cli.process import tune_gc
 
@@ -100,7 +100,7 @@ def _sync(home: Path) -> dict:
 def _many(spec_path: Path) -> None:
     from station_node.home import open_store
     from station_node.session import connect
-    from sync.replicate import sync_once
+    from sync.engine.replicate import sync_once
 
     spec = json.loads(Path(spec_path).read_text())
     stations = []

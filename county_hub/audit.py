@@ -2,7 +2,7 @@
 
 Every accepted row change is one ``_history`` entry (DESIGN §4: cheap to
 write, one entry per change holding the fields it changed with their
-values and versions: ``sync.hub_store.history_of``). :func:`history` unfolds those entries into
+values and versions: ``sync.store.hub.history_of``). :func:`history` unfolds those entries into
 one item per field version, oldest first, for ``county-hub history``.
 The registry's own log (pushes, enrollments, revocations, resolutions) is
 :meth:`county_hub.registry.Registry.audit_log`.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sync.hub_store import history_of
-from sync.store import Store
+from sync.store.hub import history_of
+from sync.store.station import Store
 
 __all__ = ["history"]
 

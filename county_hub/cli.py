@@ -3,7 +3,7 @@
 Thin: each command resolves the hub home (``--home DIR``, else
 ``COUNTY_HUB_HOME``, else the user's data dir), opens the hub, calls one
 library function (:mod:`county_hub.home`, :class:`county_hub.registry.Registry`,
-:mod:`county_hub.audit`, :func:`sync.report.build_report`,
+:mod:`county_hub.audit`, :func:`veterans.report.build_report`,
 :class:`county_hub.server.HubServer`) and prints. The error translation,
 Chinese help and output helpers are the shared chrome of :mod:`vetsync_cli`:
 our errors become one line ``错误：<message>`` on stderr with exit code 1,
@@ -36,11 +36,11 @@ from county_hub import home as home_mod
 from county_hub.ca import load_ca
 from county_hub.limits import Limits
 from county_hub.registry import Registry
-from sync import fields as F
-from sync.domain import parse_date
-from sync.hub_store import HubStore
-from sync.report import build_report
-from sync.schema import TABLES
+from veterans import fields as F
+from veterans.values import parse_date
+from sync.store.hub import HubStore
+from veterans.report import build_report
+from sync.engine.schema import TABLES
 from vetsync_cli.report_view import show_report
 from vetsync_cli import (
     ChineseGroup,

@@ -2,7 +2,7 @@
 filters), show, resolve.
 
 Thin: each command opens the hub home and calls one function of
-:mod:`sync.resolve`. A resolution at the hub is the hub's own write
+:mod:`veterans.resolve`. A resolution at the hub is the hub's own write
 (``HubStore.write_as_hub``): nothing to push, the stations receive it on
 their next pull; it is recorded in the audit log. The hub's scope is the
 county; ``resolved_by`` is ``county``.
@@ -23,8 +23,8 @@ import click
 
 # Not from county_hub.cli: that module imports this one while it loads.
 from county_hub import home as home_mod
-from sync.errors import StoreError
-from sync.hub_store import HubStore
+from sync.engine.errors import StoreError
+from sync.store.hub import HubStore
 from vetsync_cli import make_home_option
 from vetsync_cli.conflicts_view import conflicts_group
 

@@ -2,20 +2,20 @@
 
 The tree::
 
-    sync.errors.VetsyncError
+    sync.engine.errors.VetsyncError
     └── HubError                  hub-side refusal; ``code`` is the gRPC status name to answer with
         ├── Unauthenticated       no usable client certificate, or a revoked one (UNAUTHENTICATED)
         ├── TokenError            enrollment token unknown, used, expired or for another station (UNAUTHENTICATED)
         ├── NotEnrolled           a station code with no enrollment (NOT_FOUND)
         └── HomeError             hub home missing or already initialised (FAILED_PRECONDITION)
 
-Engine errors (``sync.errors``) reach the servicer too and are mapped there:
+Engine errors (``sync.engine.errors``) reach the servicer too and are mapped there:
 ValidationError/ProtocolError → INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
 
-from sync.errors import VetsyncError
+from sync.engine.errors import VetsyncError
 
 __all__ = ["HubError", "Unauthenticated", "TokenError", "NotEnrolled", "HomeError"]
 

@@ -18,9 +18,9 @@ import platformdirs
 from county_hub import ca as ca_mod
 from county_hub.errors import HomeError
 from county_hub.registry import Registry
-from sync.admission import DOMAIN_CHECKS
-from sync.domain import validate_area
-from sync.hub_store import HubStore
+from veterans.admission import DOMAIN_CHECKS
+from veterans.values import validate_area
+from sync.store.hub import HubStore
 
 __all__ = ["ENV_VAR", "resolve_home", "init_hub", "open_hub"]
 
@@ -65,7 +65,7 @@ def init_hub(home: Path, county: str, name: str | None, hosts: list[str]) -> dic
 
 def open_hub(home: Path) -> tuple[HubStore, Registry]:
     """The hub's store, with the domain checks it runs on every pushed row
-    (``sync.admission``), and its registry."""
+    (``veterans.admission``), and its registry."""
     if not db_path(home).exists():
         raise HomeError(f"县中心尚未初始化：{home}", hint="请先运行 county-hub init --county CODE")
     store = HubStore(db_path(home))

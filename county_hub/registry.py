@@ -14,9 +14,9 @@ from typing import Callable
 from county_hub import tokens
 from county_hub.ca import CA, cert_serial_hex, sign_station_csr
 from county_hub.errors import NotEnrolled, TokenError
-from sync.domain import validate_area
-from sync.errors import ValidationError
-from sync.hub_store import HubStore
+from veterans.values import validate_area
+from sync.engine.errors import ValidationError
+from sync.store.hub import HubStore
 
 __all__ = ["Registry"]
 

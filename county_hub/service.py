@@ -32,13 +32,13 @@ from county_hub.errors import HubError, Unauthenticated
 from county_hub.gate import Busy, FailureWindow, Slots
 from county_hub.limits import Limits
 from county_hub.registry import Registry
-from sync import codec
-from sync.codec import pb
-from sync.errors import ClockSkew, Forbidden, ProtocolError, VetsyncError
-from sync.hub_store import HubStore
-from sync.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
-from sync.replicate import check_skew
-from sync.schema import SCHEMA_VERSION
+from sync.wire import codec
+from sync.wire.codec import pb
+from sync.engine.errors import ClockSkew, Forbidden, ProtocolError, VetsyncError
+from sync.store.hub import HubStore
+from sync.engine.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
+from sync.engine.replicate import check_skew
+from sync.engine.schema import SCHEMA_VERSION
 
 log = logging.getLogger("county_hub.service")
 
@@ -286,7 +286,7 @@ class SyncService(_Port):
             with self.hub.transaction(durable=False):
                 self.hub.bind_replica(replica_id, peer.station)
         batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, replica_id=replica_id,
-                                       limit=limit)  # and sync.limits.MAX_PULL_BATCH_BYTES
+                                       limit=limit)  # and sync.engine.limits.MAX_PULL_BATCH_BYTES
         reply = pb.PullResponse(rows=[codec.row_to_pb(r) for r in batch.rows],
                                 evictions=codec.evictions_to_pb(batch.evictions), cursor=batch.cursor,
                                 more=batch.more)

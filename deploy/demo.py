@@ -53,7 +53,7 @@ def run(tool: str, *args: str, home: Path, show: bool = True, json_out: bool = F
 
 
 def id_number(rng: random.Random, used: set) -> str:
-    from sync.domain import id_number_check_digit
+    from veterans.values import id_number_check_digit
 
     while True:
         birth = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(365 * 50))
@@ -65,7 +65,7 @@ def id_number(rng: random.Random, used: set) -> str:
 
 
 def make_roster(path: Path, village: str, n: int, rng: random.Random, used: set) -> None:
-    from sync.tabular import write_table
+    from veterans.tabular import write_table
 
     surnames, given = "陈李黄张林王吴刘梁何", ["国强", "建华", "志明", "秀英", "伟", "文辉", "海龙", "少芬", "振东", "春生"]
     categories = ["退役士兵"] * 6 + ["转业干部", "复员军人", "残疾军人", "烈属"]
@@ -104,8 +104,8 @@ def scoped_state(db: Path, scope: str, station: str | None = None) -> dict:
     with every field's value and version. With ``station`` (reading the hub), only
     what the hub sends that station: another station's confidential petitions, their
     events and conflicts stay out."""
-    from sync.clocks import unpack_clock
-    from sync.schema import TABLES
+    from sync.engine.clocks import unpack_clock
+    from sync.engine.schema import TABLES
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:

@@ -2,7 +2,7 @@
 
 Thin: each command opens the station store, calls one function of
 :mod:`station_node.records` (or :mod:`station_node.home`), and prints.
-Errors of ours (:class:`sync.errors.VetsyncError`) become one line on stderr,
+Errors of ours (:class:`sync.engine.errors.VetsyncError`) become one line on stderr,
 ``错误：<message>``, with exit code 1; usage errors (a missing or unknown
 option) become one Chinese line with exit code 2. No traceback reaches the
 clerk. That machinery is shared with ``county-hub`` and lives in

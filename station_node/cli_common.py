@@ -16,8 +16,8 @@ import click
 from rich.table import Table as RichTable
 
 from station_node import home as home_mod
-from sync.petition import Deadline, PetitionState
-from sync.store import Store
+from veterans.petition import Deadline, PetitionState
+from sync.store.station import Store
 from vetsync_cli import (
     ChineseCommand,
     ChineseGroup,

@@ -2,7 +2,7 @@
 scope — list, show, resolve.
 
 Thin: each command opens the station store and calls one function of
-:mod:`sync.resolve`. A resolution here is an ordinary local write: it is
+:mod:`veterans.resolve`. A resolution here is an ordinary local write: it is
 pushed to the county hub on the next sync (DESIGN §4) and reaches the other
 stations from there. A station resolves only within its scope (a village
 cannot merge its veteran with another village's: the town or the county
@@ -22,7 +22,7 @@ import click
 
 # The CLI helpers, imported in one place.
 from station_node.cli_common import home_option, open_station
-from sync.store import Store
+from sync.store.station import Store
 from vetsync_cli.conflicts_view import conflicts_group
 
 __all__ = ["register", "conflicts"]

@@ -21,9 +21,9 @@ from station_node.cli_common import (
     print_record,
     print_rows,
 )
-from sync import fields as F
-from sync.domain import label
-from sync.errors import ValidationError
+from veterans import fields as F
+from veterans.values import label
+from sync.engine.errors import ValidationError
 
 __all__ = ["register", "veteran", "visit", "petition"]
 

@@ -16,10 +16,10 @@ from station_node.cli_common import emit_json, home_option, json_option, open_st
 from station_node.daemon import Daemon
 from station_node.enroll import enroll
 from station_node.session import station_status, sync_with_retry
-from sync.defaults import (DAEMON_INTERVAL_S, DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS, MAX_SYNC_ATTEMPTS,
+from sync.engine.defaults import (DAEMON_INTERVAL_S, DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS, MAX_SYNC_ATTEMPTS,
                            SYNC_ATTEMPTS)
 from vetsync_cli.process import tune_gc
-from sync.report import build_report
+from veterans.report import build_report
 from vetsync_cli.report_view import show_report
 
 __all__ = ["register", "init_networked"]

@@ -1,7 +1,7 @@
-"""The station's gRPC peer: implements ``sync.replicate.HubPeer`` over mutual TLS.
+"""The station's gRPC peer: implements ``sync.engine.replicate.HubPeer`` over mutual TLS.
 
 Push is a bidirectional stream with a small window of batches in flight; pull
-is a server stream. Wire types stay in ``sync.codec``; gRPC errors are turned
+is a server stream. Wire types stay in ``sync.wire.codec``; gRPC errors are turned
 into ours in ``station_node.errors``.
 """
 
@@ -17,15 +17,15 @@ from typing import Iterable, Iterator
 import grpc
 
 from station_node.errors import CertificateRejected, HubUnreachable, from_rpc_error
-from sync import codec
-from sync.codec import pb
-from sync.defaults import DEFAULT_BATCH_ROWS
-from sync.errors import ProtocolError
-from sync.gen.vetsync.v1 import sync_pb2_grpc
-from sync.hub_store import PullBatch
-from sync.replicate import Handshake, PushReply
-from sync.rowstate import RowState
-from sync.schema import SCHEMA_VERSION
+from sync.wire import codec
+from sync.wire.codec import pb
+from sync.engine.defaults import DEFAULT_BATCH_ROWS
+from sync.engine.errors import ProtocolError
+from sync.wire.gen.vetsync.v1 import sync_pb2_grpc
+from sync.store.hub import PullBatch
+from sync.engine.replicate import Handshake, PushReply
+from sync.engine.rowstate import RowState
+from sync.engine.schema import SCHEMA_VERSION
 
 __all__ = ["GrpcHub", "channel_options", "probe_client_certificate", "PUSH_WINDOW"]
 

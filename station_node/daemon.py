@@ -14,9 +14,9 @@ from typing import Callable
 import tenacity
 
 from station_node.session import sync_with_retry
-from sync.defaults import DAEMON_INTERVAL_S, DAEMON_MAX_BACKOFF_S
-from sync.errors import VetsyncError
-from sync.store import Store
+from sync.engine.defaults import DAEMON_INTERVAL_S, DAEMON_MAX_BACKOFF_S
+from sync.engine.errors import VetsyncError
+from sync.store.station import Store
 
 log = logging.getLogger("station_node.daemon")
 

@@ -24,10 +24,10 @@ import grpc
 from station_node import home as home_mod
 from station_node import identity
 from station_node.errors import EnrollmentFailed, from_rpc_error
-from sync import domain
-from sync.codec import pb
-from sync.errors import StoreError
-from sync.gen.vetsync.v1 import sync_pb2_grpc
+from veterans import values as domain
+from sync.wire.codec import pb
+from sync.engine.errors import StoreError
+from sync.wire.gen.vetsync.v1 import sync_pb2_grpc
 
 __all__ = ["enroll", "split_target", "fetch_pinned_ca"]
 

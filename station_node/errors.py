@@ -2,7 +2,7 @@
 
 The tree::
 
-    sync.errors.VetsyncError
+    sync.engine.errors.VetsyncError
     └── StationNetError                       ``retryable`` says whether a later try may succeed
         ├── HubUnreachable (retryable)        UNAVAILABLE / DEADLINE_EXCEEDED / connection cut
         ├── CertificateRejected               the TLS handshake failed: expired, revoked or unknown certificate
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import grpc
 
-from sync.errors import VetsyncError
+from sync.engine.errors import VetsyncError
 
 __all__ = ["StationNetError", "HubUnreachable", "CertificateRejected", "NotEnrolled", "HubRefused",
            "EnrollmentFailed", "from_rpc_error"]

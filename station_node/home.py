@@ -27,9 +27,9 @@ from pathlib import Path
 
 import platformdirs
 
-from sync import domain
-from sync.errors import StoreError
-from sync.store import Store
+from veterans import values as domain
+from sync.engine.errors import StoreError
+from sync.store.station import Store
 
 __all__ = [
     "ENV_VAR",

@@ -1,14 +1,14 @@
 """The station's record operations: veterans, visits, petitions and their events.
 
-Library code over a :class:`sync.store.Store` (no click, no printing). Every
-input is validated through :mod:`sync.fields` before anything is written, so
+Library code over a :class:`sync.store.station.Store` (no click, no printing). Every
+input is validated through :mod:`veterans.fields` before anything is written, so
 a refused call leaves the database unchanged. Writes go through
 ``store.write`` (stamped with this replica's HLC and marked pending for the
 next push); a write of several rows runs inside one ``store.transaction()``.
 
 The station's code and scope come from the store's meta (``station``,
 ``scope``; see :mod:`station_node.home`). A petition's status is never
-stored: it is derived from its events by :func:`sync.petition.fold_events`,
+stored: it is derived from its events by :func:`veterans.petition.fold_events`,
 which also orders them (no function here orders events).
 
 Moving a veteran (changing ``area``) does not touch its visits and
@@ -21,11 +21,15 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Iterable
 
-from sync import domain, petition as petition_rules, queries
-from sync.errors import StoreError, ValidationError
-from sync.fields import parse_value
-from sync.schema import table as _table
-from sync.store import Store
+from veterans import values as domain
+
+from veterans import petition as petition_rules
+
+from sync.store import queries
+from sync.engine.errors import StoreError, ValidationError
+from veterans.fields import parse_value
+from sync.engine.schema import table as _table
+from sync.store.station import Store
 
 __all__ = [
     "station_code",
@@ -286,7 +290,7 @@ def open_petition(
 
 def _stored_events(store: Store, petition_id: str | None = None) -> dict[str, list]:
     """Stored events (with their clocks) grouped by petition — of one petition,
-    or of all — in no particular order: :func:`sync.petition.fold_events`
+    or of all — in no particular order: :func:`veterans.petition.fold_events`
     orders them and drops tombstones."""
     out: dict[str, list] = {}
     for state in queries.events_of(store, None if petition_id is None else [petition_id]):
@@ -298,7 +302,7 @@ def petition_detail(
     store: Store, petition_id: str, today: _dt.date | None = None
 ) -> tuple[dict, list[dict], petition_rules.PetitionState]:
     """(petition, its live events in history order, its derived state as of ``today``),
-    both from :func:`sync.petition.fold_events`."""
+    both from :func:`veterans.petition.fold_events`."""
     pet = store.get("petitions", petition_id.strip())
     events, state = petition_rules.fold_events(
         pet, _stored_events(store, pet["id"]).get(pet["id"], []), today=_today(today)

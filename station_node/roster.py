@@ -1,13 +1,13 @@
 """Roster import and export: veterans from and to ``.xlsx`` / ``.csv`` files.
 
-Library code over a :class:`sync.store.Store` (no click, no printing).
+Library code over a :class:`sync.store.station.Store` (no click, no printing).
 
 Import (:func:`import_roster`) is all or nothing:
 
 1. the headings are mapped to fields of ``veterans`` (:data:`HEADINGS`, each
    field's schema label, the English field names, and a mapping file for
    other rosters); unknown headings are ignored with one warning;
-2. *every* row is validated — each cell parsed by :func:`sync.fields.parse_value`,
+2. *every* row is validated — each cell parsed by :func:`veterans.fields.parse_value`,
    required fields, the area in this station's scope, ID numbers mangled by
    Excel into numbers, ID numbers repeated within the file — and every
    problem is collected with its line number. One bad row and nothing is
@@ -35,12 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync import domain, queries
-from sync.errors import ValidationError, VetsyncError
-from sync.fields import display_value, parse_value
-from sync.schema import table as _table
-from sync.store import Store
-from sync.tabular import read_table, write_table
+from veterans import values as domain
+
+from sync.store import queries
+from sync.engine.errors import ValidationError, VetsyncError
+from veterans.fields import display_value, parse_value
+from sync.engine.schema import table as _table
+from sync.store.station import Store
+from veterans.tabular import read_table, write_table
 
 from station_node.records import station_code, station_scope
 

@@ -20,9 +20,9 @@ import tenacity
 from station_node import identity
 from station_node.client import GrpcHub
 from station_node.errors import CertificateRejected, NotEnrolled
-from sync.defaults import DEFAULT_BATCH_ROWS, SYNC_ATTEMPTS
-from sync.replicate import SKEW_MS_META, Progress, SyncReport, sync_once
-from sync.store import Store
+from sync.engine.defaults import DEFAULT_BATCH_ROWS, SYNC_ATTEMPTS
+from sync.engine.replicate import SKEW_MS_META, Progress, SyncReport, sync_once
+from sync.store.station import Store
 
 __all__ = ["connect", "sync_with_retry", "station_status"]
 

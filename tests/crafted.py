@@ -11,8 +11,8 @@ from pathlib import Path
 import grpc
 
 from procs import Hub, Station, mtls_channel, station_tls
-from sync.gen.vetsync.v1 import sync_pb2 as pb
-from sync.gen.vetsync.v1 import sync_pb2_grpc
+from sync.wire.gen.vetsync.v1 import sync_pb2 as pb
+from sync.wire.gen.vetsync.v1 import sync_pb2_grpc
 
 __all__ = ["now_ms", "crafted_row", "station_stub", "enrollment_stub", "push_one"]
 
@@ -27,7 +27,7 @@ def crafted_row(table: str, row_id: str, values: dict, *, replica: str, base: di
                 clock: dict | None = None, wall_ms: int | None = None) -> pb.Row:
     """A pushed row: every value stamped with one new version of ``replica`` (``clock`` overrides
     some), ``base`` empty for each (a new row) unless given."""
-    from sync.hlc import make_version
+    from sync.engine.hlc import make_version
 
     version = make_version(wall_ms or now_ms(), next(_counters) % 10000, replica)
     clock = {**dict.fromkeys(values, version), **(clock or {})}

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 from unittest import mock
 
-from sync.admission import DOMAIN_CHECKS
-from sync.hub_store import HubStore
-from sync.local_hub import LocalHub
-from sync.replicate import PushReply, sync_once
-from sync.rowstate import RowState
-from sync.store import Store
+from veterans.admission import DOMAIN_CHECKS
+from sync.store.hub import HubStore
+from sync.store.local_hub import LocalHub
+from sync.engine.replicate import PushReply, sync_once
+from sync.engine.rowstate import RowState
+from sync.store.station import Store
 
 COUNTY = "440902"
 TOWN = "440902001"
@@ -130,8 +130,8 @@ def snapshot(store: Store, scope: str, *, station: str | None = None) -> dict:
 
 @contextlib.contextmanager
 def sequential_ids(prefix: str = "id") -> Iterator[None]:
-    """Row ids from ``sync.domain.new_id`` (the station's records) as ``id00001``,
+    """Row ids from ``veterans.values.new_id`` (the station's records) as ``id00001``,
     ``id00002`` …: a replayed script picks the same rows by position."""
     counter = itertools.count(1)
-    with mock.patch("sync.domain.new_id", lambda: f"{prefix}{next(counter):05d}"):
+    with mock.patch("veterans.values.new_id", lambda: f"{prefix}{next(counter):05d}"):
         yield

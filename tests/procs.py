@@ -120,7 +120,7 @@ class Station:
 
 
 def id_number(seq: int, birth: str = "19700101") -> str:
-    from sync.domain import id_number_check_digit
+    from veterans.values import id_number_check_digit
 
     first17 = f"{COUNTY}{birth}{seq % 1000:03d}"
     return first17 + id_number_check_digit(first17)

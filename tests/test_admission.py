@@ -13,17 +13,17 @@ import pytest
 
 from enginekit import COUNTY, TOWN, VILLAGE_A, VILLAGE_B, Network, snapshot
 from station_node import records
-from sync import codec
-from sync.admission import DOMAIN_CHECKS
-from sync.domain import id_number_check_digit
-from sync.errors import Forbidden, ValidationError
-from sync.fields import parse_value
-from sync.hlc import make_version, new_replica_id
-from sync.hub_store import HubStore
-from sync.scope import common_area
-from sync.limits import (MAX_CONFLICT_VALUE_CHARS, MAX_LONG_TEXT_CHARS, MAX_ROW_CHARS, MAX_SHORT_TEXT_CHARS,
+from sync.wire import codec
+from veterans.admission import DOMAIN_CHECKS
+from veterans.values import id_number_check_digit
+from sync.engine.errors import Forbidden, ValidationError
+from veterans.fields import parse_value
+from sync.engine.hlc import make_version, new_replica_id
+from sync.store.hub import HubStore
+from sync.engine.scope import common_area
+from sync.engine.limits import (MAX_CONFLICT_VALUE_CHARS, MAX_LONG_TEXT_CHARS, MAX_ROW_CHARS, MAX_SHORT_TEXT_CHARS,
                          MAX_VALUE_LEN)
-from sync.rowstate import RowState
+from sync.engine.rowstate import RowState
 
 OTHER_TOWN_VILLAGE = "440902002001"
 RA, RB, RT = "a1" * 8, "b2" * 8, "c3" * 8  # replica ids of village A, village B, the town
@@ -155,7 +155,7 @@ def test_an_out_of_scope_edit_of_huge_fields_files_no_undecodable_conflict(hub):
 
 
 def test_conflict_values_are_cut_below_what_a_station_decodes():
-    from sync.hub_store import _conflict_value
+    from sync.store.hub import _conflict_value
 
     assert _conflict_value("短") == "短" and _conflict_value(3) == "3" and _conflict_value(None) is None
     cut = _conflict_value("x" * (MAX_VALUE_LEN * 2))
@@ -551,7 +551,7 @@ def test_a_refused_new_row_lives_on_in_the_rejected_list_only(tmp_path):
 
 
 def test_scope_is_a_prefix_and_common_areas_are_levels():
-    from sync.scope import in_scope, scope_range
+    from sync.engine.scope import in_scope, scope_range
 
     assert in_scope("440902001001", "440902001") and not in_scope("440902002001", "440902001")
     assert not in_scope(None, "") and not in_scope("", "440902")

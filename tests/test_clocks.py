@@ -1,4 +1,4 @@
-"""The stored form of clocks and pending marks (sync.clocks)."""
+"""The stored form of clocks and pending marks (sync.engine.clocks)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.clocks import pack_clock, pack_pending, unpack_clock, unpack_pending
-from sync.hlc import HLC
-from sync.hub_store import HubStore, history_of, history_versions
-from sync.rowstate import RowState
-from sync.schema import TABLES
-from sync.store import Store
+from sync.engine.clocks import pack_clock, pack_pending, unpack_clock, unpack_pending
+from sync.engine.hlc import HLC
+from sync.store.hub import HubStore, history_of, history_versions
+from sync.engine.rowstate import RowState
+from sync.engine.schema import TABLES
+from sync.store.station import Store
 
 # The bit of a field in a stored mask is its index here. Fields may only be
 # appended: a stored clock must keep its meaning under a newer schema.

@@ -1,12 +1,12 @@
-"""The wire form of a row (sync.codec): compact where one write made it, exact always."""
+"""The wire form of a row (sync.wire.codec): compact where one write made it, exact always."""
 
 from __future__ import annotations
 
 import pytest
 
-from sync.codec import pb, row_from_pb, row_to_pb
-from sync.errors import ProtocolError
-from sync.rowstate import RowState
+from sync.wire.codec import pb, row_from_pb, row_to_pb
+from sync.engine.errors import ProtocolError
+from sync.engine.rowstate import RowState
 
 V1 = "0001795403624609-0000-b08ce5a036c74775"
 V2 = "0001795403699999-0003-b08ce5a036c74775"

@@ -7,8 +7,8 @@ import time
 
 from enginekit import TOWN, VILLAGE_A, Network
 from station_node import records
-from sync import resolve as R
-from sync.domain import id_number_check_digit
+from veterans import resolve as R
+from veterans.values import id_number_check_digit
 
 
 def test_detected_at_carries_its_zone_and_shows_in_local_time(tmp_path):

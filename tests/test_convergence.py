@@ -52,15 +52,15 @@ from hypothesis import strategies as st
 
 from enginekit import COUNTY, TOWN, VILLAGE_A, VILLAGE_B, Network, confidential_owner, sequential_ids, snapshot
 from station_node import records
-from sync import petition as petition_rules
-from sync import resolve as R
-from sync.errors import VetsyncError
-from sync.hlc import replica_of
-from sync.hub_store import history_of, history_versions
-from sync.merge import merge_row
-from sync.domain import id_number_check_digit
-from sync.rowstate import RowState
-from sync.scope import common_area, in_scope
+from veterans import petition as petition_rules
+from veterans import resolve as R
+from sync.engine.errors import VetsyncError
+from sync.engine.hlc import replica_of
+from sync.store.hub import history_of, history_versions
+from sync.engine.merge import merge_row
+from veterans.values import id_number_check_digit
+from sync.engine.rowstate import RowState
+from sync.engine.scope import common_area, in_scope
 
 TABLES = ("veterans", "visits", "petitions", "petition_events", "conflicts")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.clocks import unpack_clock
-from sync.schema import TABLES
+from sync.engine.clocks import unpack_clock
+from sync.engine.schema import TABLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Tests of sync.domain: enums, ID numbers, area codes, dates, phones, ids."""
+"""Tests of veterans.values: enums, ID numbers, area codes, dates, phones, ids."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.domain import (
+from veterans.values import (
     ENUM_FIELD_LABELS,
     ENUMS,
     area_level,
@@ -29,11 +29,11 @@ from sync.domain import (
     validate_id_number,
     validate_phone,
 )
-from sync.errors import ScopeError, ValidationError
+from sync.engine.errors import ScopeError, ValidationError
 
 
 def test_pure_module_imports_no_sqlite_or_grpc():
-    code = "import sys, sync.domain, sync.petition; print('sqlite3' in sys.modules, 'grpc' in sys.modules)"
+    code = "import sys, veterans.values, veterans.petition; print('sqlite3' in sys.modules, 'grpc' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -27,10 +27,10 @@ from procs import (
     row_counts,
     rows_of,
 )
-from sync.clocks import unpack_clock
-from sync.gen.vetsync.v1 import sync_pb2 as pb
-from sync.hlc import new_replica_id
-from sync.limits import MAX_VALUE_LEN
+from sync.engine.clocks import unpack_clock
+from sync.wire.gen.vetsync.v1 import sync_pb2 as pb
+from sync.engine.hlc import new_replica_id
+from sync.engine.limits import MAX_VALUE_LEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

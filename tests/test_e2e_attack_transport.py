@@ -34,8 +34,8 @@ from procs import (
     station_tls,
 )
 from crafted import enrollment_stub, station_stub
-from sync.gen.vetsync.v1 import sync_pb2 as pb
-from sync.hlc import make_version, new_replica_id
+from sync.wire.gen.vetsync.v1 import sync_pb2 as pb
+from sync.engine.hlc import make_version, new_replica_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -163,7 +163,7 @@ def test_held_open_calls_do_not_freeze_the_hub(net):
 
 
 def test_every_rpc_is_held_open_here():
-    from sync.gen.vetsync.v1 import sync_pb2
+    from sync.wire.gen.vetsync.v1 import sync_pb2
 
     methods = {f"{s.name}/{m.name}" for s in sync_pb2.DESCRIPTOR.services_by_name.values() for m in s.methods}
     assert methods == HELD_METHODS, "a new rpc must join the attack tests (test_held_open_calls_do_not_freeze_the_hub)"

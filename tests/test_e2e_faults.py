@@ -37,7 +37,7 @@ SCALE = dict(scale=0.015, county="440902", towns=1, villages_per_town=2)
 def generate(station: Station) -> int:
     """Write a few thousand pending rows of the station's village straight into its database."""
     from bench.generate import generate_county
-    from sync.store import Store
+    from sync.store.station import Store
 
     store = Store(station.home / "station.db")
     try:

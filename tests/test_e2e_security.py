@@ -28,10 +28,10 @@ from procs import (
     rows_of,
     station_tls,
 )
-from sync.clocks import unpack_clock
-from sync.gen.vetsync.v1 import sync_pb2 as pb
-from sync.gen.vetsync.v1 import sync_pb2_grpc
-from sync.hlc import make_version, new_replica_id
+from sync.engine.clocks import unpack_clock
+from sync.wire.gen.vetsync.v1 import sync_pb2 as pb
+from sync.wire.gen.vetsync.v1 import sync_pb2_grpc
+from sync.engine.hlc import make_version, new_replica_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

@@ -1,4 +1,4 @@
-"""Tests of sync.fields: parsing typed values by field kind, --set items, display."""
+"""Tests of veterans.fields: parsing typed values by field kind, --set items, display."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from sync.domain import id_number_check_digit
-from sync.errors import ScopeError, ValidationError
-from sync.fields import display_value, field_label, parse_assignments, parse_value, resolve_field, settable_fields
+from veterans.values import id_number_check_digit
+from sync.engine.errors import ScopeError, ValidationError
+from veterans.fields import display_value, field_label, parse_assignments, parse_value, resolve_field, settable_fields
 
 BODY = "44090219600101001"
 ID = BODY + id_number_check_digit(BODY)
@@ -17,7 +17,7 @@ BAD_ID = BODY + ("0" if ID[-1] != "0" else "1")
 
 
 def test_pure_module_imports_no_sqlite():
-    code = "import sys, sync.fields; print('sqlite3' in sys.modules, 'grpc' in sys.modules)"
+    code = "import sys, veterans.fields; print('sqlite3' in sys.modules, 'grpc' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

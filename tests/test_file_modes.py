@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from station_node import home as station_home
-from sync.hlc import make_version, new_replica_id
-from sync.hub_store import HubStore
-from sync.rowstate import Eviction, RowState
-from sync.store import Store
+from sync.engine.hlc import make_version, new_replica_id
+from sync.store.hub import HubStore
+from sync.engine.rowstate import Eviction, RowState
+from sync.store.station import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

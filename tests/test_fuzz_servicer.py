@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from procs import REPLICATED_TABLES, COUNTY, TOWN, VILLAGE_A, VILLAGE_B, Hub, Station, id_number, mtls_channel, rows_of, station_tls
-from sync.gen.vetsync.v1 import sync_pb2 as pb
-from sync.hlc import make_version, new_replica_id
-from sync.schema import TABLES
+from sync.wire.gen.vetsync.v1 import sync_pb2 as pb
+from sync.engine.hlc import make_version, new_replica_id
+from sync.engine.schema import TABLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -293,8 +293,8 @@ def test_a_normal_sync_works_after_hostile_calls(net):
 
 def test_codec_refuses_area_codes_of_the_wrong_length():
     """An area code is 6, 9 or 12 digits, whatever scope prefix it starts with."""
-    from sync import codec
-    from sync.errors import ProtocolError
+    from sync.wire import codec
+    from sync.engine.errors import ProtocolError
 
     version = "0001795396528538-0000-16648dbd2bbd23fe"
     for area in ("4409020010011", "44090200100", "4409"):

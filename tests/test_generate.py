@@ -8,11 +8,11 @@ from collections import defaultdict
 import pytest
 
 from bench.generate import Counts, generate_county, main
-from sync.clocks import unpack_clock
-from sync.domain import ENUMS, gender_from_id, validate_id_number, validate_phone
-from sync.petition import derive, next_status
-from sync.schema import SYNC_COLUMNS, TABLES
-from sync.store import Store
+from sync.engine.clocks import unpack_clock
+from veterans.values import ENUMS, gender_from_id, validate_id_number, validate_phone
+from veterans.petition import derive, next_status
+from sync.engine.schema import SYNC_COLUMNS, TABLES
+from sync.store.station import Store
 
 SCALE = 0.01
 AS_OF = dt.date(2025, 6, 30)

@@ -26,10 +26,10 @@ from cryptography.x509.oid import NameOID
 from county_hub.ca import load_ca
 from county_hub.cli import main
 from county_hub.home import open_hub
-from sync.domain import id_number_check_digit
-from sync.hub_store import HubStore
-from sync.store import Store
-from sync.tabular import read_table
+from veterans.values import id_number_check_digit
+from sync.store.hub import HubStore
+from sync.store.station import Store
+from veterans.tabular import read_table
 
 COUNTY = "440902"
 TOWN = "440902001"

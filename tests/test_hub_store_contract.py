@@ -1,6 +1,6 @@
 """The hub store's contract: one suite, run against every hub store implementation.
 
-The servicer (``county_hub.service``) and ``sync.local_hub.LocalHub`` use a hub
+The servicer (``county_hub.service``) and ``sync.store.local_hub.LocalHub`` use a hub
 store through a few methods only. These tests use exactly those, so that a
 second implementation (PostgreSQL, for provinces) passes by being added to
 :data:`HUB_STORE_FACTORIES` — the tests themselves stay unchanged. They never
@@ -25,7 +25,7 @@ The interface the suite assumes (the contract)::
         PullBatch.cursor     more: the seq of the last row given; not more: ``last_seq``
         PullBatch.more       rows may remain above the cursor
     write_as_hub(table, row_id, changes) -> RowState      NotFound for an unknown row
-    sync.hub_store.history_of(store, row_id) -> [HistoryEntry(seq, table, row_id, station, at_ms,
+    sync.store.hub.history_of(store, row_id) -> [HistoryEntry(seq, table, row_id, station, at_ms,
                                                             fields={field: (value, version)})]
     last_seq            the highest seq given (int property)
     meta(key, default=None) -> str | None                  "county": the county code
@@ -34,11 +34,11 @@ The interface the suite assumes (the contract)::
 
 A factory in :data:`HUB_STORE_FACTORIES` is a context manager ``factory(tmp_path)``
 that yields an empty hub store of county ``440902`` (``meta("county")``) with the
-domain checks (``sync.admission.DOMAIN_CHECKS``) installed, and closes it after.
+domain checks (``veterans.admission.DOMAIN_CHECKS``) installed, and closes it after.
 
 Pushed rows are built here as ``RowState`` values by :class:`Pusher` (a station
 as the hub store sees it: a code, a scope, a replica id and its clock), or made
-by station stores (``sync.store.Store``) that sync through ``LocalHub`` and
+by station stores (``sync.store.station.Store``) that sync through ``LocalHub`` and
 ``sync_once`` — which also use nothing but the interface above.
 """
 
@@ -52,15 +52,15 @@ from typing import Callable, Iterator
 
 import pytest
 
-from sync.admission import DOMAIN_CHECKS
-from sync.domain import id_number_check_digit, new_id
-from sync.errors import Forbidden, NotFound
-from sync.hlc import HLC, new_replica_id, replica_of
-from sync.hub_store import HubStore, PullBatch, PushResult, history_of
-from sync.local_hub import LocalHub
-from sync.replicate import sync_once
-from sync.rowstate import Eviction, RowState
-from sync.store import Store
+from veterans.admission import DOMAIN_CHECKS
+from veterans.values import id_number_check_digit, new_id
+from sync.engine.errors import Forbidden, NotFound
+from sync.engine.hlc import HLC, new_replica_id, replica_of
+from sync.store.hub import HubStore, PullBatch, PushResult, history_of
+from sync.store.local_hub import LocalHub
+from sync.engine.replicate import sync_once
+from sync.engine.rowstate import Eviction, RowState
+from sync.store.station import Store
 
 COUNTY = "440902"
 TOWN = "440902001"

@@ -1,6 +1,6 @@
-"""The merge rules of ``sync.merge.merge_row`` as a table over plain values.
+"""The merge rules of ``sync.engine.merge.merge_row`` as a table over plain values.
 
-One row, a hub side and a pushed side, versions from ``sync.hlc.make_version``.
+One row, a hub side and a pushed side, versions from ``sync.engine.hlc.make_version``.
 Every case states the whole result: the fields adopted, the conflicts kept
 and the ``resend`` flag. Rules that are symmetric (a concurrent edit: which
 of the two writes happens to reach the hub first is chance) are checked in
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sync.hlc import make_version
-from sync.merge import CONCURRENT_EDIT, DELETE_EDIT, merge_row
-from sync.rowstate import RowState
+from sync.engine.hlc import make_version
+from sync.engine.merge import CONCURRENT_EDIT, DELETE_EDIT, merge_row
+from sync.engine.rowstate import RowState
 
 A, B, C = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc"
 T0 = 1_750_000_000_000

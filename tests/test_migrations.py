@@ -1,7 +1,7 @@
-"""Frozen migrations (sync.migrations) and the schema version.
+"""Frozen migrations (sync.store.migrations) and the schema version.
 
 - each migration's DDL is literal and never changes (a fingerprint per migration);
-- ``sync.schema.TABLES`` declares exactly the replicated columns the
+- ``sync.engine.schema.TABLES`` declares exactly the replicated columns the
   migrations make, and ``SCHEMA_VERSION`` is the newest migration that changed
   them;
 - a database made at every earlier migration, filled the way the code of that
@@ -24,14 +24,14 @@ from pathlib import Path
 import pytest
 
 from enginekit import COUNTY, VILLAGE_A, Network
-from sync import migrations
-from sync.errors import StoreError
-from sync.hub_store import HubStore, history_of
-from sync.local_hub import LocalHub
-from sync.replicate import sync_once
-from sync.rowstate import RowState
-from sync.schema import SCHEMA_VERSION, SYNC_COLUMNS, TABLES
-from sync.store import Store
+from sync.store import migrations
+from sync.engine.errors import StoreError
+from sync.store.hub import HubStore, history_of
+from sync.store.local_hub import LocalHub
+from sync.engine.replicate import sync_once
+from sync.engine.rowstate import RowState
+from sync.engine.schema import SCHEMA_VERSION, SYNC_COLUMNS, TABLES
+from sync.store.station import Store
 
 NEWEST = migrations.NEWEST
 
@@ -103,14 +103,14 @@ def test_migration_1_is_the_ddl_sqlite_utils_made():
 
 def test_schema_declares_exactly_the_replicated_columns_the_migrations_make():
     columns = _replicated_columns(_db())
-    assert set(columns) == set(TABLES), "a replicated table without its migration (or a migration's table not in sync.schema)"
+    assert set(columns) == set(TABLES), "a replicated table without its migration (or a migration's table not in sync.engine.schema)"
     for name, t in TABLES.items():
         declared = {f.name: f.sql_type for f in t.fields}
         missing = declared.keys() - columns[name].keys()
         undeclared = columns[name].keys() - declared.keys()
-        assert not missing, f"{name}: sync.schema declares {sorted(missing)} but no migration creates them"
-        assert not undeclared, f"{name}: a migration creates {sorted(undeclared)} but sync.schema lacks them"
-        assert columns[name] == declared, f"{name}: column types differ from sync.schema"
+        assert not missing, f"{name}: sync.engine.schema declares {sorted(missing)} but no migration creates them"
+        assert not undeclared, f"{name}: a migration creates {sorted(undeclared)} but sync.engine.schema lacks them"
+        assert columns[name] == declared, f"{name}: column types differ from sync.engine.schema"
 
 
 def test_replicated_tables_have_their_sync_columns():
@@ -123,7 +123,7 @@ def test_replicated_tables_have_their_sync_columns():
 
 
 def test_schema_version_is_the_newest_migration_that_changed_the_replicated_fields():
-    """SCHEMA_VERSION (sync.schema): a migration that adds or changes a field
+    """SCHEMA_VERSION (sync.engine.schema): a migration that adds or changes a field
     of a replicated table must come with SCHEMA_VERSION set to its number; a
     bookkeeping migration leaves it alone."""
     conn = _db(0)
@@ -139,7 +139,7 @@ def test_schema_version_is_the_newest_migration_that_changed_the_replicated_fiel
             f"{'changes' if now != before else 'does not change'} the replicated fields")
         before = now
     assert SCHEMA_VERSION == changed[-1], (
-        f"migration {changed[-1]} changed the replicated fields: set sync.schema.SCHEMA_VERSION = {changed[-1]}")
+        f"migration {changed[-1]} changed the replicated fields: set sync.engine.schema.SCHEMA_VERSION = {changed[-1]}")
 
 
 # -- refusal and atomicity -------------------------------------------------------
@@ -192,7 +192,7 @@ AT_MS = 1767700000000
 
 # (table, id, seq, values, extra, clock, pending, compact clock, compact pending):
 # the rows of a station that has synced once and worked offline since. Compact
-# forms (sync.clocks, from migration 3's day): None is the JSON form (a clock
+# forms (sync.engine.clocks, from migration 3's day): None is the JSON form (a clock
 # naming a field the schema lacks).
 _V1_VALUES = {"id_number": "440902195001010013", "name": "张三", "area": VILLAGE_A, "deleted": 0}
 _V2_VALUES = {"id_number": "440902196002020023", "name": "李四", "area": VILLAGE_A, "deleted": 0}
@@ -229,7 +229,7 @@ def _fill(conn: sqlite3.Connection, n: int) -> None:
     history, moves, replicas and row origins.
 
     Days 1-2: clocks and pending marks as JSON, history as ``{field: [value,
-    version]}``. Day 3: compact clocks (sync.clocks), history with ``clock``
+    version]}``. Day 3: compact clocks (sync.engine.clocks), history with ``clock``
     (a row's first entry has ``fields`` NULL). Day 4: conflicts carry
     ``confidential`` and ``station``, moves their ``station``."""
     if n == 0:

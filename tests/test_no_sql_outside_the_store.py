@@ -1,6 +1,6 @@
 """No SQL outside the store modules (DESIGN §2): the record, roster, conflict,
 report and CLI layers name what they read through typed queries
-(``sync.queries``) and write through the store's methods."""
+(``sync.store.queries``) and write through the store's methods."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("sync", "county_hub", "station_node", "vetsync_cli")
 # The modules that hold SQL: the stores, their frozen migrations, the typed queries,
 # and the hub registry's own tables.
-STORE_MODULES = {"sync/store.py", "sync/hub_store.py", "sync/migrations.py", "sync/queries.py",
+STORE_MODULES = {"sync/store/station.py", "sync/store/hub.py", "sync/store/migrations.py", "sync/store/queries.py",
                  "county_hub/registry.py"}
 SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\"?\w+\"?\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)"
                  r"|PRAGMA\s+\w+)|\.(execute|executemany|executescript)\(|\.select\(")

@@ -1,4 +1,4 @@
-"""Tests of sync.petition: the status machine and the deadlines of 信访工作条例 (2022)."""
+"""Tests of veterans.petition: the status machine and the deadlines of 信访工作条例 (2022)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.domain import ENUMS
-from sync.errors import ValidationError
-from sync.petition import (
+from veterans.values import ENUMS
+from sync.engine.errors import ValidationError
+from veterans.petition import (
     PetitionState,
     allowed_kinds,
     check_event,

@@ -4,9 +4,9 @@ of events in version order).
 An event that reaches a store late gets a later ``seq`` there than events
 written after it: the seq order of a store is not the version order. The
 station's petition list and show (``station_node.records``) and the report
-(``sync.report.build_report``) must nevertheless agree on status, closing
+(``veterans.report.build_report``) must nevertheless agree on status, closing
 date and the overdue verdict, on every store: all of them go through
-``sync.petition.fold_events``, which orders by each event's creation version
+``veterans.petition.fold_events``, which orders by each event's creation version
 (then id)."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 
 from enginekit import TOWN, VILLAGE_A, Network
 from station_node import records
-from sync import petition as P
-from sync.report import build_report
-from sync.rowstate import RowState
+from veterans import petition as P
+from veterans.report import build_report
+from sync.engine.rowstate import RowState
 
 D = dt.date
 TODAY = D(2024, 6, 1)

@@ -17,9 +17,9 @@ def test_generated_protobuf_code_is_not_stale():
         )
         for name in ("sync_pb2.py", "sync_pb2.pyi", "sync_pb2_grpc.py"):
             fresh = (Path(out) / "vetsync/v1" / name).read_text()
-            fresh = fresh.replace("from vetsync.v1 import", "from sync.gen.vetsync.v1 import")
-            committed = (ROOT / "sync/gen/vetsync/v1" / name).read_text()
-            assert fresh == committed, f"sync/gen/vetsync/v1/{name} is stale: run `make proto`"
+            fresh = fresh.replace("from vetsync.v1 import", "from sync.wire.gen.vetsync.v1 import")
+            committed = (ROOT / "sync/wire/gen/vetsync/v1" / name).read_text()
+            assert fresh == committed, f"sync/wire/gen/vetsync/v1/{name} is stale: run `make proto`"
 
 
 def _imports_after(module: str) -> set[str]:
@@ -29,14 +29,14 @@ def _imports_after(module: str) -> set[str]:
 
 
 def test_pure_engine_modules_pull_in_neither_grpc_nor_sqlite():
-    for module in ("sync.hlc", "sync.merge", "sync.rowstate", "sync.scope", "sync.defaults", "sync.limits", "sync.domain",
-                   "sync.petition", "sync.schema"):
+    for module in ("sync.engine.hlc", "sync.engine.merge", "sync.engine.rowstate", "sync.engine.scope", "sync.engine.defaults", "sync.engine.limits", "veterans.values",
+                   "veterans.petition", "sync.engine.schema"):
         loaded = _imports_after(module)
         assert "grpc" not in loaded and "sqlite3" not in loaded, module
 
 
 def test_the_engine_knows_nothing_of_servers_certificates_or_cli():
-    for module in ("sync.store", "sync.hub_store", "sync.replicate", "sync.merge"):
+    for module in ("sync.store.station", "sync.store.hub", "sync.engine.replicate", "sync.engine.merge"):
         loaded = _imports_after(module)
         # (click arrives through sqlite-utils itself; what matters is our own layers)
         assert not {"county_hub", "station_node", "cryptography", "vetsync_cli"} & loaded, module

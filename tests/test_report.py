@@ -1,4 +1,4 @@
-"""Tests of sync.report: every figure checked against a generated dataset whose
+"""Tests of veterans.report: every figure checked against a generated dataset whose
 true counts are computed here in plain Python, independently of the SQL."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from sync.domain import ENUMS, id_number_check_digit
-from sync.errors import ValidationError
-from sync.report import Report, build_report
-from sync.store import Store
-from sync.tabular import read_table, write_table
+from veterans.values import ENUMS, id_number_check_digit
+from sync.engine.errors import ValidationError
+from veterans.report import Report, build_report
+from sync.store.station import Store
+from veterans.tabular import read_table, write_table
 
 D = dt.date
 TODAY = D(2024, 4, 10)

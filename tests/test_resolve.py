@@ -14,11 +14,11 @@ from click.testing import CliRunner
 
 from enginekit import COUNTY, TOWN, VILLAGE_A, VILLAGE_B, Network, snapshot
 from station_node import records
-from sync import resolve as R
-from sync.domain import id_number_check_digit
-from sync.errors import NotFound, ScopeError, ValidationError
-from sync.local_hub import LocalHub
-from sync.replicate import sync_once
+from veterans import resolve as R
+from veterans.values import id_number_check_digit
+from sync.engine.errors import NotFound, ScopeError, ValidationError
+from sync.store.local_hub import LocalHub
+from sync.engine.replicate import sync_once
 
 STATIONS = {"town": TOWN, "va": VILLAGE_A, "vb": VILLAGE_B}
 
@@ -526,8 +526,8 @@ def test_hub_cli_lists_filters_shows_and_resolves(tmp_path):
     from county_hub import home as hub_home
     from county_hub.cli import main as hub_main
     from county_hub.registry import Registry
-    from sync.hub_store import HubStore
-    from sync.store import Store
+    from sync.store.hub import HubStore
+    from sync.store.station import Store
 
     home = tmp_path / "hub"
     hub_home.init_hub(home, COUNTY, "测试县", ["127.0.0.1"])

@@ -22,10 +22,10 @@ from station_node import records
 from station_node.cli import main
 from station_node.home import init_offline
 from station_node.roster import HEADINGS, RosterError, export_roster, import_roster
-from sync.clocks import unpack_clock
-from sync.domain import id_number_check_digit
-from sync.errors import ScopeError, ValidationError
-from sync.tabular import read_table, write_table
+from sync.engine.clocks import unpack_clock
+from veterans.values import id_number_check_digit
+from sync.engine.errors import ScopeError, ValidationError
+from veterans.tabular import read_table, write_table
 
 TOWN = "440902001"
 VILLAGE = "440902001001"

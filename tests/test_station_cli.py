@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from station_node.cli import main
-from sync.domain import id_number_check_digit
-from sync.schema import TABLES
+from veterans.values import id_number_check_digit
+from sync.engine.schema import TABLES
 
 TOWN = "440902001"
 VILLAGE = "440902001001"

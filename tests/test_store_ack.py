@@ -1,8 +1,8 @@
-"""Acknowledgements clear exactly what was sent (sync.store.Store.acknowledge)."""
+"""Acknowledgements clear exactly what was sent (sync.store.station.Store.acknowledge)."""
 
 from __future__ import annotations
 
-from sync.store import Store
+from sync.store.station import Store
 
 AREA = "440902001001"
 

@@ -1,4 +1,4 @@
-"""Tests of sync.tabular: .xlsx and .csv tables with Chinese headers."""
+"""Tests of veterans.tabular: .xlsx and .csv tables with Chinese headers."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.errors import ValidationError
-from sync.tabular import read_table, write_table
+from sync.engine.errors import ValidationError
+from veterans.tabular import read_table, write_table
 
 COLUMNS = [("name", "姓名"), ("id_number", "身份证号"), ("born", "出生日期"), ("note", "备注"), ("n", "人数")]
 ROWS = [
@@ -194,7 +194,7 @@ def test_station_export_neutralises_synced_text(tmp_path):
     in a veteran's name, address and note exports as text, never a formula."""
     from openpyxl import load_workbook
 
-    from sync.domain import id_number_check_digit
+    from veterans.values import id_number_check_digit
 
     exe = Path(sys.executable).parent / "station-node"
     if not exe.exists():

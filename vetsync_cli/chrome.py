@@ -5,7 +5,7 @@ so either program can use it without importing the other (DESIGN §2):
 
 - :class:`ChineseGroup` / :class:`ChineseCommand`: Chinese ``--help``
   headings (用法 / 选项 / 命令); the top group translates errors:
-  our errors (:class:`sync.errors.VetsyncError`), ``NotImplementedError``,
+  our errors (:class:`sync.engine.errors.VetsyncError`), ``NotImplementedError``,
   ``sqlite3.Error`` and ``OSError`` become one line on stderr,
   ``错误：<message>``, exit code 1; usage errors (a missing or unknown option,
   a bad value) become one Chinese line with exit code 2 that names the
@@ -30,8 +30,8 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from sync import fields as F
-from sync.errors import VetsyncError
+from veterans import fields as F
+from sync.engine.errors import VetsyncError
 
 __all__ = [
     "CliError",

@@ -2,7 +2,7 @@
 list (open ones by default), ``show``, ``resolve``. Each program passes how to
 open its store — yielding the store, the scope it may resolve in, who is
 resolving, and how a resolution is audited (None: not here; the hub passes its
-registry's log) — and its own wording; the commands call :mod:`sync.resolve`.
+registry's log) — and its own wording; the commands call :mod:`veterans.resolve`.
 
 ``--json`` output: an array of conflicts for the list, an object for ``show``
 and ``resolve`` (the fields of the ``conflicts`` table plus ``record_name``,
@@ -15,7 +15,7 @@ from typing import Callable, ContextManager
 
 import click
 
-from sync import resolve as R
+from veterans import resolve as R
 from vetsync_cli.chrome import ChineseGroup, emit_json, json_option, print_table
 
 __all__ = ["conflicts_group"]

@@ -1,4 +1,4 @@
-"""Output of a county/station report (``sync.report.Report``): a file
+"""Output of a county/station report (``veterans.report.Report``): a file
 (.xlsx/.csv), JSON, or Rich tables — shared by ``county-hub report`` and
 ``station-node report``."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from sync.tabular import write_table
+from veterans.tabular import write_table
 from vetsync_cli.chrome import emit_json, print_table
 
 __all__ = ["show_report"]

@@ -1,6 +1,6 @@
 """Field-wise merge of a pushed row into the hub's row, with conflict detection.
 
-The total order of versions is the HLC order of ``sync.hlc`` (wall time, then
+The total order of versions is the HLC order of ``sync.engine.hlc`` (wall time, then
 counter, then replica id); the higher version of a field wins everywhere.
 For each pushed field ``(v_in, base_in)`` against the hub's ``v_hub``, in order:
 
@@ -30,8 +30,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sync.hlc import replica_of
-from sync.rowstate import RowState
+from sync.engine.hlc import replica_of
+from sync.engine.rowstate import RowState
 
 __all__ = ["merge_row", "MergeResult", "ConflictRecord", "CONCURRENT_EDIT", "DELETE_EDIT"]
 

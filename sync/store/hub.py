@@ -3,7 +3,7 @@
 ``apply_push`` takes one batch of row states from one station and, in one
 transaction: binds the push's replica id to the station (``bind_replica``),
 admits each row (refusing with a reason), merges it field-wise
-(``sync.merge``), records history, moves dependents along with a moved row
+(``sync.engine.merge``), records history, moves dependents along with a moved row
 (recording the move so the old scope gets evictions), and records conflicts:
 concurrent edit, delete/edit, duplicate identity and petition transition,
 plus *refused edit* for an out-of-scope edit of an existing row.
@@ -11,11 +11,11 @@ plus *refused edit* for an out-of-scope edit of an existing row.
 What the hub admits, trusting nothing in a row that it can take from the
 certificate or derive itself (DESIGN §5), per row and in this order:
 
-1. sizes (``sync.limits``): every pushed string within its field's limit, the
+1. sizes (``sync.engine.limits``): every pushed string within its field's limit, the
    row's strings within ``MAX_ROW_CHARS``; a field the hub does not know is
    refused (a station's schema is never newer than the hub's);
 2. the domain checks handed in as hooks (``HubStore.checks``, see
-   ``sync.admission``): canonical values, required fields, ``station``;
+   ``veterans.admission``): canonical values, required fields, ``station``;
 3. versions: a new row carries only the pusher's versions; in a known row a
    version of another replica is accepted only on a field the pusher did not
    write (area, deleted) and only if the hub holds it or something newer;
@@ -47,17 +47,17 @@ from typing import Any, Protocol
 
 import orjson
 
-from sync import petition as petition_rules
-from sync.clocks import pack_clock, packed_names, unpack_clock
-from sync.errors import Forbidden
-from sync.hlc import replica_of
-from sync.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_CHARS, text_limit
-from sync.merge import ConflictRecord, merge_row
-from sync.rowstate import Eviction, RowState
-from sync.schema import CONTEXT_FIELDS, REFERENCES, TABLES
-from sync.scope import common_area, in_scope, scope_range
-from sync.store import Store, _q
-from sync.domain import new_id
+from veterans import petition as petition_rules
+from sync.engine.clocks import pack_clock, packed_names, unpack_clock
+from sync.engine.errors import Forbidden
+from sync.engine.hlc import replica_of
+from sync.engine.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_CHARS, text_limit
+from sync.engine.merge import ConflictRecord, merge_row
+from sync.engine.rowstate import Eviction, RowState
+from sync.engine.schema import CONTEXT_FIELDS, REFERENCES, TABLES
+from sync.engine.scope import common_area, in_scope, scope_range
+from sync.store.station import Store, _q
+from veterans.values import new_id
 
 __all__ = ["HubStore", "PushResult", "PullBatch", "PushChecks", "DEPENDENTS", "HistoryEntry", "history_of",
            "history_versions", "OUT_OF_SCOPE", "REPLICA_TAKEN"]
@@ -97,7 +97,7 @@ class PushResult:
 
 
 class PushChecks(Protocol):
-    """The domain checks the hub hands ``apply_push`` (``sync.admission.DomainChecks``).
+    """The domain checks the hub hands ``apply_push`` (``veterans.admission.DomainChecks``).
     Each returns None or a refusal reason (Chinese, naming nothing outside the scope)."""
 
     def check_values(self, incoming: RowState, current: RowState | None, pushed: tuple[str, ...],
@@ -123,7 +123,7 @@ def _is_confidential(values: dict) -> bool:
 class HubStore(Store):
     """The county hub's store: a Store plus the hub-only operations.
 
-    ``checks``: the domain checks of pushed rows (``sync.admission``); the hub
+    ``checks``: the domain checks of pushed rows (``veterans.admission``); the hub
     installs them when it opens its store (``county_hub.home.open_hub``).
     None: the engine's own checks only (sizes, versions, scope,
     confidentiality, conflicts)."""
@@ -134,7 +134,7 @@ class HubStore(Store):
 
     def bind_replica(self, replica_id: str, station: str) -> None:
         """Bind ``replica_id`` to ``station`` at first sight; raise
-        :class:`~sync.errors.Forbidden` when it is bound to another station or
+        :class:`~sync.engine.errors.Forbidden` when it is bound to another station or
         is the hub's own (the message names neither)."""
         if replica_id == self.replica_id:
             raise Forbidden(REPLICA_TAKEN)
@@ -162,7 +162,7 @@ class HubStore(Store):
 
         ``station`` and ``scope`` come from the pusher's certificate. A
         ``replica_id`` bound to another station (or the hub's own) raises
-        :class:`~sync.errors.Forbidden` and nothing is written.
+        :class:`~sync.engine.errors.Forbidden` and nothing is written.
 
         ``seen_cursor``: the pusher's pull cursor when it read the batch. A row
         it changed is marked as its own (not sent back to it by ``changes_since``)
@@ -633,7 +633,7 @@ class HubStore(Store):
         hub is the authority, so the change simply reaches the stations on
         their next pull. An unchanged value is no write. A veteran whose ID
         number, tombstone or merge changed is checked for duplicates again."""
-        from sync.errors import NotFound
+        from sync.engine.errors import NotFound
 
         t = TABLES[table]
         with self.transaction():
@@ -686,7 +686,7 @@ def _conflict_value(v: Any) -> Any:
 
 def _history_entry(state: RowState, changed: dict[str, tuple[Any, str]] | None) -> tuple[str | None, str, str | None]:
     """(fields, clock, prior) of the history entry of one accepted change,
-    made *before* ``state`` takes it: the versions packed (``sync.clocks``),
+    made *before* ``state`` takes it: the versions packed (``sync.engine.clocks``),
     the values written and the values they replace as JSON arrays in the
     order of the packed clock's fields. ``changed`` is ``{field: (value,
     version)}``; ``None``: the row is new, and ``fields`` stays NULL — its

@@ -1,6 +1,6 @@
 """Typed queries: what the record, roster, conflict and report layers read.
 
-Part of the store (with ``sync.store`` and ``sync.hub_store``): the SQL text
+Part of the store (with ``sync.store.station`` and ``sync.store.hub``): the SQL text
 lives here, so callers name what they want (``veterans(store, area_prefix=…,
 text=…)``) instead of writing conditions, and a second store implementation
 (PostgreSQL for a province) implements these functions and nothing else.
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from sync.rowstate import RowState
-from sync.scope import scope_range
-from sync.store import Store
+from sync.engine.rowstate import RowState
+from sync.engine.scope import scope_range
+from sync.store.station import Store
 
 __all__ = [
     "veterans",
@@ -76,7 +76,7 @@ def petitions(store: Store) -> list[dict]:
 
 def events_of(store: Store, petition_ids: Iterable[str] | None = None) -> list[RowState]:
     """The stored events (tombstones too, with their clocks) of these petitions, or of all.
-    In no particular order: ``sync.petition.fold_events`` orders them."""
+    In no particular order: ``veterans.petition.fold_events`` orders them."""
     if petition_ids is None:
         return [state for state, _ in store.read_states("petition_events")]
     ids = list(petition_ids)

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from sync.gen.vetsync.v1 import sync_pb2 as vetsync_dot_v1_dot_sync__pb2
+from sync.wire.gen.vetsync.v1 import sync_pb2 as vetsync_dot_v1_dot_sync__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

@@ -1,7 +1,7 @@
 """County reports (县级统计报表): figures per town and per village of a scope.
 
 :func:`build_report` reads the replicated tables of a
-:class:`~sync.store.Store` (hub or station: the same code serves
+:class:`~sync.store.station.Store` (hub or station: the same code serves
 ``county-hub report`` and ``station-node report``) and returns a
 :class:`Report`. Its rows, for a scope ``S``:
 
@@ -26,7 +26,7 @@ Figures (all over live rows, ``deleted IS NOT 1``):
   ``visit_coverage_pct`` = visited / on file × 100, one decimal (``None``
   with nobody on file);
 - 信访: ``petitions_received`` (``received_on`` in ``month``); the rest are
-  the state as of ``today``, from :func:`sync.petition.fold_events` (the
+  the state as of ``today``, from :func:`veterans.petition.fold_events` (the
   one function every petition view calls: it orders each petition's
   events by version, not by this store's ``seq``, and folds them):
   ``petitions_open`` (``state.is_open``: status not closed / not_accepted /
@@ -42,7 +42,7 @@ sync in the 7 days before ``today`` (never synced, or last sync more than
 7 days ago); a ``last_sync`` that cannot be read counts as stale.
 
 ``to_dict()`` is the JSON contract (English keys, stable, additive);
-``columns()`` and ``table_rows()`` feed :func:`sync.tabular.write_table`
+``columns()`` and ``table_rows()`` feed :func:`veterans.tabular.write_table`
 with Chinese headings.
 """
 
@@ -53,11 +53,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.domain import ENUMS, parse_month, validate_area
-from sync.petition import fold_events
-from sync import queries
-from sync.scope import AREA_LENGTHS, AREA_LEVELS
-from sync.store import Store
+from veterans.values import ENUMS, parse_month, validate_area
+from veterans.petition import fold_events
+from sync.store import queries
+from sync.engine.scope import AREA_LENGTHS, AREA_LEVELS
+from sync.store.station import Store
 
 __all__ = ["Report", "ReportRow", "StaleStation", "build_report", "STALE_DAYS", "LEVEL_LABELS"]
 
@@ -282,7 +282,7 @@ def build_report(
     """Compute the report of ``scope`` for ``month`` (``YYYY-MM``; default: the month of ``today``).
 
     ``stations`` is the hub's registry, ``[{"station": code, "last_sync": ISO or None}]``.
-    Raises :class:`~sync.errors.ValidationError` for a malformed scope or month.
+    Raises :class:`~sync.engine.errors.ValidationError` for a malformed scope or month.
     Reads in a single read transaction, so the figures are one consistent snapshot.
     """
     scope = validate_area(scope)
@@ -307,7 +307,7 @@ def build_report(
             for row in on_file.get(vid, ()):
                 row.visited += 1
         # petitions: one query for the petitions, one read of the events with their
-        # clocks; sync.petition.fold_events orders each petition's events and folds them
+        # clocks; veterans.petition.fold_events orders each petition's events and folds them
         petitions = {
             pid: {"area": area, "received_on": received_on}
             for pid, area, received_on in queries.petitions_in(store, scope)

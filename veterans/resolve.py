@@ -1,6 +1,6 @@
 """Conflicts as a clerk sees them: listing, showing, resolving.
 
-The hub records conflicts (``sync.hub_store``) as rows of the replicated
+The hub records conflicts (``sync.store.hub``) as rows of the replicated
 ``conflicts`` table; they reach every station whose scope holds the row.
 This module reads them and settles them, on either side:
 
@@ -46,15 +46,17 @@ import json
 import time
 from typing import Any, Callable
 
-from sync import domain, queries
-from sync.errors import NotFound, ScopeError, ValidationError
-from sync.fields import display_value, field_label, parse_value
-from sync.hlc import wall_ms_of
-from sync.limits import text_limit
-from sync.hub_store import HubStore
-from sync.schema import TABLES
-from sync.scope import in_scope as _in_scope
-from sync.store import Store
+from veterans import values as domain
+
+from sync.store import queries
+from sync.engine.errors import NotFound, ScopeError, ValidationError
+from veterans.fields import display_value, field_label, parse_value
+from sync.engine.hlc import wall_ms_of
+from sync.engine.limits import text_limit
+from sync.store.hub import HubStore
+from sync.engine.schema import TABLES
+from sync.engine.scope import in_scope as _in_scope
+from sync.store.station import Store
 
 __all__ = [
     "KEEP_CHOICES",

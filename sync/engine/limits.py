@@ -1,9 +1,9 @@
 """Size limits of what a station may write and what the hub sends: one place.
 
 Pure constants (no imports). The hub checks every pushed field and row against
-them at its door (``sync.hub_store``), the station's validators refuse the same
-input locally (``sync.fields.parse_value``), and the hub keeps what it sends
-below what a station decodes (``sync.codec.MAX_VALUE_LEN``, pull batches in
+them at its door (``sync.store.hub``), the station's validators refuse the same
+input locally (``veterans.fields.parse_value``), and the hub keeps what it sends
+below what a station decodes (``sync.wire.codec.MAX_VALUE_LEN``, pull batches in
 bytes). The limits are far above what a clerk types: they exist so that one
 hostile or broken station cannot make rows that break other stations' sync.
 
@@ -27,10 +27,10 @@ __all__ = [
 ]
 
 # What a station's decoder accepts for one string value of a pulled row
-# (sync.codec refuses a longer one, and with it the whole batch).
+# (sync.wire.codec refuses a longer one, and with it the whole batch).
 MAX_VALUE_LEN = 65_536
 
-# Free text, by field (kind ``text`` in sync.schema):
+# Free text, by field (kind ``text`` in sync.engine.schema):
 MAX_SHORT_TEXT_CHARS = 100    # names and short labels: name, ethnicity, petitioner, handler, actor, resolved_by …
 MAX_MEDIUM_TEXT_CHARS = 500   # address, unit, visitors, aid_goods, contact
 MAX_LONG_TEXT_CHARS = 4_000   # narrative text: summary, note, health, family, difficulties, needs, follow_up, resolution

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from typing import Iterable, Iterator
 
-from sync.hub_store import HubStore, PullBatch
-from sync.replicate import Handshake, PushReply, check_skew
-from sync.rowstate import RowState
+from sync.store.hub import HubStore, PullBatch
+from sync.engine.replicate import Handshake, PushReply, check_skew
+from sync.engine.rowstate import RowState
 
 __all__ = ["LocalHub"]
 

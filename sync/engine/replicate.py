@@ -13,12 +13,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol
 
-from sync.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
-from sync.errors import ClockSkew
-from sync.hlc import wall_ms_of
-from sync.rowstate import RowState
-from sync.store import Store
-from sync.hub_store import PullBatch
+from sync.engine.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
+from sync.engine.errors import ClockSkew
+from sync.engine.hlc import wall_ms_of
+from sync.engine.rowstate import RowState
+from sync.store.station import Store
+from sync.store.hub import PullBatch
 
 __all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "SKEW_MS_META"]
 

@@ -1,12 +1,12 @@
 """Numbered schema migrations, frozen.
 
 Each migration is the literal DDL of its day: SQL text, never built from
-``sync.schema``, so the schema a migration makes stays the same whatever the
+``sync.engine.schema``, so the schema a migration makes stays the same whatever the
 schema module says later. A migration that has shipped is never edited: a
 change is a new migration (``ALTER TABLE … ADD COLUMN`` appends, as fields
-are only ever appended, see ``sync.clocks``). ``tests/test_migrations.py``
+are only ever appended, see ``sync.engine.clocks``). ``tests/test_migrations.py``
 upgrades databases made at every earlier migration and checks that
-``sync.schema.TABLES`` and ``SCHEMA_VERSION`` agree with these.
+``sync.engine.schema.TABLES`` and ``SCHEMA_VERSION`` agree with these.
 
 Each migration runs in one transaction together with its row in
 ``_migrations``: a crash leaves the database at the previous version, never
@@ -22,7 +22,7 @@ import sqlite3
 import time
 from typing import NamedTuple
 
-from sync.errors import StoreError
+from sync.engine.errors import StoreError
 
 __all__ = ["migrate", "MIGRATIONS", "Migration", "current_version", "NEWEST"]
 
@@ -32,7 +32,7 @@ class Migration(NamedTuple):
     name: str
     statements: tuple[str, ...]
     # Does it change the fields of the replicated tables (what a row carries on
-    # the wire)? The newest such migration is sync.schema.SCHEMA_VERSION.
+    # the wire)? The newest such migration is sync.engine.schema.SCHEMA_VERSION.
     replicated: bool
 
 
@@ -256,11 +256,11 @@ _M002 = (
 )
 
 # -- 3: history versions apart -----------------------------------------------------
-# Hub side: a history entry keeps its versions apart, packed as in sync.clocks
+# Hub side: a history entry keeps its versions apart, packed as in sync.engine.clocks
 # (``clock``), and its values as JSON arrays in the order of the clock's
 # fields: ``fields`` (the values written) and ``prior`` (the values they
 # replaced). A row's first entry (it came new in a push) has ``fields`` NULL:
-# its values are the row's, see sync.hub_store.history_of. Entries written
+# its values are the row's, see sync.store.hub.history_of. Entries written
 # before keep ``{field: [value, version]}`` with ``clock`` NULL.
 
 _M003 = (

@@ -11,20 +11,20 @@ import re
 
 import orjson
 
-from sync import limits
-from sync.errors import ProtocolError
-from sync.gen.vetsync.v1 import sync_pb2 as pb
-from sync.hlc import is_version
-from sync.rowstate import Eviction, RowState
-from sync.schema import TABLES
-from sync.scope import AREA_LENGTHS
+from sync.engine import limits
+from sync.engine.errors import ProtocolError
+from sync.wire.gen.vetsync.v1 import sync_pb2 as pb
+from sync.engine.hlc import is_version
+from sync.engine.rowstate import Eviction, RowState
+from sync.engine.schema import TABLES
+from sync.engine.scope import AREA_LENGTHS
 
 __all__ = ["PROTOCOL_VERSION", "row_to_pb", "row_from_pb", "acks_to_pb", "acks_from_pb", "evictions_to_pb", "evictions_from_pb", "pb"]
 
 PROTOCOL_VERSION = 1
 MAX_ID_LEN = 64
 MAX_FIELDS = 200
-MAX_VALUE_LEN = limits.MAX_VALUE_LEN  # the most characters of one string value (sync.limits)
+MAX_VALUE_LEN = limits.MAX_VALUE_LEN  # the most characters of one string value (sync.engine.limits)
 _SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 _COMPACT_CLOCK = re.compile(rb'\{(?:"[^"\\]{1,64}":"\d{16}-\d{4}-[0-9a-f]{16}",)*"[^"\\]{1,64}":"\d{16}-\d{4}-[0-9a-f]{16}"\}')
 

@@ -5,7 +5,7 @@ fold of its ``petition_events`` in version order (DESIGN §3). Two entry
 points:
 
 - :func:`check_event` validates a *new* event against the current status
-  before it is written, and raises :class:`~sync.errors.ValidationError`;
+  before it is written, and raises :class:`~sync.engine.errors.ValidationError`;
 - :func:`fold_events` orders a petition's *stored* events and folds them
   into its state (status, deadlines, dates, the overdue verdict). It never
   raises: an event that does not fit (invalid transition, unknown kind, bad
@@ -51,8 +51,8 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Protocol
 
-from sync.domain import ENUMS, label, parse_date, parse_enum
-from sync.errors import ValidationError
+from veterans.values import ENUMS, label, parse_date, parse_enum
+from sync.engine.errors import ValidationError
 
 __all__ = [
     "NOTICE_DAYS",
@@ -337,7 +337,7 @@ class _Fold:
 
 
 class StoredEvent(Protocol):
-    """A stored event as the stores read it (:class:`sync.rowstate.RowState`)."""
+    """A stored event as the stores read it (:class:`sync.engine.rowstate.RowState`)."""
 
     id: str
     values: dict[str, Any]

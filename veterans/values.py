@@ -2,7 +2,7 @@
 
 Pure code (stdlib only). Every parser takes what a clerk typed or what a
 spreadsheet holds and returns the one canonical form stored in the database,
-or raises :class:`~sync.errors.ValidationError` with a one-line Simplified
+or raises :class:`~sync.engine.errors.ValidationError` with a one-line Simplified
 Chinese message that names the field and the bad value.
 
 Canonical forms:
@@ -24,8 +24,8 @@ import threading
 import time
 import uuid
 
-from sync.errors import ScopeError, ValidationError
-from sync.scope import AREA_LEVELS as _AREA_LEVELS
+from sync.engine.errors import ScopeError, ValidationError
+from sync.engine.scope import AREA_LEVELS as _AREA_LEVELS
 
 __all__ = [
     "ENUMS",

@@ -1,6 +1,6 @@
 """The SQLite store both the hub and the stations use.
 
-One database file holds the replicated tables of ``sync.schema`` with their
+One database file holds the replicated tables of ``sync.engine.schema`` with their
 sync columns, and bookkeeping tables whose names start with ``_``. The store
 offers what the sync session needs and nothing of the network:
 
@@ -27,12 +27,12 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from sync import migrations
-from sync.clocks import pack_clock, pack_pending, pending_groups, unpack_clock, unpack_pending
-from sync.errors import NotFound, StoreError, ValidationError
-from sync.hlc import HLC, new_replica_id
-from sync.rowstate import Eviction, RowState
-from sync.schema import CONTEXT_FIELDS, REFERENCES, TABLES, Table
+from sync.store import migrations
+from sync.engine.clocks import pack_clock, pack_pending, pending_groups, unpack_clock, unpack_pending
+from sync.engine.errors import NotFound, StoreError, ValidationError
+from sync.engine.hlc import HLC, new_replica_id
+from sync.engine.rowstate import Eviction, RowState
+from sync.engine.schema import CONTEXT_FIELDS, REFERENCES, TABLES, Table
 
 __all__ = ["Store", "REPLICATED"]
 
@@ -272,7 +272,7 @@ class Store:
         A row comes no later than the rows referring to it: when a row of a
         batch names a parent that is itself pending in a later batch (a veteran
         edited after its visit was logged), the parent joins this batch — the
-        hub admits a child only with its parent (``sync.admission``)."""
+        hub admits a child only with its parent (``veterans.admission``)."""
         after = 0
         forwarded: dict[tuple[str, str], int] = {}  # rows sent early, by the seq they had
         while True:

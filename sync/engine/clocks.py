@@ -30,7 +30,7 @@ from typing import Callable
 
 import orjson
 
-from sync.schema import TABLES, Table
+from sync.engine.schema import TABLES, Table
 
 __all__ = ["pack_clock", "unpack_clock", "packed_names", "pack_pending", "unpack_pending", "pending_groups"]
 

@@ -1,6 +1,6 @@
 """Tables with Chinese headers in ``.xlsx`` and ``.csv`` files.
 
-Used by the reports (``sync.report``) and by roster import/export. Two
+Used by the reports (``veterans.report``) and by roster import/export. Two
 functions, chosen by the file's suffix:
 
 - :func:`write_table` writes ``columns`` (``[(key, heading)]``) and ``rows``
@@ -40,7 +40,7 @@ file is opened in Excel or WPS:
 
 Strings are stripped of surrounding whitespace (full-width spaces too);
 empty cells read as ``None``. Every failure is a
-:class:`~sync.errors.ValidationError` with a one-line Chinese message
+:class:`~sync.engine.errors.ValidationError` with a one-line Chinese message
 naming the file. openpyxl is imported only when an ``.xlsx`` is touched.
 """
 
@@ -56,7 +56,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Iterable
 
-from sync.errors import ValidationError
+from sync.engine.errors import ValidationError
 
 __all__ = ["write_table", "read_table", "SUFFIXES"]
 

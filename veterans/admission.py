@@ -10,7 +10,7 @@ scope (a parent that does not exist and one outside the scope read alike).
 :meth:`DomainChecks.check_values` — before the merge, on the pushed fields only:
 
 - every pushed field is in its canonical form, the one the station's validators
-  store: ``sync.fields.parse_value(table, name, value) == value`` (so the same
+  store: ``veterans.fields.parse_value(table, name, value) == value`` (so the same
   input a clerk gets an error for is refused here); a cheap exact test first
   for the common kinds (short text, enum codes, dates seen before), the
   validator itself otherwise;
@@ -43,13 +43,15 @@ import re
 import time
 from typing import Any, Callable, Protocol
 
-from sync import domain, petition as petition_rules
-from sync.errors import VetsyncError
-from sync.fields import parse_value
-from sync.limits import text_limit
-from sync.rowstate import RowState
-from sync.schema import TABLES, Table
-from sync.scope import in_scope
+from veterans import values as domain
+
+from veterans import petition as petition_rules
+from sync.engine.errors import VetsyncError
+from veterans.fields import parse_value
+from sync.engine.limits import text_limit
+from sync.engine.rowstate import RowState
+from sync.engine.schema import TABLES, Table
+from sync.engine.scope import in_scope
 
 __all__ = ["DomainChecks", "DOMAIN_CHECKS", "LinkLookup", "PARENT_OUT_OF_REACH"]
 

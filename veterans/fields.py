@@ -1,6 +1,6 @@
-"""Field values as a clerk types and reads them, driven by ``sync.schema``.
+"""Field values as a clerk types and reads them, driven by ``sync.engine.schema``.
 
-Pure code (stdlib + ``sync.domain``): no sqlite. Three jobs:
+Pure code (stdlib + ``veterans.values``): no sqlite. Three jobs:
 
 - :func:`parse_value` turns typed text (or an already canonical value) into
   the canonical stored value of one field, by the field's ``kind``;
@@ -9,7 +9,7 @@ Pure code (stdlib + ``sync.domain``): no sqlite. Three jobs:
 - :func:`display_value` turns a stored value back into Chinese text.
 
 An empty value (``""`` or ``None``) parses to ``None``: it clears the field.
-Every error is a :class:`~sync.errors.ValidationError` naming the field.
+Every error is a :class:`~sync.engine.errors.ValidationError` naming the field.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import math
 import re
 from typing import Any, Iterable
 
-from sync import domain
-from sync.errors import ValidationError
-from sync.limits import text_limit
-from sync.schema import Field, Table, table as _table
+from veterans import values as domain
+from sync.engine.errors import ValidationError
+from sync.engine.limits import text_limit
+from sync.engine.schema import Field, Table, table as _table
 
 __all__ = [
     "parse_value",
@@ -134,7 +134,7 @@ def parse_value(t: str | Table, name: str, text: Any, *, scope: str | None = Non
     is idempotent). ``scope`` restricts ``area`` fields to codes starting with
     it. Empty input gives ``None``. Text loses its control characters (but tab
     and line breaks) and its surrounding blanks, and may be at most
-    ``sync.limits.text_limit`` characters long (the hub refuses longer too).
+    ``sync.engine.limits.text_limit`` characters long (the hub refuses longer too).
     """
     tbl = _as_table(t)
     f = tbl.get(name)

@@ -6,15 +6,15 @@ parsing and its table headings, the validators their field rules. Field
 
 - ``text``, ``int``, ``real``, ``bool``: plain values;
 - ``date``: ``YYYY-MM-DD`` (several input forms accepted);
-- ``enum``: a code of ``sync.domain.ENUMS[enum]`` (the Chinese label is shown);
-- ``id_number``, ``area``, ``phone``: checked by ``sync.domain``;
+- ``enum``: a code of ``veterans.values.ENUMS[enum]`` (the Chinese label is shown);
+- ``id_number``, ``area``, ``phone``: checked by ``veterans.values``;
 - ``ref``: the ``id`` of a row in ``ref`` table.
 
 Every replicated table also has the sync columns (see ``SYNC_COLUMNS``):
 ``deleted`` (tombstone, itself a versioned field), ``seq`` (this store's change
 sequence), ``_clock`` (``{field: version}``), ``_pending`` (``{field: (version,
 base)}``: local writes not yet acknowledged by the hub), both stored packed
-(``sync.clocks``: one group per version, fields named by a bit mask), and
+(``sync.engine.clocks``: one group per version, fields named by a bit mask), and
 ``_extra`` (JSON ``{field: value}``: fields of a newer schema, kept and sent on).
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 __all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", "SYNC_COLUMNS", "CONTEXT_FIELDS"]
 
 # The version of the replicated fields, sent in the Handshake: the number of the
-# newest migration (sync.migrations) that changed what a replicated row carries
+# newest migration (sync.store.migrations) that changed what a replicated row carries
 # (a table or field added). Bookkeeping-only migrations (hub- or station-side
 # ``_`` columns and tables) leave it alone, so they never make a hub refuse a
 # station that sends nothing new; a hub refuses only a station whose rows may
@@ -220,7 +220,7 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def table(name: str) -> Table:
-    from sync.errors import ValidationError
+    from sync.engine.errors import ValidationError
 
     try:
         return TABLES[name]
