@@ -28,6 +28,7 @@ from veterans import petition as petition_rules
 from sync.store import queries
 from sync.engine.errors import StoreError, ValidationError
 from veterans.fields import parse_value
+from veterans.labels import field_label, table_label
 from sync.engine.schema import table as _table
 from sync.store.station import Store
 
@@ -80,9 +81,9 @@ def _clean(table: str, values: dict[str, Any] | None, scope: str) -> dict[str, A
     for name, value in (values or {}).items():
         f = t.get(name)
         if f is None or not f.settable:
-            allowed = "、".join(f"{x.name}（{x.label}）" for x in t.fields if x.settable)
-            shown = f"{name}（{f.label}）" if f else name
-            raise ValidationError(f"{t.label}字段 {shown} 不能设置，可设置的字段：{allowed}")
+            allowed = "、".join(f"{x.name}（{field_label(t, x)}）" for x in t.fields if x.settable)
+            shown = f"{name}（{field_label(t, name)}）" if f else name
+            raise ValidationError(f"{table_label(t)}字段 {shown} 不能设置，可设置的字段：{allowed}")
         out[name] = parse_value(t, name, value, scope=scope)
     return out
 
@@ -94,9 +95,9 @@ def _no_veteran_field(fields: dict[str, Any] | None) -> None:
 
 def _require(table: str, values: dict[str, Any], names: Iterable[str]) -> None:
     t = _table(table)
-    missing = [t.get(n).label for n in names if values.get(n) in (None, "")]
+    missing = [field_label(t, n) for n in names if values.get(n) in (None, "")]
     if missing:
-        raise ValidationError(f"{t.label}缺少必填项：{'、'.join(missing)}")
+        raise ValidationError(f"{table_label(t)}缺少必填项：{'、'.join(missing)}")
 
 
 def _not_future(label: str, value: str, today: _dt.date) -> None:

@@ -40,6 +40,7 @@ from veterans import values as domain
 from sync.store import queries
 from sync.engine.errors import ValidationError, VetsyncError
 from veterans.fields import display_value, parse_value
+from veterans.labels import field_label
 from sync.engine.schema import table as _table
 from sync.store.station import Store
 from veterans.tabular import read_table, write_table
@@ -148,10 +149,10 @@ def _norm(heading: Any) -> str:
 def _builtin_aliases() -> dict[str, str]:
     out: dict[str, str] = {}
     for name in _FIELDS:  # English names and schema labels first, the common headings win
-        f = _VETERANS.get(name)
+        label = field_label(_VETERANS, name)
         out[_norm(name)] = name
-        out[_norm(f.label)] = name
-        out[_norm(f.label.split("（")[0])] = name
+        out[_norm(label)] = name
+        out[_norm(label.split("（")[0])] = name
     for name, headings in HEADINGS.items():
         for h in headings:
             out[_norm(h)] = name
@@ -229,7 +230,7 @@ def _map_headings(headers: list[str], mapping: dict[str, str | None]) -> tuple[d
             continue
         if name in by_field:
             raise ValidationError(
-                f"名册中“{by_field[name]}”和“{heading}”两列都对应{_VETERANS.get(name).label}",
+                f"名册中“{by_field[name]}”和“{heading}”两列都对应{field_label(_VETERANS, name)}",
                 hint=f"请删去一列，或用映射文件把其中一列设为“{IGNORE}”",
             )
         by_field[name] = heading
@@ -253,7 +254,7 @@ def _cell(name: str, value: Any) -> Any:
         if isinstance(value, str):
             value = value.lstrip("'‘’").strip()  # '440902… typed to force text
             if _SCIENTIFIC.fullmatch(value):
-                label = _VETERANS.get(name).label
+                label = field_label(_VETERANS, name)
                 raise ValidationError(f"{label} {value} 被 Excel 存成了科学计数法的数字，数字已丢失", hint=_TEXT_HINT)
         return value if isinstance(value, str) else str(value)
     if kind == "date":
@@ -308,7 +309,7 @@ def _validate(
         for name in ("name", "id_number", "area"):
             if name not in values and name not in failed:
                 extra = "（可用 --area 指定）" if name == "area" else ""
-                row_errors.append(f"缺少{_VETERANS.get(name).label}{extra}")
+                row_errors.append(f"缺少{field_label(_VETERANS, name)}{extra}")
         if row_errors:
             errors += [(line, e) for e in row_errors[:_MAX_ERRORS_PER_ROW]]
             continue

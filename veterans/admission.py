@@ -48,6 +48,7 @@ from veterans import values as domain
 from veterans import petition as petition_rules
 from sync.engine.errors import VetsyncError
 from veterans.fields import parse_value
+from veterans.labels import field_label, table_label
 from sync.engine.limits import text_limit
 from sync.engine.rowstate import RowState
 from sync.engine.schema import TABLES, Table
@@ -127,13 +128,12 @@ class _Canonical:
         memo = self.memo.get(name)
         if memo is not None and value in memo:
             return None
-        f = self.t.get(name)
         try:
             canonical = parse_value(self.t, name, value)
         except VetsyncError as exc:
-            return f"{self.t.label}字段 {f.label}：{exc}"
+            return f"{table_label(self.t)}字段 {field_label(self.t, name)}：{exc}"
         if canonical != value:
-            return f"{self.t.label}字段 {f.label} 的值不是规范格式"
+            return f"{table_label(self.t)}字段 {field_label(self.t, name)} 的值不是规范格式"
         if memo is not None and len(memo) < 100_000:
             memo.add(value)
         return None
@@ -170,22 +170,22 @@ class DomainChecks:
             if problem:
                 return problem
         if current is None:
-            missing = [t.get(n).label for n in self._required[t.name] if values.get(n) is None]
+            missing = [field_label(t, n) for n in self._required[t.name] if values.get(n) is None]
             if missing:
-                return f"新{t.label}记录缺少必填项：{'、'.join(missing)}"
+                return f"新{table_label(t)}记录缺少必填项：{'、'.join(missing)}"
         else:
-            cleared = [t.get(n).label for n in self._required[t.name] if n in pushed and values.get(n) is None]
+            cleared = [field_label(t, n) for n in self._required[t.name] if n in pushed and values.get(n) is None]
             if cleared:
-                return f"{t.label}的必填项不能清空：{'、'.join(cleared)}"
+                return f"{table_label(t)}的必填项不能清空：{'、'.join(cleared)}"
         dated = _DATED.get(t.name)
         if dated and dated in pushed and values.get(dated):
             if values[dated] > self._latest():
-                return f"{t.get(dated).label} {values[dated]} 晚于今天"
+                return f"{field_label(t, dated)} {values[dated]} 晚于今天"
         if t.name in ("visits", "petitions"):
             if current is None and values.get("station") != station:
-                return f"{t.get('station').label}应为本站 {station}"
+                return f"{field_label(t, 'station')}应为本站 {station}"
             if current is not None and "station" in pushed and values.get("station") != current.values.get("station"):
-                return f"{t.get('station').label}不能修改"
+                return f"{field_label(t, 'station')}不能修改"
         if t.name == "petitions":
             return self._petition_class(values, current, pushed)
         if t.name == "petition_events" and current is None:
@@ -229,7 +229,7 @@ class DomainChecks:
             if not (is_new or field in changed or (same_area and "area" in changed)):
                 continue
             parent = ctx.row(parent_table, parent_id)
-            label = TABLES[parent_table].label
+            label = table_label(parent_table)
             if parent is None or not in_scope(parent.area, ctx.scope) or ctx.owner(parent_table, parent) not in (None, ctx.station):
                 return PARENT_OUT_OF_REACH.format(label=label)
             if same_area and after.get("area") != parent.area:

@@ -19,6 +19,7 @@ import re
 from typing import Any, Iterable
 
 from veterans import values as domain
+from veterans import labels as _labels
 from sync.engine.errors import ValidationError
 from sync.engine.limits import text_limit
 from sync.engine.schema import Field, Table, table as _table
@@ -42,8 +43,14 @@ def _as_table(t: str | Table) -> Table:
     return t if isinstance(t, Table) else _table(t)
 
 
-def _describe(f: Field) -> str:
-    return f"{f.name}（{f.label}）"
+def _describe(tbl: Table, f: Field) -> str:
+    return f"{f.name}（{_labels.field_label(tbl, f)}）"
+
+
+def _label_spellings(tbl: Table, f: Field) -> tuple[str, str]:
+    """The field's label, and the label without its bracketed unit (慰问金 for 慰问金（元）)."""
+    label = _labels.field_label(tbl, f)
+    return label, label.split("（")[0]
 
 
 def settable_fields(t: str | Table) -> list[Field]:
@@ -57,17 +64,16 @@ def resolve_field(t: str | Table, name: str) -> Field:
     key = (name or "").strip()
     found = tbl.get(key) or tbl.get(key.lower())
     if found is None:  # Chinese label, with or without its bracketed unit: 慰问金（元） or 慰问金
-        found = next((f for f in tbl.fields if key in (f.label, f.label.split("（")[0])), None)
+        found = next((f for f in tbl.fields if key in _label_spellings(tbl, f)), None)
     if found is None:
-        allowed = "、".join(_describe(f) for f in settable_fields(tbl))
-        raise ValidationError(f"{tbl.label}没有字段 {key or '（空）'}，可设置的字段：{allowed}")
+        allowed = "、".join(_describe(tbl, f) for f in settable_fields(tbl))
+        raise ValidationError(f"{_labels.table_label(tbl)}没有字段 {key or '（空）'}，可设置的字段：{allowed}")
     return found
 
 
 def field_label(t: str | Table, name: str) -> str:
     """Chinese label of a field; an unknown field (newer schema) shows its name."""
-    f = _as_table(t).get(name)
-    return f.label if f else name
+    return _labels.field_label(_as_table(t), name)
 
 
 # Control characters other than tab, line feed and carriage return: dropped from text.
@@ -78,7 +84,7 @@ def _parse_text(tbl: Table, f: Field, value: Any) -> str | None:
     text = CONTROL_CHARS.sub("", str(value)).strip()
     limit = text_limit(tbl.name, f.name, f.kind)
     if len(text) > limit:
-        raise ValidationError(f"{f.label}过长（{len(text)} 字，最多 {limit} 字）")
+        raise ValidationError(f"{_labels.field_label(tbl, f)}过长（{len(text)} 字，最多 {limit} 字）")
     return text or None
 
 
@@ -86,7 +92,7 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _parse_int(f: Field, value: Any) -> int:
+def _parse_int(label: str, value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -95,21 +101,21 @@ def _parse_int(f: Field, value: Any) -> int:
     try:
         return int(raw.replace(",", ""))
     except ValueError:
-        raise ValidationError(f"{f.label} {raw} 应为整数") from None
+        raise ValidationError(f"{label} {raw} 应为整数") from None
 
 
-def _parse_real(f: Field, value: Any) -> float:
+def _parse_real(label: str, value: Any) -> float:
     raw = str(value).strip()
     try:
         number = float(raw.replace(",", "")) if not isinstance(value, (int, float)) else float(value)
     except ValueError:
-        raise ValidationError(f"{f.label} {raw} 应为数字") from None
+        raise ValidationError(f"{label} {raw} 应为数字") from None
     if not math.isfinite(number):
-        raise ValidationError(f"{f.label} {raw} 应为有限的数字")
+        raise ValidationError(f"{label} {raw} 应为有限的数字")
     return number
 
 
-def _parse_bool(f: Field, value: Any) -> int:
+def _parse_bool(label: str, value: Any) -> int:
     if isinstance(value, bool) or value in (0, 1):
         return int(value)
     raw = str(value).strip()
@@ -117,13 +123,13 @@ def _parse_bool(f: Field, value: Any) -> int:
         return 1
     if raw.lower() in BOOL_FALSE:
         return 0
-    raise ValidationError(f"{f.label} {raw} 无效，应为：是、否")
+    raise ValidationError(f"{label} {raw} 无效，应为：是、否")
 
 
-def _parse_ref(f: Field, value: Any) -> str:
+def _parse_ref(label: str, value: Any) -> str:
     raw = str(value).strip()
     if any(c.isspace() for c in raw) or len(raw) > 64:
-        raise ValidationError(f"{f.label} {raw} 不是有效的记录编号")
+        raise ValidationError(f"{label} {raw} 不是有效的记录编号")
     return raw
 
 
@@ -146,15 +152,15 @@ def parse_value(t: str | Table, name: str, text: Any, *, scope: str | None = Non
     if kind == "text":
         return _parse_text(tbl, f, text)
     if kind == "int":
-        return _parse_int(f, text)
+        return _parse_int(_labels.field_label(tbl, f), text)
     if kind == "real":
-        return _parse_real(f, text)
+        return _parse_real(_labels.field_label(tbl, f), text)
     if kind == "bool":
-        return _parse_bool(f, text)
+        return _parse_bool(_labels.field_label(tbl, f), text)
     if kind == "date":
-        return domain.parse_date(text, field_label=f.label)
+        return domain.parse_date(text, field_label=_labels.field_label(tbl, f))
     if kind == "enum":
-        return domain.parse_enum(f.enum, text, field_label=f.label)
+        return domain.parse_enum(f.enum, text, field_label=_labels.field_label(tbl, f))
     if kind == "id_number":
         return domain.validate_id_number(text)
     if kind == "area":
@@ -162,8 +168,8 @@ def parse_value(t: str | Table, name: str, text: Any, *, scope: str | None = Non
     if kind == "phone":
         return domain.validate_phone(text)
     if kind == "ref":
-        return _parse_ref(f, text)
-    raise ValidationError(f"字段 {_describe(f)} 的类型 {kind} 未知")  # a schema bug
+        return _parse_ref(_labels.field_label(tbl, f), text)
+    raise ValidationError(f"字段 {_describe(tbl, f)} 的类型 {kind} 未知")  # a schema bug
 
 
 def parse_assignments(
@@ -183,10 +189,10 @@ def parse_assignments(
             raise ValidationError(f"--set {item} 格式应为 字段=值（如 姓名=张三）")
         f = resolve_field(tbl, name)
         if not f.settable:
-            allowed = "、".join(_describe(x) for x in settable_fields(tbl))
-            raise ValidationError(f"字段 {_describe(f)} 不能直接设置，可设置的字段：{allowed}")
+            allowed = "、".join(_describe(tbl, x) for x in settable_fields(tbl))
+            raise ValidationError(f"字段 {_describe(tbl, f)} 不能直接设置，可设置的字段：{allowed}")
         if f.name in out:
-            raise ValidationError(f"字段 {_describe(f)} 重复设置")
+            raise ValidationError(f"字段 {_describe(tbl, f)} 重复设置")
         out[f.name] = parse_value(tbl, f.name, text, scope=scope)
     return out
 

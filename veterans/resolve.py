@@ -51,6 +51,7 @@ from veterans import values as domain
 from sync.store import queries
 from sync.engine.errors import NotFound, ScopeError, ValidationError
 from veterans.fields import display_value, field_label, parse_value
+from veterans.labels import table_label
 from sync.engine.hlc import wall_ms_of
 from sync.engine.limits import text_limit
 from sync.store.hub import HubStore
@@ -238,7 +239,7 @@ def display_row(c: dict) -> dict[str, str]:
         "编号": c.get("id") or "",
         "类型": domain.label("conflict_kind", c.get("kind") or ""),
         "记录": c.get("record_name") or c.get("row_id") or "",
-        "数据表": TABLES[c["table"]].label if c.get("table") in TABLES else (c.get("table") or ""),
+        "数据表": table_label(c["table"]) if c.get("table") in TABLES else (c.get("table") or ""),
         "字段": _field_text(c),
         "采用值": side_text(c, "winner"),
         "采用站点": c.get("winner_station") or "",
@@ -298,7 +299,7 @@ class _Plan:
 def _row_in_scope(store: Store, table: str, row_id: str, scope: str, *, hub: bool):
     """The row's state, refusing a row outside ``scope`` (or, on a station, not here at all)."""
     row = _state(store, table, row_id)
-    label = TABLES[table].label if table in TABLES else table
+    label = table_label(table) if table in TABLES else table
     if row is None:
         if hub:
             raise NotFound(f"找不到{label}记录：{row_id}")
@@ -321,10 +322,10 @@ def _parse_given(table: str, name: str, value: str, scope: str) -> Any:
     if f is None:
         raise ValidationError(f"字段 {name} 未知，不能用 --value 指定")
     if not f.settable:
-        raise ValidationError(f"字段 {f.name}（{f.label}）不能直接设置", hint="请用 --keep 选择一方")
+        raise ValidationError(f"字段 {f.name}（{field_label(table, name)}）不能直接设置", hint="请用 --keep 选择一方")
     parsed = parse_value(table, name, value, scope=scope)
     if parsed is None and f.required:
-        raise ValidationError(f"{f.label}为必填项，不能清空")
+        raise ValidationError(f"{field_label(table, name)}为必填项，不能清空")
     return parsed
 
 

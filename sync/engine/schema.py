@@ -1,7 +1,9 @@
-"""The replicated tables, declared once.
+"""The replicated tables, declared once: names, kinds and field order.
 
 The station CLI builds its ``--set FIELD=VALUE``
-parsing and its table headings, the validators their field rules. Field
+parsing and its table headings, the validators their field rules. The Chinese
+labels shown for tables and fields are domain, not engine: they live in
+``veterans.labels``, keyed by the names declared here. Field
 ``kind`` says how a value is checked and stored:
 
 - ``text``, ``int``, ``real``, ``bool``: plain values;
@@ -45,7 +47,6 @@ _SQL_TYPES = {"int": "INTEGER", "bool": "INTEGER", "real": "REAL"}
 @dataclass(frozen=True)
 class Field:
     name: str
-    label: str
     kind: str = "text"
     enum: str | None = None
     ref: str | None = None
@@ -60,7 +61,6 @@ class Field:
 @dataclass(frozen=True)
 class Table:
     name: str
-    label: str
     fields: tuple[Field, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
     hub_only_writes: bool = False  # conflicts: written by the hub only
@@ -78,42 +78,41 @@ class Table:
         return self.by_name.get(name)
 
 
-def _f(name, label, kind="text", **kw) -> Field:
-    return Field(name, label, kind, **kw)
+def _f(name, kind="text", **kw) -> Field:
+    return Field(name, kind, **kw)
 
 
 def _common_tail() -> tuple[Field, ...]:
-    return (_f("deleted", "已删除", "bool", settable=False),)
+    return (_f("deleted", "bool", settable=False),)
 
 
 VETERANS = Table(
     "veterans",
-    "退役军人",
     (
-        _f("id", "编号", settable=False),
-        _f("id_number", "身份证号", "id_number", required=True),
-        _f("name", "姓名", required=True),
-        _f("gender", "性别", "enum", enum="gender"),
-        _f("birth_date", "出生日期", "date"),
-        _f("ethnicity", "民族"),
-        _f("phone", "联系电话", "phone"),
-        _f("address", "住址"),
-        _f("area", "区划代码", "area", required=True),
-        _f("category", "类别", "enum", enum="category"),
-        _f("branch", "军种"),
-        _f("unit", "原部队"),
-        _f("enlisted_on", "入伍时间", "date"),
-        _f("discharged_on", "退役时间", "date"),
-        _f("disability_level", "伤残等级", "enum", enum="disability_level"),
-        _f("disability_cause", "伤残性质", "enum", enum="disability_cause"),
-        _f("honor_plaque", "光荣牌悬挂日期", "date"),
-        _f("health", "健康状况"),
-        _f("family", "家庭情况"),
-        _f("difficulties", "困难情况"),
-        _f("needs", "诉求"),
-        _f("status", "状态", "enum", enum="veteran_status"),
-        _f("note", "备注"),
-        _f("merged_into", "并入", "ref", ref="veterans", settable=False),
+        _f("id", settable=False),
+        _f("id_number", "id_number", required=True),
+        _f("name", required=True),
+        _f("gender", "enum", enum="gender"),
+        _f("birth_date", "date"),
+        _f("ethnicity"),
+        _f("phone", "phone"),
+        _f("address"),
+        _f("area", "area", required=True),
+        _f("category", "enum", enum="category"),
+        _f("branch"),
+        _f("unit"),
+        _f("enlisted_on", "date"),
+        _f("discharged_on", "date"),
+        _f("disability_level", "enum", enum="disability_level"),
+        _f("disability_cause", "enum", enum="disability_cause"),
+        _f("honor_plaque", "date"),
+        _f("health"),
+        _f("family"),
+        _f("difficulties"),
+        _f("needs"),
+        _f("status", "enum", enum="veteran_status"),
+        _f("note"),
+        _f("merged_into", "ref", ref="veterans", settable=False),
         *_common_tail(),
     ),
     indexes=(("id_number",), ("name",)),
@@ -121,21 +120,20 @@ VETERANS = Table(
 
 VISITS = Table(
     "visits",
-    "走访慰问",
     (
-        _f("id", "编号", settable=False),
-        _f("veteran_id", "退役军人", "ref", ref="veterans", required=True),
-        _f("area", "区划代码", "area", required=True, settable=False),
-        _f("station", "走访站点", settable=False),
-        _f("visitors", "走访人"),
-        _f("visited_on", "走访日期", "date", required=True),
-        _f("kind", "方式", "enum", enum="visit_kind", required=True),
-        _f("occasion", "事由", "enum", enum="occasion"),
-        _f("summary", "情况摘要"),
-        _f("difficulties", "反映困难"),
-        _f("aid_cash", "慰问金（元）", "real"),
-        _f("aid_goods", "慰问品"),
-        _f("follow_up", "后续跟进"),
+        _f("id", settable=False),
+        _f("veteran_id", "ref", ref="veterans", required=True),
+        _f("area", "area", required=True, settable=False),
+        _f("station", settable=False),
+        _f("visitors"),
+        _f("visited_on", "date", required=True),
+        _f("kind", "enum", enum="visit_kind", required=True),
+        _f("occasion", "enum", enum="occasion"),
+        _f("summary"),
+        _f("difficulties"),
+        _f("aid_cash", "real"),
+        _f("aid_goods"),
+        _f("follow_up"),
         *_common_tail(),
     ),
     indexes=(("veteran_id",), ("visited_on",)),
@@ -143,21 +141,20 @@ VISITS = Table(
 
 PETITIONS = Table(
     "petitions",
-    "信访件",
     (
-        _f("id", "编号", settable=False),
-        _f("veteran_id", "退役军人", "ref", ref="veterans"),
-        _f("petitioner", "信访人", required=True),
-        _f("contact", "联系方式"),
-        _f("area", "区划代码", "area", required=True),
-        _f("station", "登记站点", settable=False),
-        _f("channel", "信访形式", "enum", enum="channel", required=True),
-        _f("group_size", "人数", "int"),
-        _f("received_on", "收到日期", "date", required=True),
-        _f("class", "类别", "enum", enum="petition_class"),
-        _f("summary", "事项摘要", required=True),
-        _f("handler", "承办人"),
-        _f("confidential", "保密（检举控告）", "bool"),
+        _f("id", settable=False),
+        _f("veteran_id", "ref", ref="veterans"),
+        _f("petitioner", required=True),
+        _f("contact"),
+        _f("area", "area", required=True),
+        _f("station", settable=False),
+        _f("channel", "enum", enum="channel", required=True),
+        _f("group_size", "int"),
+        _f("received_on", "date", required=True),
+        _f("class", "enum", enum="petition_class"),
+        _f("summary", required=True),
+        _f("handler"),
+        _f("confidential", "bool"),
         *_common_tail(),
     ),
     indexes=(("veteran_id",), ("received_on",)),
@@ -165,17 +162,16 @@ PETITIONS = Table(
 
 PETITION_EVENTS = Table(
     "petition_events",
-    "信访办理记录",
     (
-        _f("id", "编号", settable=False),
-        _f("petition_id", "信访件", "ref", ref="petitions", required=True),
-        _f("area", "区划代码", "area", required=True, settable=False),
-        _f("at", "日期", "date", required=True),
-        _f("kind", "环节", "enum", enum="event_kind", required=True),
-        _f("outcome", "答复意见", "enum", enum="outcome"),
-        _f("actor", "经办人"),
-        _f("note", "说明"),
-        _f("from_status", "办理前状态", "enum", enum="petition_status", settable=False),
+        _f("id", settable=False),
+        _f("petition_id", "ref", ref="petitions", required=True),
+        _f("area", "area", required=True, settable=False),
+        _f("at", "date", required=True),
+        _f("kind", "enum", enum="event_kind", required=True),
+        _f("outcome", "enum", enum="outcome"),
+        _f("actor"),
+        _f("note"),
+        _f("from_status", "enum", enum="petition_status", settable=False),
         *_common_tail(),
     ),
     indexes=(("petition_id",),),
@@ -183,29 +179,28 @@ PETITION_EVENTS = Table(
 
 CONFLICTS = Table(
     "conflicts",
-    "冲突",
     (
-        _f("id", "编号", settable=False),
-        _f("kind", "类型", "enum", enum="conflict_kind"),
-        _f("table", "表"),
-        _f("row_id", "记录"),
-        _f("field", "字段"),
-        _f("area", "区划代码", "area"),
-        _f("winner_value", "采用值"),
-        _f("winner_version", "采用值版本"),
-        _f("winner_station", "采用值站点"),
-        _f("loser_value", "未采用值"),
-        _f("loser_version", "未采用值版本"),
-        _f("loser_station", "未采用值站点"),
-        _f("detected_at", "发现时间"),
-        _f("status", "状态", "enum", enum="conflict_status"),
-        _f("resolution", "处理结果"),
-        _f("resolved_by", "处理人"),
+        _f("id", settable=False),
+        _f("kind", "enum", enum="conflict_kind"),
+        _f("table"),
+        _f("row_id"),
+        _f("field"),
+        _f("area", "area"),
+        _f("winner_value"),
+        _f("winner_version"),
+        _f("winner_station"),
+        _f("loser_value"),
+        _f("loser_version"),
+        _f("loser_station"),
+        _f("detected_at"),
+        _f("status", "enum", enum="conflict_status"),
+        _f("resolution"),
+        _f("resolved_by"),
         *_common_tail(),
         # Appended (migration 4): a conflict about a confidential petition (or its
         # events) reaches only the hub and ``station``, the petition's registering station.
-        _f("confidential", "保密", "bool", settable=False),
-        _f("station", "限于站点", settable=False),
+        _f("confidential", "bool", settable=False),
+        _f("station", settable=False),
     ),
     indexes=(("row_id",), ("status",)),
     hub_only_writes=True,
