@@ -1,13 +1,13 @@
 """The hub's registry: enrolled stations and their certificates, one-time
 enrollment tokens (stored hashed), revocations, per-station sync figures and
 the audit log. Its tables live in the hub database beside the replicated ones
-and are created by the registry's own numbered migrations.
+and are created by the registry's own numbered migrations; their SQL lives in
+``sync.store.registry``, called here through ``RegistryTables``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from typing import Callable
 
@@ -17,28 +17,9 @@ from county_hub.errors import NotEnrolled, TokenError
 from veterans.values import validate_area
 from sync.engine.errors import ValidationError
 from sync.store.hub import HubStore
+from sync.store.registry import RegistryTables
 
 __all__ = ["Registry"]
-
-_MIGRATIONS = [
-    (
-        1,
-        """
-        CREATE TABLE _stations (station TEXT PRIMARY KEY, scope TEXT NOT NULL, enrolled_ms INTEGER,
-            last_sync_ms INTEGER, pushed INTEGER NOT NULL DEFAULT 0, pulled INTEGER NOT NULL DEFAULT 0,
-            skew_ms INTEGER, replica_id TEXT);
-        CREATE TABLE _certs (serial TEXT PRIMARY KEY, station TEXT NOT NULL, issued_ms INTEGER, not_after TEXT,
-            revoked_ms INTEGER);
-        CREATE INDEX _certs_station ON _certs (station);
-        CREATE TABLE _tokens (secret_hash TEXT PRIMARY KEY, station TEXT NOT NULL, created_ms INTEGER,
-            expires_ms INTEGER NOT NULL, used_ms INTEGER);
-        CREATE TABLE _audit (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, station TEXT,
-            detail TEXT);
-        CREATE INDEX _audit_at ON _audit (at_ms);
-        """,
-    ),
-]
-
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -51,6 +32,7 @@ class Registry:
     def __init__(self, store: HubStore, *, clock: Callable[[], float] = time.time):
         self.store = store
         self.conn = store.conn
+        self.tables = RegistryTables(store)
         self.clock = clock
         self._migrate()
 
@@ -58,29 +40,17 @@ class Registry:
         return int(self.clock() * 1000)
 
     def _migrate(self) -> None:
-        with self.store.transaction():
-            self.conn.execute("CREATE TABLE IF NOT EXISTS _hub_migrations (id INTEGER PRIMARY KEY, applied_ms INTEGER)")
-            done = {r[0] for r in self.conn.execute("SELECT id FROM _hub_migrations")}
-            for number, sql in _MIGRATIONS:
-                if number not in done:
-                    for statement in filter(str.strip, sql.split(";")):
-                        self.conn.execute(statement)
-                    self.conn.execute("INSERT INTO _hub_migrations VALUES (?, ?)", (number, _now_ms()))
+        self.tables.migrate()
 
     # -- audit ---------------------------------------------------------------
 
     def audit(self, kind: str, station: str | None, /, **detail) -> None:
-        self.conn.execute(
-            "INSERT INTO _audit (at_ms, kind, station, detail) VALUES (?, ?, ?, ?)",
-            (_now_ms(), kind, station, json.dumps(detail, ensure_ascii=False) if detail else None),
-        )
+        self.tables.audit(_now_ms(), kind, station, detail)
 
     def audit_log(self, since_ms: int = 0) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT at_ms, kind, station, detail FROM _audit WHERE at_ms >= ? ORDER BY id", (since_ms,)
-        )
         return [
-            {"at_ms": r[0], "kind": r[1], "station": r[2], "detail": json.loads(r[3]) if r[3] else {}} for r in rows
+            {"at_ms": r.at_ms, "kind": r.kind, "station": r.station, "detail": r.detail}
+            for r in self.tables.audit_since(since_ms)
         ]
 
     # -- tokens and enrollment ------------------------------------------------
@@ -105,10 +75,7 @@ class Registry:
         text, secret_hash = tokens.make_token(station, ca.fingerprint)
         now = self._clock_ms()
         with self.store.transaction():
-            self.conn.execute(
-                "INSERT INTO _tokens (secret_hash, station, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
-                (secret_hash, station, now, now + int(ttl_hours * 3600_000)),
-            )
+            self.tables.insert_token(secret_hash, station, now, now + int(ttl_hours * 3600_000))
             self.audit("token", station, expires_ms=now + int(ttl_hours * 3600_000))
         return text
 
@@ -122,32 +89,20 @@ class Registry:
         if token.ca_fingerprint != ca.fingerprint:
             raise TokenError("令牌不是本县中心签发的（CA 指纹不符）")
         with self.store.transaction():
-            row = self.conn.execute(
-                "SELECT station, expires_ms, used_ms FROM _tokens WHERE secret_hash = ?",
-                (tokens.hash_secret(token.secret),),
-            ).fetchone()
-            if row is None or row[0] != token.station:
+            row = self.tables.token(tokens.hash_secret(token.secret))
+            if row is None or row.station != token.station:
                 raise TokenError("令牌无效")
-            if row[2] is not None:
+            if row.used_ms is not None:
                 raise TokenError("令牌已使用过，请向县中心重新申请")
             now = self._clock_ms()
-            if row[1] < now:
+            if row.expires_ms < now:
                 raise TokenError("令牌已过期，请向县中心重新申请")
             cert_pem, serial, not_after = sign_station_csr(ca, csr_pem, token.station)
-            self.conn.execute("UPDATE _tokens SET used_ms = ? WHERE secret_hash = ?", (now, tokens.hash_secret(token.secret)))
+            self.tables.mark_token_used(tokens.hash_secret(token.secret), now)
             # Re-enrollment (a reinstalled PC, a lost key): the station's older certificates stop working now.
-            replaced = self.conn.execute(
-                "UPDATE _certs SET revoked_ms = ? WHERE station = ? AND revoked_ms IS NULL", (now, token.station)
-            ).rowcount
-            self.conn.execute(
-                "INSERT INTO _certs (serial, station, issued_ms, not_after) VALUES (?, ?, ?, ?)",
-                (f"{serial:x}", token.station, now, not_after.isoformat()),
-            )
-            self.conn.execute(
-                "INSERT INTO _stations (station, scope, enrolled_ms) VALUES (?, ?, ?) "
-                "ON CONFLICT(station) DO UPDATE SET enrolled_ms = excluded.enrolled_ms",
-                (token.station, token.station, now),
-            )
+            replaced = self.tables.revoke_certs_of(token.station, now)
+            self.tables.record_cert(f"{serial:x}", token.station, now, not_after.isoformat())
+            self.tables.note_enrolled(token.station, token.station, now)
             self.audit("enroll", token.station, serial=f"{serial:x}", revoked=replaced)
         return cert_pem, token.station
 
@@ -155,32 +110,28 @@ class Registry:
 
     def revoke(self, station: str) -> int:
         with self.store.transaction():
-            if not self.conn.execute("SELECT 1 FROM _stations WHERE station = ?", (station,)).fetchone():
+            if not self.tables.is_enrolled(station):
                 raise NotEnrolled(f"站点 {station} 未注册")
-            n = self.conn.execute(
-                "UPDATE _certs SET revoked_ms = ? WHERE station = ? AND revoked_ms IS NULL", (_now_ms(), station)
-            ).rowcount
+            n = self.tables.revoke_certs_of(station, _now_ms())
             self.audit("revoke", station, certificates=n)
         return n
 
     def is_revoked(self, serial_hex: str) -> bool:
         """Checked on every call; a serial the hub never issued counts as revoked."""
-        row = self.conn.execute("SELECT revoked_ms FROM _certs WHERE serial = ?", (serial_hex,)).fetchone()
-        return row is None or row[0] is not None
+        cert = self.tables.cert(serial_hex)
+        return cert is None or cert.revoked_ms is not None
 
     def scope_of(self, station: str) -> str:
-        row = self.conn.execute("SELECT scope FROM _stations WHERE station = ?", (station,)).fetchone()
-        if row is None:
+        scope = self.tables.scope_of(station)
+        if scope is None:
             raise NotEnrolled(f"站点 {station} 未注册")
-        return row[0]
+        return scope
 
     # -- sync figures ------------------------------------------------------------
 
     def record_handshake(self, station: str, replica_id: str, skew_ms: int) -> None:
         with self.store.transaction(durable=False):
-            self.conn.execute(
-                "UPDATE _stations SET replica_id = ?, skew_ms = ? WHERE station = ?", (replica_id, skew_ms, station)
-            )
+            self.tables.note_handshake(station, replica_id, skew_ms)
 
     def record_push(self, station: str, rows: int, refused: list[tuple[str, str, str]], conflicts: int, *,
                     resolved: list[tuple[str, str]] = ()) -> None:
@@ -188,9 +139,7 @@ class Registry:
         the refused rows and their reasons (the first 20), and one entry per
         conflict the station resolved (who, by the station's word)."""
         with self.store.transaction():
-            self.conn.execute(
-                "UPDATE _stations SET pushed = pushed + ?, last_sync_ms = ? WHERE station = ?", (rows, _now_ms(), station)
-            )
+            self.tables.add_pushed(station, rows, _now_ms())
             detail = {"rows": rows, "refused": len(refused), "conflicts": conflicts}
             if refused:
                 detail["refusals"] = [{"table": t, "id": i, "reason": r} for t, i, r in refused[:20]]
@@ -203,26 +152,20 @@ class Registry:
         """A pull reads personal data: each one that returned rows is audited; an empty one only
         updates the station's figures (a daemon's idle syncs are no audit flood)."""
         with self.store.transaction(durable=False):
-            self.conn.execute(
-                "UPDATE _stations SET pulled = pulled + ?, last_sync_ms = ? WHERE station = ?", (rows, _now_ms(), station)
-            )
+            self.tables.add_pulled(station, rows, _now_ms())
             if rows:
                 self.audit("pull", station, rows=rows, from_cursor=from_cursor, to_cursor=to_cursor)
 
     def stations(self) -> list[dict]:
         now = _now_ms()
         out = []
-        for r in self.conn.execute(
-            "SELECT s.station, s.scope, s.enrolled_ms, s.last_sync_ms, s.pushed, s.pulled, s.skew_ms, "
-            "(SELECT not_after FROM _certs c WHERE c.station = s.station ORDER BY issued_ms DESC LIMIT 1), "
-            "(SELECT revoked_ms FROM _certs c WHERE c.station = s.station ORDER BY issued_ms DESC LIMIT 1) "
-            "FROM _stations s ORDER BY s.station"
-        ):
-            not_after = r[7]
-            state = "revoked" if r[8] else ("expired" if not_after and not_after < _iso(now) else "valid")
+        for r in self.tables.stations():
+            not_after = r.cert_not_after
+            state = "revoked" if r.cert_revoked_ms else ("expired" if not_after and not_after < _iso(now) else "valid")
             out.append({
-                "station": r[0], "scope": r[1], "enrolled_at": _iso(r[2]), "last_sync": _iso(r[3]),
-                "pushed": r[4], "pulled": r[5], "skew_ms": r[6], "cert_not_after": not_after, "cert_state": state,
+                "station": r.station, "scope": r.scope, "enrolled_at": _iso(r.enrolled_ms), "last_sync": _iso(r.last_sync_ms),
+                "pushed": r.pushed, "pulled": r.pulled, "skew_ms": r.skew_ms, "cert_not_after": not_after,
+                "cert_state": state,
             })
         return out
 
