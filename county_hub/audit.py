@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from sync.store.hub import history_of
-from sync.store.station import Store
+from sync.store.queries import AnyStore
 
 __all__ = ["history"]
 
@@ -25,7 +25,7 @@ def _iso(ms: int | None) -> str | None:
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def history(store: Store, row_id: str) -> list[dict[str, Any]]:
+def history(store: AnyStore, row_id: str) -> list[dict[str, Any]]:
     """Every accepted field version of the record ``row_id`` (any table), in
     the order the hub accepted them: ``{seq, table, row_id, field, value,
     version, station, at_ms, at}`` (``at``: ISO 8601, UTC). Empty for a row

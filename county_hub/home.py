@@ -18,7 +18,7 @@ import platformdirs
 from county_hub import ca as ca_mod
 from county_hub.errors import HomeError
 from county_hub.registry import Registry
-from veterans.admission import DOMAIN_CHECKS
+from veterans.hub_checks import HUB_CHECKS
 from veterans.values import validate_area
 from sync.store.hub import HubStore
 
@@ -65,9 +65,8 @@ def init_hub(home: Path, county: str, name: str | None, hosts: list[str]) -> dic
 
 def open_hub(home: Path) -> tuple[HubStore, Registry]:
     """The hub's store, with the domain checks it runs on every pushed row
-    (``veterans.admission``), and its registry."""
+    (``veterans.hub_checks``), and its registry."""
     if not db_path(home).exists():
         raise HomeError(f"县中心尚未初始化：{home}", hint="请先运行 county-hub init --county CODE")
-    store = HubStore(db_path(home))
-    store.checks = DOMAIN_CHECKS
+    store = HubStore(db_path(home), checks=HUB_CHECKS)
     return store, Registry(store)

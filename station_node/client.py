@@ -22,7 +22,7 @@ from sync.wire.codec import pb
 from sync.engine.defaults import DEFAULT_BATCH_ROWS
 from sync.engine.errors import ProtocolError
 from sync.wire.gen.vetsync.v1 import sync_pb2_grpc
-from sync.store.hub import PullBatch
+from sync.engine.rowstate import PullBatch
 from sync.engine.replicate import Handshake, PushReply
 from sync.engine.rowstate import RowState
 from sync.engine.schema import SCHEMA_VERSION

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 from unittest import mock
 
-from veterans.admission import DOMAIN_CHECKS
+from veterans.hub_checks import HUB_CHECKS
 from sync.store.hub import HubStore
 from sync.store.local_hub import LocalHub
 from sync.engine.replicate import PushReply, sync_once
@@ -70,9 +70,7 @@ class Network:
     checks on pushed rows, as a real hub does (``county_hub.home.open_hub``)."""
 
     def __init__(self, root: Path, stations: dict[str, str], *, checks: bool = True):
-        self.hub = HubStore(root / "hub.db", create=True)
-        if checks:
-            self.hub.checks = DOMAIN_CHECKS
+        self.hub = HubStore(root / "hub.db", create=True, checks=HUB_CHECKS if checks else ())
         with self.hub.transaction():
             self.hub.set_meta("county", COUNTY)
         self.stations: dict[str, Store] = {}

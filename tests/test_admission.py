@@ -14,7 +14,7 @@ import pytest
 from enginekit import COUNTY, TOWN, VILLAGE_A, VILLAGE_B, Network, snapshot
 from station_node import records
 from sync.wire import codec
-from veterans.admission import DOMAIN_CHECKS
+from veterans.hub_checks import HUB_CHECKS
 from veterans.values import id_number_check_digit
 from sync.engine.errors import Forbidden, ValidationError
 from veterans.fields import parse_value
@@ -90,7 +90,7 @@ def hub(tmp_path):
     h = HubStore(tmp_path / "hub.db", create=True)
     with h.transaction():
         h.set_meta("county", COUNTY)
-    h.checks = DOMAIN_CHECKS
+    h.checks = HUB_CHECKS
     yield h
     h.close()
 

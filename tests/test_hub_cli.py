@@ -255,11 +255,11 @@ def _fill(hub: Path) -> None:
     store = HubStore(hub / "hub.db")
     try:
         for n, area in enumerate([VILLAGE, VILLAGE, VILLAGE2], start=1):
-            store.write("veterans", f"v{n}", {"id_number": id_number(n), "name": f"退役军人{n}", "area": area,
+            store.write_as_hub("veterans", f"v{n}", {"id_number": id_number(n), "name": f"退役军人{n}", "area": area,
                                               "category": "retired_soldier", "status": "active"}, create=True)
-        store.write("visits", "w1", {"veteran_id": "v1", "area": VILLAGE, "visited_on": "2024-03-05",
+        store.write_as_hub("visits", "w1", {"veteran_id": "v1", "area": VILLAGE, "visited_on": "2024-03-05",
                                      "kind": "home"}, create=True)
-        store.write("petitions", "p1", {"petitioner": "李四", "area": VILLAGE2, "received_on": "2024-03-10",
+        store.write_as_hub("petitions", "p1", {"petitioner": "李四", "area": VILLAGE2, "received_on": "2024-03-10",
                                         "channel": "letter", "class": "suggestion"}, create=True)
     finally:
         store.close()

@@ -34,7 +34,7 @@ The interface the suite assumes (the contract)::
 
 A factory in :data:`HUB_STORE_FACTORIES` is a context manager ``factory(tmp_path)``
 that yields an empty hub store of county ``440902`` (``meta("county")``) with the
-domain checks (``veterans.admission.DOMAIN_CHECKS``) installed, and closes it after.
+domain checks (``veterans.hub_checks.HUB_CHECKS``) installed, and closes it after.
 
 Pushed rows are built here as ``RowState`` values by :class:`Pusher` (a station
 as the hub store sees it: a code, a scope, a replica id and its clock), or made
@@ -52,11 +52,12 @@ from typing import Callable, Iterator
 
 import pytest
 
-from veterans.admission import DOMAIN_CHECKS
+from veterans.hub_checks import HUB_CHECKS
 from veterans.values import id_number_check_digit, new_id
-from sync.engine.errors import Forbidden, NotFound
+from sync.engine.errors import Forbidden, NotFound, ValidationError
 from sync.engine.hlc import HLC, new_replica_id, replica_of
-from sync.store.hub import HubStore, PullBatch, PushResult, history_of
+from sync.engine.rowstate import PullBatch
+from sync.store.hub import HubStore, PushResult, history_of
 from sync.store.local_hub import LocalHub
 from sync.engine.replicate import sync_once
 from sync.engine.rowstate import Eviction, RowState
@@ -76,8 +77,7 @@ TABLES = ("veterans", "visits", "petitions", "petition_events", "conflicts")
 
 @contextlib.contextmanager
 def sqlite_hub_store(tmp_path: Path) -> Iterator[HubStore]:
-    store = HubStore(tmp_path / "hub.db", create=True)
-    store.checks = DOMAIN_CHECKS
+    store = HubStore(tmp_path / "hub.db", create=True, checks=HUB_CHECKS)
     with store.transaction():
         store.set_meta("county", COUNTY)
     try:
@@ -983,3 +983,17 @@ def test_write_as_hub_reaches_stations_on_their_next_pull(hub_store, stations):
 
     with pytest.raises(NotFound):
         hub_store.write_as_hub("veterans", "no-such-row", {"note": "x"})
+
+
+def test_a_row_the_hub_creates_reaches_the_stations_in_its_scope_only(hub_store, stations):
+    a, b = stations("va", VA), stations("vb", VB)
+    vid = new_id()
+    state = hub_store.write_as_hub("veterans", vid, veteran_values(7, VA), create=True)
+    assert state.values["deleted"] == 0 and replica_of(state.clock["name"]) not in ("", a.replica_id, b.replica_id)
+    assert len({state.clock[n] for n in state.clock}) == 1  # one write, one version
+    assert sync(a, hub_store).pulled == 1 and held(a, "veterans", vid)["name"] == state.values["name"]
+    assert sync(b, hub_store).pulled == 0 and held(b, "veterans", vid) is None
+    assert [e.station for e in history_of(hub_store, vid)] == [COUNTY]
+    with pytest.raises(ValidationError, match="记录已存在"):
+        hub_store.write_as_hub("veterans", vid, {"note": "x"}, create=True)
+    assert hub_store.write_as_hub("veterans", vid, {"note": "县中心补录"}).values["note"] == "县中心补录"

@@ -57,7 +57,7 @@ from veterans.values import ENUMS, parse_month, validate_area
 from veterans.petition import fold_events
 from sync.store import queries
 from sync.engine.scope import AREA_LENGTHS, AREA_LEVELS
-from sync.store.station import Store
+from sync.store.queries import AnyStore
 
 __all__ = ["Report", "ReportRow", "StaleStation", "build_report", "STALE_DAYS", "LEVEL_LABELS"]
 
@@ -271,7 +271,7 @@ def _stale(stations: list[dict] | None, scope: str, today: _dt.date, rows: _Rows
 
 
 def build_report(
-    store: Store,
+    store: AnyStore,
     scope: str,
     *,
     month: str | None = None,

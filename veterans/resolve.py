@@ -57,7 +57,7 @@ from sync.engine.limits import text_limit
 from sync.store.hub import HubStore
 from sync.engine.schema import TABLES
 from sync.engine.scope import in_scope as _in_scope
-from sync.store.station import Store
+from sync.store.queries import AnyStore
 
 __all__ = [
     "KEEP_CHOICES",
@@ -105,19 +105,19 @@ def local_time_text(iso: str | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _state(store: Store, table: str, row_id: str | None):
+def _state(store: AnyStore, table: str, row_id: str | None):
     if not row_id or table not in TABLES:
         return None
     loaded = store.load(table, row_id)
     return loaded[0] if loaded else None
 
 
-def _veteran_name(store: Store, veteran_id: str | None) -> str:
+def _veteran_name(store: AnyStore, veteran_id: str | None) -> str:
     vet = _state(store, "veterans", veteran_id)
     return (vet.values.get("name") or "") if vet else ""
 
 
-def _record_name(store: Store, table: str, row_id: str) -> str:
+def _record_name(store: AnyStore, table: str, row_id: str) -> str:
     """The person a row is about: the veteran, or the petitioner."""
     row = _state(store, table, row_id)
     if row is None:
@@ -138,7 +138,7 @@ def _record_name(store: Store, table: str, row_id: str) -> str:
     return ""
 
 
-def _as_dict(store: Store, row: dict) -> dict:
+def _as_dict(store: AnyStore, row: dict) -> dict:
     out = {name: row.get(name) for name in _CONFLICT_FIELDS}
     out["record_name"] = _record_name(store, row.get("table") or "", row.get("row_id") or "")
     if row.get("kind") == "duplicate_identity":  # winner_value is the other veteran's id
@@ -149,7 +149,7 @@ def _as_dict(store: Store, row: dict) -> dict:
 
 
 def list_conflicts(
-    store: Store, *, include_resolved: bool = False, kind: str | None = None, area: str | None = None
+    store: AnyStore, *, include_resolved: bool = False, kind: str | None = None, area: str | None = None
 ) -> list[dict]:
     """Conflicts (open ones unless ``include_resolved``), oldest first, optionally
     of one ``kind`` (code or Chinese label) and within ``area`` (a prefix)."""
@@ -161,7 +161,7 @@ def list_conflicts(
     return [_as_dict(store, r) for r in rows]
 
 
-def get_conflict(store: Store, conflict_id: str) -> dict:
+def get_conflict(store: AnyStore, conflict_id: str) -> dict:
     """One conflict (resolved or not), as :func:`list_conflicts` gives it; NotFound."""
     row = _state(store, "conflicts", (conflict_id or "").strip())
     if row is None:
@@ -296,7 +296,7 @@ class _Plan:
             self.writes.append((table, row_id, changes))
 
 
-def _row_in_scope(store: Store, table: str, row_id: str, scope: str, *, hub: bool):
+def _row_in_scope(store: AnyStore, table: str, row_id: str, scope: str, *, hub: bool):
     """The row's state, refusing a row outside ``scope`` (or, on a station, not here at all)."""
     row = _state(store, table, row_id)
     label = table_label(table) if table in TABLES else table
@@ -378,7 +378,7 @@ def _plan_refused_edit(store, c, plan, *, keep, value, scope, hub) -> None:
         plan.resolution = f"采用被拒修改（{_show_edits(table, edits)}）"
 
 
-def _winning_event(store: Store, c: dict, loser) -> str:
+def _winning_event(store: AnyStore, c: dict, loser) -> str:
     """The id of the event that won a petition transition (the hub records the
     losing event's id and the winner's kind and version)."""
     pet = loser.values.get("petition_id")
@@ -413,7 +413,7 @@ def _plan_merge(store, c, plan, *, merge_into, scope, hub) -> None:
         raise ValidationError(f"--merge-into 应为 {pair[0]} 或 {pair[1]} 之一：{merge_into}")
     other_id = pair[1] if survivor_id == pair[0] else pair[0]
     survivor = _row_in_scope(store, "veterans", survivor_id, scope, hub=hub)
-    other = _row_in_scope(store, "veterans", other_id, scope, hub=hub)
+    _row_in_scope(store, "veterans", other_id, scope, hub=hub)  # the other one in scope too, or refused
     if survivor.deleted:
         raise ValidationError(f"档案 {survivor_id} 已删除，不能作为保留档案", hint=f"请用 --merge-into {other_id}")
     area = survivor.area
@@ -445,7 +445,7 @@ def _clip(text: str) -> str:
 
 
 def resolve(
-    store: Store,
+    store: AnyStore,
     conflict_id: str,
     *,
     keep: str | None = None,

@@ -18,12 +18,9 @@ Canonical forms:
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
-import threading
-import time
-import uuid
 
+from sync.engine import ids as _ids
 from sync.engine.errors import ScopeError, ValidationError
 from sync.engine.scope import AREA_LEVELS as _AREA_LEVELS
 
@@ -380,30 +377,6 @@ def validate_phone(text: object) -> str:
 
 # --------------------------------------------------------------------------- ids
 
-_id_lock = threading.Lock()
-_last_stamp = 0  # (unix_ms << 12) | sub-millisecond fraction of the last id
-
-
-def new_id() -> str:
-    """A new UUIDv7 (RFC 9562) string; strictly increasing within this process.
-
-    48 bits of Unix milliseconds, then 12 bits of sub-millisecond time
-    (bumped when the clock stalls or steps back, so ids never go backwards
-    here), then 62 random bits.
-    """
-    global _last_stamp
-    ns = time.time_ns()
-    stamp = ((ns // 1_000_000) << 12) | ((ns % 1_000_000) * 4096 // 1_000_000)
-    with _id_lock:
-        stamp = max(stamp, _last_stamp + 1)
-        _last_stamp = stamp
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    unix_ms, rand_a = stamp >> 12, stamp & 0xFFF
-    value = (
-        (unix_ms & ((1 << 48) - 1)) << 80
-        | 0x7 << 76
-        | rand_a << 64
-        | 0b10 << 62
-        | rand_b
-    )
-    return str(uuid.UUID(int=value))
+# Record ids are the engine's (the hub files conflicts with them too); kept here
+# by name because every record the station makes takes its id from ``new_id``.
+new_id = _ids.new_id

@@ -6,7 +6,7 @@ so either program can use it without importing the other (DESIGN §2):
 - :class:`ChineseGroup` / :class:`ChineseCommand`: Chinese ``--help``
   headings (用法 / 选项 / 命令); the top group translates errors:
   our errors (:class:`sync.engine.errors.VetsyncError`), ``NotImplementedError``,
-  ``sqlite3.Error`` and ``OSError`` become one line on stderr,
+  a database error (``sync.store.rows.DatabaseError``) and ``OSError`` become one line on stderr,
   ``错误：<message>``, exit code 1; usage errors (a missing or unknown option,
   a bad value) become one Chinese line with exit code 2 that names the
   program as it was invoked (``…（查看用法：county-hub token --help）``).
@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-import sqlite3
 import sys
 from typing import Any, Callable, Iterable
 
@@ -31,6 +30,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from veterans import fields as F
+from sync.store.rows import DatabaseError
 from sync.engine.errors import VetsyncError
 
 __all__ = [
@@ -180,7 +180,7 @@ class ChineseGroup(ChineseHelpMixin, click.Group):
             raise CliError(str(exc)) from exc
         except NotImplementedError as exc:
             raise CliError(str(exc) or "此功能尚未实现") from exc
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise CliError(f"数据库操作失败：{exc}") from exc
         except OSError as exc:
             where = f"：{exc.filename}" if exc.filename else ""

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
 
 from sync.engine.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
 from sync.engine.errors import ClockSkew
 from sync.engine.hlc import wall_ms_of
-from sync.engine.rowstate import RowState
-from sync.store.station import Store
-from sync.store.hub import PullBatch
+from sync.engine.rowstate import PullBatch, RowState
+
+if TYPE_CHECKING:  # the session runs on a station's store; the engine imports none
+    from sync.store.station import Store
 
 __all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "SKEW_MS_META"]
 

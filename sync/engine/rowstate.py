@@ -47,3 +47,14 @@ class Eviction:
 
     table: str
     id: str
+
+
+@dataclass
+class PullBatch:
+    """One answer to a pull: rows in scope above the cursor, evictions of rows
+    that left the scope, the new cursor, and whether more remain."""
+
+    rows: list[RowState]
+    evictions: list[Eviction]
+    cursor: int
+    more: bool

@@ -5,8 +5,13 @@ transaction: binds the push's replica id to the station (``bind_replica``),
 admits each row (refusing with a reason), merges it field-wise
 (``sync.engine.merge``), records history, moves dependents along with a moved row
 (recording the move so the old scope gets evictions), and records conflicts:
-concurrent edit, delete/edit, duplicate identity and petition transition,
-plus *refused edit* for an out-of-scope edit of an existing row.
+concurrent edit and delete/edit, *refused edit* for an out-of-scope edit of an
+existing row, and whatever the domain's ``after_push`` hooks file (duplicate
+identity and petition transition, ``veterans.hub_checks``).
+
+The store is a composition: a row gateway (``sync.store.rows.RowStore``, the
+one a station's store is built on) holds the rows; this class adds the hub's
+push, pull, moves, conflicts and history, and writes without pending marks.
 
 What the hub admits, trusting nothing in a row that it can take from the
 certificate or derive itself (DESIGN §5), per row and in this order:
@@ -15,7 +20,7 @@ certificate or derive itself (DESIGN §5), per row and in this order:
    row's strings within ``MAX_ROW_CHARS``; a field the hub does not know is
    refused (a station's schema is never newer than the hub's);
 2. the domain checks handed in as hooks (``HubStore.checks``, see
-   ``veterans.admission``): canonical values, required fields, ``station``;
+   ``veterans.hub_checks``): canonical values, required fields, ``station``;
 3. versions: a new row carries only the pusher's versions; in a known row a
    version of another replica is accepted only on a field the pusher did not
    write (area, deleted) and only if the hub holds it or something newer;
@@ -43,30 +48,35 @@ import datetime as _dt
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol, Sequence
 
 import orjson
 
-from veterans import petition as petition_rules
 from sync.engine.clocks import pack_clock, packed_names, unpack_clock
-from sync.engine.errors import Forbidden
+from sync.engine.errors import Forbidden, NotFound, ValidationError
 from sync.engine.hlc import replica_of
+from sync.engine.labels import label_of
 from sync.engine.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_CHARS, text_limit
 from sync.engine.merge import ConflictRecord, merge_row
-from sync.engine.rowstate import Eviction, RowState
+from sync.engine.rowstate import Eviction, PullBatch, RowState
 from sync.engine.schema import CONTEXT_FIELDS, REFERENCES, TABLES
 from sync.engine.scope import common_area, in_scope, scope_range
-from sync.store.station import Store, _q
-from veterans.values import new_id
+from sync.store.rows import RowStore, _q
+from sync.engine.ids import new_id
 
-__all__ = ["HubStore", "PushResult", "PullBatch", "PushChecks", "DEPENDENTS", "HistoryEntry", "history_of",
+__all__ = ["HubStore", "PushResult", "PullBatch", "PushHook", "PushedRows", "DEPENDENTS", "HistoryEntry", "history_of",
            "history_versions", "OUT_OF_SCOPE", "REPLICA_TAKEN"]
 
-# A moved row drags these along: (table, column holding the parent's id).
-DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "veterans": (("visits", "veteran_id"), ("petitions", "veteran_id")),
-    "petitions": (("petition_events", "petition_id"),),
-}
+# A moved row drags these along: (table, column holding the parent's id), from the
+# schema's references (a reference of a table to itself, a veteran merged into
+# another, drags nothing).
+DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {}
+for _child, _refs in REFERENCES.items():
+    for _column, _parent in _refs:
+        if _parent != _child:
+            DEPENDENTS.setdefault(_parent, ())
+            DEPENDENTS[_parent] += ((_child, _column),)
 # Fields a station may write in the conflicts table (to resolve one).
 CONFLICT_RESOLUTION_FIELDS = frozenset({"status", "resolution", "resolved_by"})
 
@@ -77,7 +87,18 @@ OUT_OF_SCOPE = "该记录不在本站范围 {scope} 内，未保存"
 REPLICA_TAKEN = "replica_id 已属于其他站点，不能使用（本机数据库可能是从别处复制来的）"
 _FOREIGN_VERSION = "记录含有不属于本站的版本，未保存"
 _HUB_ONLY = "冲突记录只能由县中心生成，站点只能处理其状态"
-_RANK = {"veterans": 0, "petitions": 1, "visits": 2, "petition_events": 3, "conflicts": 4}
+
+
+def _depth(table: str) -> int:
+    """How many references lie above a table's rows (veterans 0, their visits and petitions 1, …)."""
+    parents = [p for _c, p in REFERENCES.get(table, ()) if p != table]
+    return 1 + max(map(_depth, parents)) if parents else 0
+
+
+# The order a batch's rows are applied in: parents before children, the
+# hub-only tables (conflicts: a station only resolves one) last.
+_RANK = {name: (t.hub_only_writes, _depth(name)) for name, t in TABLES.items()}
+_LAST = (True, len(TABLES))
 # Per table: the most characters of each declared field's string value.
 _LIMITS = {name: {f: text_limit(name, f, t.get(f).kind) for f in t.data_fields} for name, t in TABLES.items()}
 _SMALLEST_LIMIT = min(n for fields in _LIMITS.values() for n in fields.values())
@@ -96,9 +117,10 @@ class PushResult:
     resolved: list[tuple[str, str]] = field(default_factory=list)
 
 
-class PushChecks(Protocol):
-    """The domain checks the hub hands ``apply_push`` (``veterans.admission.DomainChecks``).
-    Each returns None or a refusal reason (Chinese, naming nothing outside the scope)."""
+class PushHook(Protocol):
+    """A check the hub hands ``apply_push`` (the domain's: ``veterans.admission``).
+    A hook has any of these methods; each ``check_*`` returns None or a refusal
+    reason (Chinese, naming nothing outside the pusher's scope)."""
 
     def check_values(self, incoming: RowState, current: RowState | None, pushed: tuple[str, ...],
                      station: str) -> str | None:
@@ -107,28 +129,109 @@ class PushChecks(Protocol):
     def check_links(self, table: str, after: dict[str, Any], changed, is_new: bool, ctx: "_Links") -> str | None:
         """After the merge: the row's values as they would be (``changed``: the fields that change)."""
 
+    def after_push(self, store: "HubStore", pushed: "PushedRows", now_ms: int) -> None:
+        """After the batch is written, in its transaction: find what no single row
+        shows (a duplicate identity, two contending petition steps) and file it
+        with ``store.file_conflict``, reading through ``store.shared_values``,
+        ``store.live_rows`` and ``store.conflict_filed``."""
+
+    def after_hub_write(self, store: "HubStore", state: RowState, changed: frozenset[str], now_ms: int) -> None:
+        """After the hub's own write of ``state`` (``write_as_hub``), in its transaction."""
+
 
 @dataclass
-class PullBatch:
-    rows: list[RowState]
-    evictions: list[Eviction]
-    cursor: int
-    more: bool
+class PushedRows:
+    """What one push batch created or changed, for the ``after_push`` hooks."""
+
+    changed: list[RowState]  # in push order (parents first)
+    created: set[tuple[str, str]]  # (table, id) of the rows new to the hub
 
 
 def _is_confidential(values: dict) -> bool:
     return values.get("confidential") == 1
 
 
-class HubStore(Store):
-    """The county hub's store: a Store plus the hub-only operations.
+class HubStore:
+    """The county hub's store: a row gateway (``sync.store.rows.RowStore``,
+    the same one a station's store is built on) plus the hub's push, pull,
+    moves, conflicts and history. The hub writes without pending marks: it is
+    the authority, nothing of its own waits for an acknowledgement.
 
-    ``checks``: the domain checks of pushed rows (``veterans.admission``); the hub
-    installs them when it opens its store (``county_hub.home.open_hub``).
-    None: the engine's own checks only (sizes, versions, scope,
-    confidentiality, conflicts)."""
+    ``checks``: the domain's checks of pushed rows, a sequence of hooks
+    (:class:`PushHook`; the hub installs ``veterans.admission.HUB_CHECKS`` when it
+    opens its store, ``county_hub.home.open_hub``). Empty: the engine's own
+    checks only (sizes, versions, scope, confidentiality, conflicts)."""
 
-    checks: PushChecks | None = None
+    def __init__(self, path: str | Path, *, create: bool = False, checks: Sequence[PushHook] = ()):
+        self.rows = RowStore(path, create=create)
+        self.checks = checks
+
+    @property
+    def checks(self) -> tuple[PushHook, ...]:
+        return self._checks
+
+    @checks.setter
+    def checks(self, hooks: Sequence[PushHook]) -> None:
+        self._checks = tuple(hooks)
+        # Per step, the hooks that take part in it (looked up once: apply_push is a hot path).
+        self._value_checks = tuple(h.check_values for h in self._checks if hasattr(h, "check_values"))
+        self._link_checks = tuple(h.check_links for h in self._checks if hasattr(h, "check_links"))
+        self._after_push = tuple(h.after_push for h in self._checks if hasattr(h, "after_push"))
+        self._after_hub_write = tuple(h.after_hub_write for h in self._checks if hasattr(h, "after_hub_write"))
+
+    # -- the gateway's bookkeeping, as the hub's callers read it -------------
+
+    @property
+    def path(self) -> Path:
+        return self.rows.path
+
+    @property
+    def conn(self):
+        return self.rows.conn
+
+    @property
+    def lock(self):
+        return self.rows.lock
+
+    @property
+    def hlc(self):
+        return self.rows.hlc
+
+    @property
+    def replica_id(self) -> str:
+        return self.rows.replica_id
+
+    @property
+    def last_seq(self) -> int:
+        return self.rows.last_seq
+
+    def close(self) -> None:
+        self.rows.close()
+
+    def transaction(self, mode: str = "IMMEDIATE", *, durable: bool = True):
+        return self.rows.transaction(mode, durable=durable)
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        return self.rows.meta(key, default)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.rows.set_meta(key, value)
+
+    def load(self, table: str, row_id: str) -> tuple[RowState, dict] | None:
+        return self.rows.load(table, row_id)
+
+    def load_many(self, table: str, ids: list[str]) -> dict[str, tuple[RowState, dict]]:
+        return self.rows.load_many(table, ids)
+
+    def read_states(self, table: str, where: str = "1", params: Iterable = ()) -> Iterator[tuple[RowState, dict]]:
+        return self.rows.read_states(table, where, params)
+
+    def get(self, table: str, row_id: str, *, include_deleted: bool = False) -> dict:
+        return self.rows.get(table, row_id, include_deleted=include_deleted)
+
+    def select(self, table: str, where: str = "1", params: Iterable = (), *, order: str = "seq",
+               limit: int | None = None) -> list[dict]:
+        return self.rows.select(table, where, params, order=order, limit=limit)
 
     # -- identity ------------------------------------------------------------
 
@@ -193,7 +296,7 @@ class HubStore(Store):
             links = _Links(self, batch, rows, station, scope)
             self._filed = []
             try:
-                for incoming in sorted(rows, key=lambda r: _RANK.get(r.table, 9)):
+                for incoming in sorted(rows, key=lambda r: _RANK.get(r.table, _LAST)):
                     reason = self._merge_one(incoming, batch, links, station=station, scope=scope, now_ms=now_ms,
                                              result=result, origin=replica_id, seen_cursor=seen_cursor,
                                              adopt=adopt_foreign_versions)
@@ -204,9 +307,10 @@ class HubStore(Store):
                 self._flush(batch, station, now_ms)
                 for table, row_id, old_area, new_area in batch.moves:
                     self._move(table, row_id, old_area, new_area)
-                self._check_duplicates(batch.veterans, now_ms)
-                for event in batch.new_events:
-                    self._check_transition(event, now_ms)
+                if self._after_push:
+                    pushed = PushedRows(list(batch.changed.values()), batch.created)
+                    for hook in self._after_push:
+                        hook(self, pushed, now_ms)
                 result.conflicts = sum(1 for area, owner in self._filed
                                        if area.startswith(scope) and owner in (None, station))
             finally:
@@ -240,8 +344,10 @@ class HubStore(Store):
         if owner is not None and owner != station:
             return OUT_OF_SCOPE.format(scope=scope)  # another station's confidential row: no conflict filed
         hidden = current is not None and not in_scope(current.area, scope)
-        if self.checks is not None:
-            problem = self.checks.check_values(incoming, current, pushed, station)
+        for check in self._value_checks:
+            problem = check(incoming, current, pushed, station)
+            if problem:
+                break
         if not problem and not adopt and _foreign_versions(incoming, current, pushed, origin):
             problem = _FOREIGN_VERSION
         if problem:  # about a row outside the scope, a reason would tell of the row: none is given
@@ -264,18 +370,16 @@ class HubStore(Store):
                 return _HUB_ONLY
             if links.owner(t.name, incoming) not in (None, station):
                 return OUT_OF_SCOPE.format(scope=scope)
-            if self.checks is not None:
-                problem = self.checks.check_links(t.name, incoming.values, incoming.clock, True, links)
+            for check in self._link_checks:
+                problem = check(t.name, incoming.values, incoming.clock, True, links)
                 if problem:
                     return problem
             state = RowState(t.name, incoming.id, dict(incoming.values), dict(incoming.clock))
             batch.current[key] = state
             batch.save(state, origin)
             batch.add_history(state, None)
-            if t.name == "veterans":
-                batch.veterans[state.id] = state
-            elif t.name == "petition_events":
-                batch.new_events.append(state)
+            batch.changed[key] = state
+            batch.created.add(key)
             return None
 
         history = None
@@ -298,10 +402,11 @@ class HubStore(Store):
                 if problem:
                     return problem
                 result.resolved.append((incoming.id, after.get("resolved_by")))
-            elif self.checks is not None:
-                problem = self.checks.check_links(t.name, after, merged.changed, False, links)
-                if problem:
-                    return problem
+            else:
+                for check in self._link_checks:
+                    problem = check(t.name, after, merged.changed, False, links)
+                    if problem:
+                        return problem
         if t.hub_only_writes and merged.conflicts:  # someone else settled it first
             return "该冲突已处理，不能再次处理"
         for c in merged.conflicts:
@@ -320,14 +425,13 @@ class HubStore(Store):
             batch.save(state, origin if seen and not merged.resend else None)
             if old_area and state.area != old_area:
                 batch.moves.append((t.name, state.id, old_area, state.area))
-            if t.name == "veterans":
-                batch.veterans[state.id] = state
+            batch.changed[key] = state
         elif merged.resend:
             batch.save(current, None)
         return None
 
     def _flush(self, batch: "_Batch", station: str, now_ms: int) -> None:
-        seqs = dict(zip(batch.saves, self.save_rows(
+        seqs = dict(zip(batch.saves, self.rows.save_rows(
             [(state, None) for state, _ in batch.saves.values()],
             origins=[origin for _, origin in batch.saves.values()],
             clocks=[batch.packed.get(key) for key in batch.saves],
@@ -367,13 +471,16 @@ class HubStore(Store):
                 out.setdefault(name, set()).add(version)
         return out
 
-    def _save_own_change(self, state: RowState, changed: dict[str, tuple[Any, str]]) -> None:
-        """Apply and save a change the hub makes itself, with its history entry."""
-        entry = _history_entry(state, changed)  # before the change: it keeps the values replaced
+    def _save_own_change(self, state: RowState, changed: dict[str, tuple[Any, str]], *, new: bool = False) -> None:
+        """Apply and save a change the hub makes itself (``new``: the row's first), with its history entry."""
+        if not new:
+            entry = _history_entry(state, changed)  # before the change: it keeps the values replaced
         for name, (value, version) in changed.items():
             state.values[name] = value
             state.clock[name] = version
-        [seq] = self.save_rows([(state, None)])
+        if new:
+            entry = _history_entry(state, None)
+        [seq] = self.rows.save_rows([(state, None)])
         self.conn.execute(
             'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock, prior) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
             (seq, state.table, state.id, self.station_of(self.replica_id), int(time.time() * 1000), *entry),
@@ -465,8 +572,7 @@ class HubStore(Store):
         }
         if owner is not None:
             values.update(confidential=1, station=owner)
-        self._write_locked("conflicts", new_id(), values, create=True)
-        self._clear_pending_of_hub()
+        self.rows.stamp("conflicts", new_id(), values, create=True, pending=False)
         if self._filed is not None:
             self._filed.append((area, owner))
 
@@ -477,73 +583,49 @@ class HubStore(Store):
             (c.row_id, c.table, c.kind, c.field, c.loser_version),
         ).fetchone() is not None
 
-    def _clear_pending_of_hub(self) -> None:
-        # The hub is the authority: its own writes need no acknowledgement.
-        self.conn.execute("UPDATE conflicts SET _pending = NULL WHERE _pending IS NOT NULL")
+    # -- what the domain's hooks read and file (after the merge) -------------
 
-    def _check_duplicates(self, veterans: dict[str, RowState], now_ms: int) -> None:
-        """Duplicate identity for the veterans a batch changed: one query finds
-        the ID numbers held by more than one live veteran; only those are examined."""
-        numbers = sorted({v.values.get("id_number") for v in veterans.values() if v.values.get("id_number")})
-        shared: set[str] = set()
-        for i in range(0, len(numbers), 500):
-            chunk = numbers[i : i + 500]
+    def shared_values(self, table: str, field: str, values: Iterable[Any], *, unset: tuple[str, ...] = ()) -> set:
+        """Of ``values``, those that more than one live row of ``table`` holds in
+        ``field`` (live: not deleted, and every field of ``unset`` empty). One
+        indexed query per 500 values."""
+        _known(table, field, *unset)
+        wanted = sorted({v for v in values if v is not None})
+        extra = "".join(f" AND {_q(n)} IS NULL" for n in unset)
+        shared: set = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
             shared.update(r[0] for r in self.conn.execute(
-                f"SELECT id_number FROM veterans WHERE id_number IN ({','.join('?' * len(chunk))}) "
-                "AND deleted IS NOT 1 AND merged_into IS NULL GROUP BY id_number HAVING count(*) > 1", chunk))
-        for v in veterans.values():
-            if v.values.get("id_number") in shared:
-                self._check_duplicate_identity(v, now_ms)
+                f"SELECT {_q(field)} FROM {_q(table)} WHERE {_q(field)} IN ({','.join('?' * len(chunk))}) "
+                f"AND deleted IS NOT 1{extra} GROUP BY {_q(field)} HAVING count(*) > 1", chunk))
+        return shared
 
-    def _check_duplicate_identity(self, state: RowState, now_ms: int) -> None:
-        """File a duplicate identity for each other live veteran with ``state``'s ID number (once a pair)."""
-        if state.deleted or state.values.get("merged_into") or not state.values.get("id_number"):
-            return
-        others = self.conn.execute(
-            "SELECT id FROM veterans WHERE id_number = ? AND id != ? AND deleted IS NOT 1 AND merged_into IS NULL",
-            (state.values["id_number"], state.id),
-        ).fetchall()
-        for (other_id,) in others:
-            pair = sorted([state.id, other_id])
-            seen = self.conn.execute(
-                "SELECT 1 FROM conflicts WHERE kind = 'duplicate_identity' AND row_id = ? AND winner_value = ?",
-                (pair[0], pair[1]),
-            ).fetchone()
-            if seen:
-                continue
-            other = self.load("veterans", other_id)[0]
-            first, second = (state, other) if state.id == pair[0] else (other, state)
-            # Filed where only the county and a scope holding both veterans see it:
-            # the pusher of one of them learns nothing of the other.
-            self._record_conflict(
-                ConflictRecord("duplicate_identity", "veterans", pair[0], "id_number", pair[1],
-                               second.version("id_number"), pair[0], first.version("id_number")),
-                area=common_area(first.area, second.area) or first.area[:6], now_ms=now_ms,
-            )
+    def live_rows(self, table: str, equal: dict[str, Any], *, unset: tuple[str, ...] = (),
+                  other_than: str | None = None) -> list[RowState]:
+        """The live rows of ``table`` whose fields equal ``equal`` (None matches
+        an empty field), every field of ``unset`` empty, ``id`` not ``other_than``."""
+        _known(table, *equal, *unset)
+        where = " AND ".join(["deleted IS NOT 1", *(f"{_q(n)} IS ?" for n in equal), *(f"{_q(n)} IS NULL" for n in unset)])
+        params: tuple = tuple(equal.values())
+        if other_than is not None:
+            where += " AND id != ?"
+            params += (other_than,)
+        return [state for state, _ in self.read_states(table, where, params)]
 
-    def _check_transition(self, event: RowState, now_ms: int) -> None:
-        """Two events built on the same prior status leading to different statuses."""
-        v = event.values
-        from_status, kind = v.get("from_status") or None, v.get("kind")
-        mine = _next_status(from_status, kind)
-        rows = self.conn.execute(
-            "SELECT id, kind FROM petition_events WHERE petition_id = ? AND id != ? AND deleted IS NOT 1 AND from_status IS ?",
-            (v.get("petition_id"), event.id, from_status),
-        ).fetchall()
-        for other_id, other_kind in rows:
-            theirs = _next_status(from_status, other_kind)
-            # An event that keeps the status (延期, 调解) is followed by the next one on the
-            # same prior status legitimately: only two status *changes* can contend.
-            if theirs != mine and from_status not in (mine, theirs):
-                other = self.load("petition_events", other_id)[0]
-                winner, loser = sorted([event, other], key=lambda s: s.version("kind"), reverse=True)
-                self._record_conflict(
-                    ConflictRecord("petition_transition", "petition_events", loser.id, "kind",
-                                   winner.values.get("kind"), winner.version("kind"),
-                                   loser.values.get("kind"), loser.version("kind")),
-                    area=event.area, now_ms=now_ms, owner=self._owner_of("petition_events", event),
-                )
-                return
+    def conflict_filed(self, kind: str, row_id: str, winner_value: Any) -> bool:
+        """Is a conflict of ``kind`` about ``row_id`` with this winning value on file (open or not)?"""
+        return self.conn.execute(
+            "SELECT 1 FROM conflicts WHERE kind = ? AND row_id = ? AND winner_value = ?",
+            (kind, row_id, _conflict_value(winner_value)),
+        ).fetchone() is not None
+
+    def file_conflict(self, c: ConflictRecord, *, area: str, now_ms: int, owner: str | None = None) -> None:
+        """File a conflict a hook found, in ``area`` (see ``_record_conflict``)."""
+        self._record_conflict(c, area=area, now_ms=now_ms, owner=owner)
+
+    def owner_of(self, table: str, state: RowState) -> str | None:
+        """The registering station of a confidential row (None: not confidential)."""
+        return self._owner_of(table, state)
 
     # -- pull ----------------------------------------------------------------
 
@@ -624,23 +706,28 @@ class HubStore(Store):
 
     # -- the hub's own writes (resolving a conflict) -------------------------
 
-    def write_as_hub(self, table: str, row_id: str, changes: dict[str, Any]) -> RowState:
-        """Write fields of an existing row as the hub itself.
+    def write_as_hub(self, table: str, row_id: str, changes: dict[str, Any], *, create: bool = False) -> RowState:
+        """Write fields of a row as the hub itself (``create``: a new row).
 
         Stamped with the hub's HLC, saved with a new seq, recorded in the
         history under the hub's station name; a changed ``area`` moves the
         row (and its dependents) like a pushed move. No pending marks: the
         hub is the authority, so the change simply reaches the stations on
-        their next pull. An unchanged value is no write. A veteran whose ID
-        number, tombstone or merge changed is checked for duplicates again."""
-        from sync.engine.errors import NotFound
-
+        their next pull. An unchanged value is no write. The hooks'
+        ``after_hub_write`` run after it (a veteran whose ID number, tombstone
+        or merge changed is checked for duplicates again)."""
         t = TABLES[table]
         with self.transaction():
             loaded = self.load(t.name, row_id)
-            if loaded is None:
-                raise NotFound(f"找不到{t.label}记录：{row_id}")
-            state, _pending = loaded
+            if create and loaded is not None:
+                raise ValidationError(f"{label_of(t.name)}记录已存在：{row_id}")
+            if loaded is None and not create:
+                raise NotFound(f"找不到{label_of(t.name)}记录：{row_id}")
+            if create:
+                state = RowState(t.name, row_id, {}, {})
+                changes = {"deleted": 0, **changes}
+            else:
+                state, _pending = loaded
             old_area = state.area
             version = self.hlc.tick()  # one write, one version
             changed: dict[str, tuple[Any, str]] = {
@@ -649,11 +736,11 @@ class HubStore(Store):
             }
             if not changed:
                 return state
-            self._save_own_change(state, changed)
+            self._save_own_change(state, changed, new=create)
             if old_area and state.area != old_area:
                 self._move(t.name, row_id, old_area, state.area)
-            if t.name == "veterans" and changed.keys() & {"id_number", "deleted", "merged_into"}:
-                self._check_duplicate_identity(state, int(time.time() * 1000))
+            for hook in self._after_hub_write:
+                hook(self, state, frozenset(changed), int(time.time() * 1000))
             return state
 
 
@@ -718,7 +805,7 @@ class HistoryEntry:
     fields: dict[str, tuple[Any, str]]  # field -> (value, version)
 
 
-def history_of(store: Store, row_id: str) -> list[HistoryEntry]:
+def history_of(store: RowStore | HubStore, row_id: str) -> list[HistoryEntry]:
     """Every accepted change of the record ``row_id`` (any table), in the
     order the hub accepted it, with the values and versions it wrote.
 
@@ -763,8 +850,8 @@ class _Batch:
         self.history: list[tuple[str, str, str | None, str, str | None]] = []  # (table, row id, fields, clock, prior)
         self.packed: dict[tuple[str, str], str] = {}  # clocks packed for the history of a new row, reused for the row
         self.moves: list[tuple[str, str, str, str]] = []
-        self.veterans: dict[str, RowState] = {}
-        self.new_events: list[RowState] = []
+        self.changed: dict[tuple[str, str], RowState] = {}  # every row the batch created or changed, in push order
+        self.created: set[tuple[str, str]] = set()
 
     def add_history(self, state: RowState, changed: dict | None) -> None:
         """The history entry of one change (``changed`` None: a new row), made
@@ -784,13 +871,6 @@ class _Batch:
         self.saves[key] = (state, origin)
 
 
-def _next_status(status: str | None, kind: str | None) -> str | None:
-    try:
-        return petition_rules.next_status(status, kind)
-    except Exception:  # an impossible transition leads nowhere known
-        return None
-
-
 # --------------------------------------------------------------------------- admission helpers
 
 
@@ -804,17 +884,17 @@ def _size_problem(t, values: dict, pushed) -> str | None:
     limits = _LIMITS[t.name]
     if not limits.keys() >= set(pushed):
         unknown = next(n for n in pushed if n not in limits)
-        return f"{t.label}没有字段 {str(unknown)[:40]}"
+        return f"{label_of(t.name)}没有字段 {str(unknown)[:40]}"
     lengths = [len(v) if type(v) is str else 0 for v in map(values.get, pushed)]
     if not lengths:
         return None
     if max(lengths) > _SMALLEST_LIMIT:
         for name, n in zip(pushed, lengths):
             if n > limits[name]:
-                return f"{t.label}字段 {t.get(name).label} 过长（{n} 字，最多 {limits[name]} 字）"
+                return f"{label_of(t.name)}字段 {label_of(t.name, name)} 过长（{n} 字，最多 {limits[name]} 字）"
     total = sum(lengths)
     if total > MAX_ROW_CHARS:
-        return f"{t.label}记录内容过长（{total} 字，一条记录最多 {MAX_ROW_CHARS} 字）"
+        return f"{label_of(t.name)}记录内容过长（{total} 字，一条记录最多 {MAX_ROW_CHARS} 字）"
     return None
 
 
@@ -900,3 +980,11 @@ def _owner(table: str, state: RowState, row) -> str | None:
         petition = row("petitions", pid) if isinstance(pid, str) else None
         return _owner("petitions", petition, row) if petition is not None else None
     return None
+
+
+def _known(table: str, *names: str) -> None:
+    """A hook's query names only declared fields (they go into SQL text)."""
+    t = TABLES[table]
+    for name in names:
+        if name not in t.by_name:
+            raise KeyError(f"{table}.{name}")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from typing import Iterable, Iterator
 
-from sync.store.hub import HubStore, PullBatch
+from sync.engine.rowstate import PullBatch
+from sync.store.hub import HubStore
 from sync.engine.replicate import Handshake, PushReply, check_skew
 from sync.engine.rowstate import RowState
 

@@ -11,13 +11,20 @@ function says it returns row states. Every function reads; none writes.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Union
 
 from sync.engine.rowstate import RowState
 from sync.engine.scope import scope_range
-from sync.store.station import Store
+from sync.store.rows import RowStore
+
+if TYPE_CHECKING:
+    from sync.store.hub import HubStore
+
+#: A store the typed queries read: a station's (a ``RowStore``) or the hub's.
+AnyStore = Union[RowStore, "HubStore"]
 
 __all__ = [
+    "AnyStore",
     "veterans",
     "visits",
     "petitions",
@@ -46,7 +53,7 @@ def _area(area_prefix: str | None, where: list[str], params: list) -> None:
         params += [lo, hi]
 
 
-def veterans(store: Store, *, area_prefix: str | None = None, text: str | None = None,
+def veterans(store: AnyStore, *, area_prefix: str | None = None, text: str | None = None,
              id_number: str | None = None, order: str = "place") -> list[dict]:
     """Live veterans under ``area_prefix``, whose name, ID number, phone or address
     contains ``text``, with exactly ``id_number``; ``order``: ``place`` (area,
@@ -62,19 +69,19 @@ def veterans(store: Store, *, area_prefix: str | None = None, text: str | None =
     return store.select("veterans", " AND ".join(where), params, order=_VETERAN_ORDERS[order])
 
 
-def visits(store: Store, *, veteran_id: str | None = None) -> list[dict]:
+def visits(store: AnyStore, *, veteran_id: str | None = None) -> list[dict]:
     """Live visits (of one veteran), newest first."""
     if veteran_id is None:
         return store.select("visits", order="visited_on DESC, id DESC")
     return store.select("visits", "veteran_id = ?", (veteran_id,), order="visited_on DESC, id DESC")
 
 
-def petitions(store: Store) -> list[dict]:
+def petitions(store: AnyStore) -> list[dict]:
     """Live petitions, newest first."""
     return store.select("petitions", order="received_on DESC, id DESC")
 
 
-def events_of(store: Store, petition_ids: Iterable[str] | None = None) -> list[RowState]:
+def events_of(store: AnyStore, petition_ids: Iterable[str] | None = None) -> list[RowState]:
     """The stored events (tombstones too, with their clocks) of these petitions, or of all.
     In no particular order: ``veterans.petition.fold_events`` orders them."""
     if petition_ids is None:
@@ -88,19 +95,19 @@ def events_of(store: Store, petition_ids: Iterable[str] | None = None) -> list[R
     return out
 
 
-def other_events(store: Store, petition_id: str, except_id: str) -> list[dict]:
+def other_events(store: AnyStore, petition_id: str, except_id: str) -> list[dict]:
     """The petition's live events but one, by id."""
     return store.select("petition_events", "petition_id = ? AND id != ?", (petition_id, except_id), order="id")
 
 
-def dependents_of(store: Store, table: str, veteran_id: str) -> list[dict]:
+def dependents_of(store: AnyStore, table: str, veteran_id: str) -> list[dict]:
     """The live visits or petitions of a veteran, by id."""
     if table not in ("visits", "petitions"):
         raise ValueError(f"not a dependent table of veterans: {table}")
     return store.select(table, "veteran_id = ?", (veteran_id,), order="id")
 
 
-def conflicts(store: Store, *, include_resolved: bool = False, kind: str | None = None,
+def conflicts(store: AnyStore, *, include_resolved: bool = False, kind: str | None = None,
               area_prefix: str | None = None) -> list[dict]:
     """Live conflicts (open ones unless ``include_resolved``) of one ``kind`` code,
     under ``area_prefix``; oldest first."""
@@ -117,7 +124,7 @@ def conflicts(store: Store, *, include_resolved: bool = False, kind: str | None 
 # --------------------------------------------------------------------------- the report's reads
 
 
-def veterans_for_report(store: Store, scope: str) -> Iterator[tuple[str, str, str | None, str | None, str | None]]:
+def veterans_for_report(store: AnyStore, scope: str) -> Iterator[tuple[str, str, str | None, str | None, str | None]]:
     """``(id, area, category, status, merged_into)`` of the live veterans in scope."""
     lo, hi = scope_range(scope)
     yield from store.conn.execute(
@@ -125,7 +132,7 @@ def veterans_for_report(store: Store, scope: str) -> Iterator[tuple[str, str, st
         (lo, hi))
 
 
-def visited_between(store: Store, first: str, after: str) -> Iterator[str]:
+def visited_between(store: AnyStore, first: str, after: str) -> Iterator[str]:
     """The veterans visited on a day in ``[first, after)`` (each once)."""
     for (vid,) in store.conn.execute(
         "SELECT DISTINCT veteran_id FROM visits WHERE deleted IS NOT 1 AND visited_on >= ? AND visited_on < ?",
@@ -134,14 +141,14 @@ def visited_between(store: Store, first: str, after: str) -> Iterator[str]:
         yield vid
 
 
-def petitions_in(store: Store, scope: str) -> Iterator[tuple[str, str, str | None]]:
+def petitions_in(store: AnyStore, scope: str) -> Iterator[tuple[str, str, str | None]]:
     """``(id, area, received_on)`` of the live petitions in scope."""
     lo, hi = scope_range(scope)
     yield from store.conn.execute(
         "SELECT id, area, received_on FROM petitions WHERE deleted IS NOT 1 AND area >= ? AND area < ?", (lo, hi))
 
 
-def open_conflicts_by_area(store: Store, scope: str) -> Iterator[tuple[str, int]]:
+def open_conflicts_by_area(store: AnyStore, scope: str) -> Iterator[tuple[str, int]]:
     """``(area, number of open conflicts)`` in scope."""
     lo, hi = scope_range(scope)
     yield from store.conn.execute(
