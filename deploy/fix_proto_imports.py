@@ -7,7 +7,7 @@ lives under ``sync/wire/gen``. Run by ``make proto`` after protoc.
 import pathlib
 import re
 
-root = pathlib.Path(__file__).resolve().parent.parent / "sync" / "gen"
+root = pathlib.Path(__file__).resolve().parent.parent / "sync" / "wire" / "gen"
 for path in root.rglob("*.py"):
     text = path.read_text()
     fixed = re.sub(r"^from vetsync\.v1 import", "from sync.wire.gen.vetsync.v1 import", text, flags=re.M)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vetsync/v1/sync.proto\x12\nvetsync.v1\"o\n\x03Row\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x01(\x0c\x12\r\n\x05\x63lock\x18\x04 \x01(\x0c\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\x0c\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x08\"k\n\x10HandshakeRequest\x12\x10\n\x08protocol\x18\x01 \x01(\r\x12\x0e\n\x06schema\x18\x02 \x01(\r\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0f\n\x07wall_ms\x18\x04 \x01(\x03\x12\x10\n\x08software\x18\x05 \x01(\t\"\xa3\x01\n\x11HandshakeResponse\x12\x10\n\x08protocol\x18\x01 \x01(\r\x12\x0e\n\x06schema\x18\x02 \x01(\r\x12\x0f\n\x07station\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x13\n\x0bhub_wall_ms\x18\x05 \x01(\x03\x12\x0e\n\x06\x63ounty\x18\x06 \x01(\t\x12\x0f\n\x07hub_seq\x18\x07 \x01(\x04\x12\x16\n\x0emax_batch_rows\x18\x08 \x01(\r\"_\n\x0bPushRequest\x12\r\n\x05\x62\x61tch\x18\x01 \x01(\x04\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12\x1d\n\x04rows\x18\x03 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\x04\"2\n\x03\x41\x63k\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08versions\x18\x03 \x01(\x0c\"4\n\x07Refusal\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"u\n\x0cPushResponse\x12\r\n\x05\x62\x61tch\x18\x01 \x01(\x04\x12\x1d\n\x04\x61\x63ks\x18\x02 \x03(\x0b\x32\x0f.vetsync.v1.Ack\x12$\n\x07refused\x18\x03 \x03(\x0b\x32\x13.vetsync.v1.Refusal\x12\x11\n\tconflicts\x18\x04 \x01(\r\"E\n\x0bPullRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12\x12\n\nbatch_rows\x18\x02 \x01(\r\x12\x12\n\nreplica_id\x18\x03 \x01(\t\"%\n\x08\x45viction\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"t\n\x0cPullResponse\x12\x1d\n\x04rows\x18\x01 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\'\n\tevictions\x18\x02 \x03(\x0b\x32\x14.vetsync.v1.Eviction\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\x04\x12\x0c\n\x04more\x18\x04 \x01(\x08\"+\n\rEnrollRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0b\n\x03\x63sr\x18\x02 \x01(\x0c\"m\n\x0e\x45nrollResponse\x12\x13\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x0f\n\x07station\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x0e\n\x06\x63ounty\x18\x05 \x01(\t2\xcc\x01\n\x04Sync\x12H\n\tHandshake\x12\x1c.vetsync.v1.HandshakeRequest\x1a\x1d.vetsync.v1.HandshakeResponse\x12=\n\x04Push\x12\x17.vetsync.v1.PushRequest\x1a\x18.vetsync.v1.PushResponse(\x01\x30\x01\x12;\n\x04Pull\x12\x17.vetsync.v1.PullRequest\x1a\x18.vetsync.v1.PullResponse0\x01\x32M\n\nEnrollment\x12?\n\x06\x45nroll\x12\x19.vetsync.v1.EnrollRequest\x1a\x1a.vetsync.v1.EnrollResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vetsync/v1/sync.proto\x12\nvetsync.v1\"o\n\x03Row\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x01(\x0c\x12\r\n\x05\x63lock\x18\x04 \x01(\x0c\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\x0c\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x08\"k\n\x10HandshakeRequest\x12\x10\n\x08protocol\x18\x01 \x01(\r\x12\x0e\n\x06schema\x18\x02 \x01(\r\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0f\n\x07wall_ms\x18\x04 \x01(\x03\x12\x10\n\x08software\x18\x05 \x01(\t\"\xb2\x01\n\x11HandshakeResponse\x12\x10\n\x08protocol\x18\x01 \x01(\r\x12\x0e\n\x06schema\x18\x02 \x01(\r\x12\x0f\n\x07station\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x13\n\x0bhub_wall_ms\x18\x05 \x01(\x03\x12\x0e\n\x06\x63ounty\x18\x06 \x01(\t\x12\x0f\n\x07hub_seq\x18\x07 \x01(\x04\x12\x16\n\x0emax_batch_rows\x18\x08 \x01(\r\x12\r\n\x05\x65poch\x18\t \x01(\t\"q\n\x0bPushRequest\x12\r\n\x05\x62\x61tch\x18\x01 \x01(\x04\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12\x1d\n\x04rows\x18\x03 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\x04\x12\x10\n\x08recovery\x18\x05 \x01(\t\"2\n\x03\x41\x63k\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08versions\x18\x03 \x01(\x0c\"4\n\x07Refusal\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"u\n\x0cPushResponse\x12\r\n\x05\x62\x61tch\x18\x01 \x01(\x04\x12\x1d\n\x04\x61\x63ks\x18\x02 \x03(\x0b\x32\x0f.vetsync.v1.Ack\x12$\n\x07refused\x18\x03 \x03(\x0b\x32\x13.vetsync.v1.Refusal\x12\x11\n\tconflicts\x18\x04 \x01(\r\"E\n\x0bPullRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12\x12\n\nbatch_rows\x18\x02 \x01(\r\x12\x12\n\nreplica_id\x18\x03 \x01(\t\"%\n\x08\x45viction\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"t\n\x0cPullResponse\x12\x1d\n\x04rows\x18\x01 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\'\n\tevictions\x18\x02 \x03(\x0b\x32\x14.vetsync.v1.Eviction\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\x04\x12\x0c\n\x04more\x18\x04 \x01(\x08\"+\n\rEnrollRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0b\n\x03\x63sr\x18\x02 \x01(\x0c\"m\n\x0e\x45nrollResponse\x12\x13\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x0f\n\x07station\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x0e\n\x06\x63ounty\x18\x05 \x01(\t2\xcc\x01\n\x04Sync\x12H\n\tHandshake\x12\x1c.vetsync.v1.HandshakeRequest\x1a\x1d.vetsync.v1.HandshakeResponse\x12=\n\x04Push\x12\x17.vetsync.v1.PushRequest\x1a\x18.vetsync.v1.PushResponse(\x01\x30\x01\x12;\n\x04Pull\x12\x17.vetsync.v1.PullRequest\x1a\x18.vetsync.v1.PullResponse0\x01\x32M\n\nEnrollment\x12?\n\x06\x45nroll\x12\x19.vetsync.v1.EnrollRequest\x1a\x1a.vetsync.v1.EnrollResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,27 +36,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HANDSHAKEREQUEST']._serialized_start=150
   _globals['_HANDSHAKEREQUEST']._serialized_end=257
   _globals['_HANDSHAKERESPONSE']._serialized_start=260
-  _globals['_HANDSHAKERESPONSE']._serialized_end=423
-  _globals['_PUSHREQUEST']._serialized_start=425
-  _globals['_PUSHREQUEST']._serialized_end=520
-  _globals['_ACK']._serialized_start=522
-  _globals['_ACK']._serialized_end=572
-  _globals['_REFUSAL']._serialized_start=574
-  _globals['_REFUSAL']._serialized_end=626
-  _globals['_PUSHRESPONSE']._serialized_start=628
-  _globals['_PUSHRESPONSE']._serialized_end=745
-  _globals['_PULLREQUEST']._serialized_start=747
-  _globals['_PULLREQUEST']._serialized_end=816
-  _globals['_EVICTION']._serialized_start=818
-  _globals['_EVICTION']._serialized_end=855
-  _globals['_PULLRESPONSE']._serialized_start=857
-  _globals['_PULLRESPONSE']._serialized_end=973
-  _globals['_ENROLLREQUEST']._serialized_start=975
-  _globals['_ENROLLREQUEST']._serialized_end=1018
-  _globals['_ENROLLRESPONSE']._serialized_start=1020
-  _globals['_ENROLLRESPONSE']._serialized_end=1129
-  _globals['_SYNC']._serialized_start=1132
-  _globals['_SYNC']._serialized_end=1336
-  _globals['_ENROLLMENT']._serialized_start=1338
-  _globals['_ENROLLMENT']._serialized_end=1415
+  _globals['_HANDSHAKERESPONSE']._serialized_end=438
+  _globals['_PUSHREQUEST']._serialized_start=440
+  _globals['_PUSHREQUEST']._serialized_end=553
+  _globals['_ACK']._serialized_start=555
+  _globals['_ACK']._serialized_end=605
+  _globals['_REFUSAL']._serialized_start=607
+  _globals['_REFUSAL']._serialized_end=659
+  _globals['_PUSHRESPONSE']._serialized_start=661
+  _globals['_PUSHRESPONSE']._serialized_end=778
+  _globals['_PULLREQUEST']._serialized_start=780
+  _globals['_PULLREQUEST']._serialized_end=849
+  _globals['_EVICTION']._serialized_start=851
+  _globals['_EVICTION']._serialized_end=888
+  _globals['_PULLRESPONSE']._serialized_start=890
+  _globals['_PULLRESPONSE']._serialized_end=1006
+  _globals['_ENROLLREQUEST']._serialized_start=1008
+  _globals['_ENROLLREQUEST']._serialized_end=1051
+  _globals['_ENROLLRESPONSE']._serialized_start=1053
+  _globals['_ENROLLRESPONSE']._serialized_end=1162
+  _globals['_SYNC']._serialized_start=1165
+  _globals['_SYNC']._serialized_end=1369
+  _globals['_ENROLLMENT']._serialized_start=1371
+  _globals['_ENROLLMENT']._serialized_end=1448
 # @@protoc_insertion_point(module_scope)

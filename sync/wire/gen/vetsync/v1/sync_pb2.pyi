@@ -39,7 +39,7 @@ class HandshakeRequest(_message.Message):
     def __init__(self, protocol: _Optional[int] = ..., schema: _Optional[int] = ..., replica_id: _Optional[str] = ..., wall_ms: _Optional[int] = ..., software: _Optional[str] = ...) -> None: ...
 
 class HandshakeResponse(_message.Message):
-    __slots__ = ("protocol", "schema", "station", "scope", "hub_wall_ms", "county", "hub_seq", "max_batch_rows")
+    __slots__ = ("protocol", "schema", "station", "scope", "hub_wall_ms", "county", "hub_seq", "max_batch_rows", "epoch")
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     STATION_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class HandshakeResponse(_message.Message):
     COUNTY_FIELD_NUMBER: _ClassVar[int]
     HUB_SEQ_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_ROWS_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
     protocol: int
     schema: int
     station: str
@@ -56,19 +57,22 @@ class HandshakeResponse(_message.Message):
     county: str
     hub_seq: int
     max_batch_rows: int
-    def __init__(self, protocol: _Optional[int] = ..., schema: _Optional[int] = ..., station: _Optional[str] = ..., scope: _Optional[str] = ..., hub_wall_ms: _Optional[int] = ..., county: _Optional[str] = ..., hub_seq: _Optional[int] = ..., max_batch_rows: _Optional[int] = ...) -> None: ...
+    epoch: str
+    def __init__(self, protocol: _Optional[int] = ..., schema: _Optional[int] = ..., station: _Optional[str] = ..., scope: _Optional[str] = ..., hub_wall_ms: _Optional[int] = ..., county: _Optional[str] = ..., hub_seq: _Optional[int] = ..., max_batch_rows: _Optional[int] = ..., epoch: _Optional[str] = ...) -> None: ...
 
 class PushRequest(_message.Message):
-    __slots__ = ("batch", "replica_id", "rows", "cursor")
+    __slots__ = ("batch", "replica_id", "rows", "cursor", "recovery")
     BATCH_FIELD_NUMBER: _ClassVar[int]
     REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_FIELD_NUMBER: _ClassVar[int]
     batch: int
     replica_id: str
     rows: _containers.RepeatedCompositeFieldContainer[Row]
     cursor: int
-    def __init__(self, batch: _Optional[int] = ..., replica_id: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., cursor: _Optional[int] = ...) -> None: ...
+    recovery: str
+    def __init__(self, batch: _Optional[int] = ..., replica_id: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., cursor: _Optional[int] = ..., recovery: _Optional[str] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ("table", "id", "versions")
