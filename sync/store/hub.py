@@ -55,7 +55,7 @@ import orjson
 
 from sync.engine.clocks import pack_clock, packed_names, unpack_clock
 from sync.engine.errors import Forbidden, NotFound, ValidationError
-from sync.engine.hlc import replica_of
+from sync.engine.hlc import new_replica_id, replica_of
 from sync.engine.labels import label_of
 from sync.engine.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_CHARS, text_limit
 from sync.engine.merge import ConflictRecord, merge_row
@@ -165,6 +165,26 @@ class HubStore:
     def __init__(self, path: str | Path, *, create: bool = False, checks: Sequence[PushHook] = ()):
         self.rows = RowStore(path, create=create)
         self.checks = checks
+        if self.meta("epoch") is None:  # a hub made before epochs: its lineage starts now
+            with self.transaction():
+                self.set_meta("epoch", new_replica_id())
+
+    # -- epoch: the lineage of this database ---------------------------------
+
+    @property
+    def epoch(self) -> str:
+        """16 hex digits, sent in every handshake. A new epoch tells every
+        station that this database is not the one it last synced with (it was
+        restored from a backup): each re-offers what it holds (PROTOCOL.md
+        "Recovery")."""
+        return self.meta("epoch") or ""
+
+    def new_epoch(self) -> str:
+        """Start a new lineage (after a restore); returns it."""
+        epoch = new_replica_id()
+        with self.transaction():
+            self.set_meta("epoch", epoch)
+        return epoch
 
     @property
     def checks(self) -> tuple[PushHook, ...]:
