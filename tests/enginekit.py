@@ -42,13 +42,13 @@ class FaultyHub(LocalHub):
         self.cut_pull_after, self.between = cut_pull_after, between
         self.log = log
 
-    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0) -> Iterator[PushReply]:
+    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0, recovery: str = "") -> Iterator[PushReply]:
         for i, rows in enumerate(batches):
             r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id,
-                                    seen_cursor=cursor)
+                                    seen_cursor=cursor, recovery=recovery)
             if self.duplicate:
                 r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id,
-                                        seen_cursor=cursor)
+                                        seen_cursor=cursor, recovery=recovery)
             if self.lose_ack_at == i:
                 raise Cut("ack lost")
             yield PushReply(r.acked, r.refused, r.conflicts, rows)
@@ -92,6 +92,11 @@ class Network:
             return sync_once(store, peer, batch_rows=batch_rows)
         except Cut:
             return None
+
+    def peer_handshake(self, name: str):
+        """The handshake the hub would give station ``name`` now (nothing else is done)."""
+        store = self.stations[name]
+        return LocalHub(self.hub, store.meta("station"), scope=self.scope(name)).handshake(store.replica_id, 0)
 
     def close(self):
         self.hub.close()

@@ -466,7 +466,7 @@ def test_versions_of_another_replica(hub):
     assert not r.acked and hub.load("veterans", vet.id)[0].values["deleted"] == 0
     # the recovery exception (off by default): a re-offered row of another replica
     lost = veteran(54, VILLAGE_A, RT)
-    r = hub.apply_push([lost], station=VILLAGE_A, scope=VILLAGE_A, replica_id=RA, adopt_foreign_versions=True)
+    r = hub.apply_push([lost], station=VILLAGE_A, scope=VILLAGE_A, replica_id=RA, recovery=hub.epoch)
     assert r.acked
 
 

@@ -157,7 +157,11 @@ class DomainChecks:
 
     # -- before the merge --------------------------------------------------
 
-    def check_values(self, incoming: RowState, current: RowState | None, pushed, station: str) -> str | None:
+    def check_values(self, incoming: RowState, current: RowState | None, pushed, station: str, *,
+                     recovery: bool = False) -> str | None:
+        """``recovery``: the row is re-offered to a restored hub (PROTOCOL.md
+        "Recovery"): a visit or petition another station registered keeps that
+        station; a confidential petition only by the station that registered it."""
         t = TABLES[incoming.table]
         values = incoming.values
         canonical = self._canonical[t.name]
@@ -182,7 +186,11 @@ class DomainChecks:
             if values[dated] > self._latest():
                 return f"{field_label(t, dated)} {values[dated]} 晚于今天"
         if t.name in ("visits", "petitions"):
-            if current is None and values.get("station") != station:
+            if recovery and current is None:
+                owner = values.get("station")
+                if not owner or (t.name == "petitions" and values.get("confidential") == 1 and owner != station):
+                    return f"{field_label(t, 'station')}应为本站 {station}"
+            elif current is None and values.get("station") != station:
                 return f"{field_label(t, 'station')}应为本站 {station}"
             if current is not None and "station" in pushed and values.get("station") != current.values.get("station"):
                 return f"{field_label(t, 'station')}不能修改"

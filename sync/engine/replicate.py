@@ -21,10 +21,16 @@ from sync.engine.rowstate import PullBatch, RowState
 if TYPE_CHECKING:  # the session runs on a station's store; the engine imports none
     from sync.store.station import Store
 
-__all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "SKEW_MS_META"]
+__all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "SKEW_MS_META",
+           "HUB_EPOCH_META", "RECOVERING_META", "needs_recovery"]
 
 # The store's meta key of the skew (station clock minus hub clock, ms) learnt at the last handshake.
 SKEW_MS_META = "last_skew_ms"
+
+# The store's meta keys of recovery: the hub epoch this station last synced with in
+# full, and the epoch of a recovery begun and not yet finished.
+HUB_EPOCH_META = "hub_epoch"
+RECOVERING_META = "recovering_epoch"
 
 # The hub refuses versions more than this far ahead of its own clock.
 MAX_SKEW_MS = 5 * 60 * 1000
@@ -50,6 +56,8 @@ class Handshake:
     hub_wall_ms: int
     skew_ms: int  # station clock minus hub clock, as seen at the handshake
     max_batch_rows: int = MAX_BATCH_ROWS
+    epoch: str = ""  # the hub database's lineage ("": a hub from before epochs)
+    hub_seq: int = -1  # the hub's newest change sequence (-1: not told)
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,9 @@ class PushReply:
 class HubPeer(Protocol):
     def handshake(self, replica_id: str, wall_ms: int) -> Handshake: ...
 
-    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0) -> Iterator[PushReply]:
-        """One reply per batch, in order. ``cursor``: the pusher's pull cursor (what it has seen)."""
+    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0, recovery: str = "") -> Iterator[PushReply]:
+        """One reply per batch, in order. ``cursor``: the pusher's pull cursor (what it has seen);
+        ``recovery``: the hub's epoch when the batches re-offer what the station holds."""
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]: ...
 
@@ -81,6 +90,9 @@ class SyncReport:
     cursor: int = 0
     seconds: float = 0.0
     rejections: list[dict] = field(default_factory=list)
+    # Recovery from a hub restored from a backup: rows re-offered, and those the hub refused.
+    recovered: int = 0
+    recovery_refused: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,15 +101,46 @@ class SyncReport:
 Progress = Callable[[str, int], None]  # (phase, rows done in this call)
 
 
+def needs_recovery(store: Store, hello: Handshake) -> bool:
+    """Is the hub not the one this station last synced with? A new epoch (it
+    was restored from a backup), a hub sequence below this station's cursor (a
+    database put back by hand), or a recovery begun and not finished."""
+    if store.meta(RECOVERING_META):
+        return True
+    known = store.meta(HUB_EPOCH_META)
+    if known and hello.epoch and known != hello.epoch:
+        return True
+    return 0 <= hello.hub_seq < store.cursor
+
+
 def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROWS, progress: Progress | None = None) -> SyncReport:
+    """One session: handshake, push, pull. When the hub is not the one this
+    station last synced with (``needs_recovery``), the session first re-offers
+    every row the station holds as acknowledged and then pulls its scope again
+    from the start (PROTOCOL.md "Recovery"); a session cut short resumes the
+    recovery next time."""
     started = time.monotonic()
     report = SyncReport()
     hello = hub.handshake(store.replica_id, int(time.time() * 1000))
     report.station, report.skew_ms = hello.station, hello.skew_ms
-    with store.transaction(durable=False):  # bookkeeping: no promise rides on it
+    recovering = needs_recovery(store, hello)
+    with store.transaction(durable=not recovering):  # bookkeeping: no promise rides on it, but the recovery mark
         store.set_meta(SKEW_MS_META, hello.skew_ms)
         store.set_meta("scope", hello.scope)
+        if recovering:
+            store.set_meta(RECOVERING_META, hello.epoch or "-")
+            store.set_meta("cursor", 0)  # everything in scope comes again
+        elif hello.epoch and store.meta(HUB_EPOCH_META) is None:
+            store.set_meta(HUB_EPOCH_META, hello.epoch)  # first contact, or a station from before epochs
     batch_rows = max(1, min(batch_rows, hello.max_batch_rows))
+
+    if recovering:
+        for reply in hub.push(store.acknowledged_batches(batch_rows), cursor=0, recovery=hello.epoch or "-"):
+            # Nothing of the station changes: its rows are as they were; a refusal is counted, not kept.
+            report.recovered += len(reply.acked)
+            report.recovery_refused += len(reply.refused)
+            if progress:
+                progress("recover", len(reply.acked) + len(reply.refused))
 
     for reply in hub.push(store.pending_batches(batch_rows), cursor=store.cursor):
         store.acknowledge(reply.acked, reply.sent)
@@ -118,7 +161,10 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
         if progress:
             progress("pull", len(batch.rows))
     report.cursor = store.cursor
-    with store.transaction(durable=False):
+    with store.transaction(durable=recovering):
         store.set_meta("last_sync_ms", int(time.time() * 1000))
+        if recovering:  # pushed and pulled in full: this hub is the one we sync with now
+            store.set_meta(HUB_EPOCH_META, hello.epoch or None)
+            store.set_meta(RECOVERING_META, None)
     report.seconds = round(time.monotonic() - started, 4)
     return report

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", "SYNC_COLUMNS", "CONTEXT_FIELDS"]
+__all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", "SYNC_COLUMNS", "CONTEXT_FIELDS", "PARENTS_FIRST"]
 
 # The version of the replicated fields, sent in the Handshake: the number of the
 # newest migration (sync.store.migrations) that changed what a replicated row carries
@@ -221,3 +221,14 @@ def table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise ValidationError(f"未知的数据表：{name}") from None
+
+
+def _depth(table: str) -> int:
+    """How many references lie above a table's rows (veterans 0, their visits and petitions 1, …)."""
+    parents = [p for _c, p in REFERENCES.get(table, ()) if p != table]
+    return 1 + max(map(_depth, parents)) if parents else 0
+
+
+#: The tables in an order where a row's parents come before it, the hub-only tables
+#: (conflicts: a station only resolves one) last: how a batch is applied and re-offered.
+PARENTS_FIRST: tuple[str, ...] = tuple(sorted(TABLES, key=lambda n: (TABLES[n].hub_only_writes, _depth(n))))

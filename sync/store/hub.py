@@ -60,13 +60,13 @@ from sync.engine.labels import label_of
 from sync.engine.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_CHARS, text_limit
 from sync.engine.merge import ConflictRecord, merge_row
 from sync.engine.rowstate import Eviction, PullBatch, RowState
-from sync.engine.schema import CONTEXT_FIELDS, REFERENCES, TABLES
+from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES
 from sync.engine.scope import common_area, in_scope, scope_range
 from sync.store.rows import RowStore, _q
 from sync.engine.ids import new_id
 
 __all__ = ["HubStore", "PushResult", "PullBatch", "PushHook", "PushedRows", "DEPENDENTS", "HistoryEntry", "history_of",
-           "history_versions", "OUT_OF_SCOPE", "REPLICA_TAKEN"]
+           "history_versions", "OUT_OF_SCOPE", "REPLICA_TAKEN", "RECOVERY_REFUSED"]
 
 # A moved row drags these along: (table, column holding the parent's id), from the
 # schema's references (a reference of a table to itself, a veteran merged into
@@ -84,21 +84,14 @@ CONFLICT_RESOLUTION_FIELDS = frozenset({"status", "resolution", "resolved_by"})
 # another station's confidential petition (and its events and conflicts). It
 # says nothing of where the row is, or whether it exists.
 OUT_OF_SCOPE = "该记录不在本站范围 {scope} 内，未保存"
+RECOVERY_REFUSED = "县中心未接收这批恢复数据（本站已与当前县中心数据库完整同步过，或县中心已再次更换）"
 REPLICA_TAKEN = "replica_id 已属于其他站点，不能使用（本机数据库可能是从别处复制来的）"
 _FOREIGN_VERSION = "记录含有不属于本站的版本，未保存"
 _HUB_ONLY = "冲突记录只能由县中心生成，站点只能处理其状态"
 
-
-def _depth(table: str) -> int:
-    """How many references lie above a table's rows (veterans 0, their visits and petitions 1, …)."""
-    parents = [p for _c, p in REFERENCES.get(table, ()) if p != table]
-    return 1 + max(map(_depth, parents)) if parents else 0
-
-
-# The order a batch's rows are applied in: parents before children, the
-# hub-only tables (conflicts: a station only resolves one) last.
-_RANK = {name: (t.hub_only_writes, _depth(name)) for name, t in TABLES.items()}
-_LAST = (True, len(TABLES))
+# The order a batch's rows are applied in: parents before children, conflicts last.
+_RANK = {name: i for i, name in enumerate(PARENTS_FIRST)}
+_LAST = len(PARENTS_FIRST)
 # Per table: the most characters of each declared field's string value.
 _LIMITS = {name: {f: text_limit(name, f, t.get(f).kind) for f in t.data_fields} for name, t in TABLES.items()}
 _SMALLEST_LIMIT = min(n for fields in _LIMITS.values() for n in fields.values())
@@ -123,8 +116,9 @@ class PushHook(Protocol):
     reason (Chinese, naming nothing outside the pusher's scope)."""
 
     def check_values(self, incoming: RowState, current: RowState | None, pushed: tuple[str, ...],
-                     station: str) -> str | None:
-        """Before the merge: the pushed fields of ``incoming`` (``current``: the hub's row, None if new)."""
+                     station: str, *, recovery: bool = False) -> str | None:
+        """Before the merge: the pushed fields of ``incoming`` (``current``: the hub's row, None if new).
+        ``recovery`` (passed only when true): the row is re-offered to a restored hub."""
 
     def check_links(self, table: str, after: dict[str, Any], changed, is_new: bool, ctx: "_Links") -> str | None:
         """After the merge: the row's values as they would be (``changed``: the fields that change)."""
@@ -178,6 +172,25 @@ class HubStore:
         restored from a backup): each re-offers what it holds (PROTOCOL.md
         "Recovery")."""
         return self.meta("epoch") or ""
+
+    def may_recover(self, replica_id: str, epoch: str) -> bool:
+        """May this replica re-offer what it holds (``apply_push(recovery=epoch)``)?
+        Only for the hub's present epoch, and only until the replica has pulled
+        its scope in full from it (``synced_in_full``): once per restore."""
+        if not epoch or epoch != self.epoch:
+            return False
+        row = self.conn.execute("SELECT synced_epoch FROM _replicas WHERE replica_id = ?", (replica_id,)).fetchone()
+        return row is None or row[0] != epoch
+
+    def synced_in_full(self, replica_id: str) -> None:
+        """The replica has pulled to the end from this epoch: it recovers no more.
+        (Read first: at every sync's end, and nearly always already so.)"""
+        epoch = self.epoch
+        row = self.conn.execute("SELECT synced_epoch FROM _replicas WHERE replica_id = ?", (replica_id,)).fetchone()
+        if row is None or row[0] == epoch:
+            return
+        with self.transaction(durable=False):
+            self.conn.execute("UPDATE _replicas SET synced_epoch = ? WHERE replica_id = ?", (epoch, replica_id))
 
     def new_epoch(self) -> str:
         """Start a new lineage (after a restore); returns it."""
@@ -280,7 +293,7 @@ class HubStore:
     # -- push ----------------------------------------------------------------
 
     def apply_push(self, rows: list[RowState], *, station: str, scope: str, replica_id: str,
-                   seen_cursor: int = 0, adopt_foreign_versions: bool = False) -> PushResult:
+                   seen_cursor: int = 0, recovery: str = "") -> PushResult:
         """Apply one pushed batch atomically; see the module docstring.
 
         ``station`` and ``scope`` come from the pusher's certificate. A
@@ -295,12 +308,17 @@ class HubStore:
         cut into batches or sessions. 0 (an older station): every changed row is
         sent back.
 
-        ``adopt_foreign_versions`` (off by default, used by nothing yet) is the
-        one deliberate exception to the version rule, for the recovery of a hub
-        restored from a backup (DESIGN §7): stations re-offer rows the hub lost,
-        holding versions of other replicas that the hub no longer has. With it
-        the pushed versions are taken whatever replica made them; every other
-        check still applies. The caller decides when a push is such a re-offer.
+        ``recovery``: the hub's epoch, as the pusher learnt it: the batch
+        re-offers rows the pusher holds as acknowledged, to a hub restored from
+        a backup (PROTOCOL.md "Recovery"). Taken only while ``may_recover``
+        (this epoch, and once per replica); otherwise every row is refused
+        with ``RECOVERY_REFUSED`` and nothing is written. It is the one deliberate exception to
+        the version rule: the hub takes, field by field, every version newer
+        than its own, whatever replica made it (original versions and authors
+        kept), and files no conflict (a conflict recorded then is re-offered
+        as a conflicts row, which a recovery may bring back); the history
+        entries are marked as recovered. Every other check still applies, and
+        an out-of-scope row is refused without a refused-edit conflict.
 
         Three phases in one transaction: merge every row in Python against
         the preloaded hub rows (parents first); write the changed rows and
@@ -311,6 +329,9 @@ class HubStore:
         now_ms = int(time.time() * 1000)
         with self.transaction():
             self.bind_replica(replica_id, station)
+            if recovery and not self.may_recover(replica_id, recovery):
+                result.refused = [(r.table, r.id, RECOVERY_REFUSED) for r in rows]
+                return result
             self.hlc.observe(max((max(r.clock.values()) for r in rows if r.clock), default=""))
             batch = _Batch(self._preload(rows))
             links = _Links(self, batch, rows, station, scope)
@@ -319,7 +340,7 @@ class HubStore:
                 for incoming in sorted(rows, key=lambda r: _RANK.get(r.table, _LAST)):
                     reason = self._merge_one(incoming, batch, links, station=station, scope=scope, now_ms=now_ms,
                                              result=result, origin=replica_id, seen_cursor=seen_cursor,
-                                             adopt=adopt_foreign_versions)
+                                             recovery=bool(recovery))
                     if reason:
                         result.refused.append((incoming.table, incoming.id, reason))
                     else:
@@ -348,7 +369,7 @@ class HubStore:
                 for rid, (state, _) in self.load_many(table, wanted).items()}
 
     def _merge_one(self, incoming: RowState, batch: "_Batch", links: "_Links", *, station: str, scope: str,
-                   now_ms: int, result: PushResult, origin: str, seen_cursor: int, adopt: bool) -> str | None:
+                   now_ms: int, result: PushResult, origin: str, seen_cursor: int, recovery: bool) -> str | None:
         t = TABLES.get(incoming.table)
         if t is None:
             return f"未知的数据表：{incoming.table[:40]}"
@@ -356,7 +377,12 @@ class HubStore:
         current = batch.current.get(key)
         # The fields this push writes: all of a new row's; of a known row those with a
         # base, plus the context fields (the merge looks at nothing else).
-        pushed = tuple(incoming.clock) if current is None else _pushed_fields(incoming)
+        if current is None:
+            pushed = tuple(incoming.clock)
+        elif recovery:  # a re-offer writes the fields it holds newer than the hub
+            pushed = tuple(n for n, v in incoming.clock.items() if v > current.clock.get(n, ""))
+        else:
+            pushed = _pushed_fields(incoming)
         problem = _size_problem(t, incoming.values, pushed)  # of the pushed values alone: tells nothing
         if problem:
             return problem
@@ -365,10 +391,11 @@ class HubStore:
             return OUT_OF_SCOPE.format(scope=scope)  # another station's confidential row: no conflict filed
         hidden = current is not None and not in_scope(current.area, scope)
         for check in self._value_checks:
-            problem = check(incoming, current, pushed, station)
+            problem = check(incoming, current, pushed, station, recovery=recovery) if recovery else \
+                check(incoming, current, pushed, station)
             if problem:
                 break
-        if not problem and not adopt and _foreign_versions(incoming, current, pushed, origin):
+        if not problem and not recovery and _foreign_versions(incoming, current, pushed, origin):
             problem = _FOREIGN_VERSION
         if problem:  # about a row outside the scope, a reason would tell of the row: none is given
             return OUT_OF_SCOPE.format(scope=scope) if hidden else problem
@@ -376,9 +403,13 @@ class HubStore:
         if current is None and not area:
             return "新记录缺少区划代码"
         if area and not in_scope(area, scope):
-            return self._refuse(current, incoming, station, owner, f"区划代码 {area} 不在本站范围 {scope} 内")
+            reason = f"区划代码 {area} 不在本站范围 {scope} 内"
+            return reason if recovery else self._refuse(current, incoming, station, owner, reason)
         if current is not None and not in_scope(current.area, scope):
-            return self._refuse(current, incoming, station, owner, OUT_OF_SCOPE.format(scope=scope))
+            reason = OUT_OF_SCOPE.format(scope=scope)
+            return reason if recovery else self._refuse(current, incoming, station, owner, reason)
+        if recovery:
+            return self._recover_one(t, incoming, current, pushed, batch, links, station)
         if t.hub_only_writes and (current is None or set(incoming.base) - CONFLICT_RESOLUTION_FIELDS):
             return _HUB_ONLY
         if (t.name == "petitions" and current is not None and "confidential" in pushed
@@ -450,6 +481,55 @@ class HubStore:
             batch.save(current, None)
         return None
 
+    def _recover_one(self, t, incoming: RowState, current: RowState | None, pushed: tuple[str, ...],
+                     batch: "_Batch", links: "_Links", station: str) -> str | None:
+        """A re-offered row (``apply_push(recovery=epoch)``), past the size, value
+        and scope checks: the fields it holds newer than the hub are taken as
+        they are (versions and all), no conflict filed; links checked as for a push."""
+        key = (t.name, incoming.id)
+        if current is None:
+            if links.owner(t.name, incoming) not in (None, station):
+                return OUT_OF_SCOPE.format(scope=links.scope)
+            if t.hub_only_writes and self._conflict_known(_as_conflict_record(incoming.values)):
+                return None  # found again by the checks of this recovery (or re-offered by another station)
+            if not t.hub_only_writes:
+                for check in self._link_checks:
+                    problem = check(t.name, incoming.values, incoming.clock, True, links)
+                    if problem:
+                        return problem
+            state = RowState(t.name, incoming.id, dict(incoming.values), dict(incoming.clock))
+            batch.current[key] = state
+            batch.save(state, None)
+            batch.add_history(state, None, recovered=True)
+            batch.changed[key] = state
+            batch.created.add(key)
+            return None
+        changed = {name: (incoming.values.get(name), incoming.clock[name]) for name in pushed}
+        if not changed:
+            return None
+        after = {**current.values, **{n: v for n, (v, _) in changed.items()}}
+        if links.owner(t.name, RowState(t.name, incoming.id, after, {})) not in (None, station):
+            return OUT_OF_SCOPE.format(scope=links.scope)
+        if (t.name == "petitions" and "confidential" in changed
+                and _is_confidential(after) != _is_confidential(current.values)):
+            return "信访件的保密属性只能由县中心变更"
+        if not t.hub_only_writes:
+            for check in self._link_checks:
+                problem = check(t.name, after, changed, False, links)
+                if problem:
+                    return problem
+        old_area = current.area
+        batch.add_history(current, changed, recovered=True)
+        for name, (value, version) in changed.items():
+            current.values[name] = value
+            current.clock[name] = version
+        batch.current[key] = current
+        batch.save(current, None)
+        batch.changed[key] = current
+        if old_area and current.area != old_area:
+            batch.moves.append((t.name, current.id, old_area, current.area))
+        return None
+
     def _flush(self, batch: "_Batch", station: str, now_ms: int) -> None:
         seqs = dict(zip(batch.saves, self.rows.save_rows(
             [(state, None) for state, _ in batch.saves.values()],
@@ -457,9 +537,10 @@ class HubStore:
             clocks=[batch.packed.get(key) for key in batch.saves],
         )))
         self.conn.executemany(
-            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock, prior) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-            [(seqs[(table, row_id)], table, row_id, station, now_ms, fields, clock, prior)
-             for table, row_id, fields, clock, prior in batch.history],
+            'INSERT INTO _history (seq, "table", row_id, station, at_ms, fields, clock, prior, recovered) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(seqs[(table, row_id)], table, row_id, station, now_ms, fields, clock, prior, recovered)
+             for table, row_id, fields, clock, prior, recovered in batch.history],
         )
 
     def _refuse(self, current: RowState | None, incoming: RowState, station: str, owner: str | None,
@@ -764,6 +845,13 @@ class HubStore:
             return state
 
 
+def _as_conflict_record(values: dict) -> ConflictRecord:
+    """The identity of a conflicts row's values, as ``_conflict_known`` compares it."""
+    return ConflictRecord(values.get("kind"), values.get("table"), values.get("row_id"), values.get("field"),
+                          values.get("winner_value"), values.get("winner_version"),
+                          values.get("loser_value"), values.get("loser_version"))
+
+
 def _utc_iso(ms: int) -> str:
     """ISO 8601 in UTC with its zone (``2026-12-01T14:05:09+00:00``): sorts as text, shows in any zone."""
     return _dt.datetime.fromtimestamp(ms / 1000, _dt.timezone.utc).isoformat(timespec="seconds")
@@ -823,6 +911,7 @@ class HistoryEntry:
     station: str
     at_ms: int
     fields: dict[str, tuple[Any, str]]  # field -> (value, version)
+    recovered: bool = False  # re-offered by ``station`` to a hub restored from a backup
 
 
 def history_of(store: RowStore | HubStore, row_id: str) -> list[HistoryEntry]:
@@ -835,8 +924,9 @@ def history_of(store: RowStore | HubStore, row_id: str) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     replaced: list[dict[str, Any]] = []  # per entry: the values it replaced
     first: list[int] = []  # entries whose values are the row's
-    for seq, table, rid, station, at_ms, fields, clock, prior in store.conn.execute(
-        'SELECT seq, "table", row_id, station, at_ms, fields, clock, prior FROM _history WHERE row_id = ? ORDER BY seq, id',
+    for seq, table, rid, station, at_ms, fields, clock, prior, recovered in store.conn.execute(
+        'SELECT seq, "table", row_id, station, at_ms, fields, clock, prior, recovered FROM _history '
+        "WHERE row_id = ? ORDER BY seq, id",
         (row_id,),
     ):
         versions = history_versions(table, fields, clock)
@@ -849,7 +939,7 @@ def history_of(store: RowStore | HubStore, row_id: str) -> list[HistoryEntry]:
             values = dict(zip(versions, orjson.loads(fields)))
             before = dict(zip(versions, orjson.loads(prior))) if prior else {}
         entries.append(HistoryEntry(seq, table, rid, station, at_ms,
-                                    {n: (values.get(n), v) for n, v in versions.items()}))
+                                    {n: (values.get(n), v) for n, v in versions.items()}, bool(recovered)))
         replaced.append(before)
     for i in first:
         entry = entries[i]
@@ -867,18 +957,19 @@ class _Batch:
     def __init__(self, current: dict[tuple[str, str], RowState]):
         self.current = current
         self.saves: dict[tuple[str, str], tuple[RowState, str | None]] = {}
-        self.history: list[tuple[str, str, str | None, str, str | None]] = []  # (table, row id, fields, clock, prior)
+        # (table, row id, fields, clock, prior, recovered)
+        self.history: list[tuple[str, str, str | None, str, str | None, int | None]] = []
         self.packed: dict[tuple[str, str], str] = {}  # clocks packed for the history of a new row, reused for the row
         self.moves: list[tuple[str, str, str, str]] = []
         self.changed: dict[tuple[str, str], RowState] = {}  # every row the batch created or changed, in push order
         self.created: set[tuple[str, str]] = set()
 
-    def add_history(self, state: RowState, changed: dict | None) -> None:
+    def add_history(self, state: RowState, changed: dict | None, *, recovered: bool = False) -> None:
         """The history entry of one change (``changed`` None: a new row), made
-        before ``state`` takes it."""
+        before ``state`` takes it; ``recovered``: re-offered to a restored hub."""
         key = (state.table, state.id)
         fields, clock, prior = _history_entry(state, changed)
-        self.history.append((*key, fields, clock, prior))
+        self.history.append((*key, fields, clock, prior, 1 if recovered else None))
         if changed is None:
             self.packed[key] = clock
         else:

@@ -25,13 +25,14 @@ class LocalHub:
     def handshake(self, replica_id: str, wall_ms: int) -> Handshake:
         self.replica_id = replica_id
         now = int(time.time() * 1000)
-        return Handshake(self.station, self.scope, self.hub.meta("county", "") or "", now, wall_ms - now)
+        return Handshake(self.station, self.scope, self.hub.meta("county", "") or "", now, wall_ms - now,
+                         epoch=self.hub.epoch, hub_seq=self.hub.last_seq)
 
-    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0) -> Iterator[PushReply]:
+    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0, recovery: str = "") -> Iterator[PushReply]:
         for rows in batches:
             check_skew(rows, int(time.time() * 1000))
             r = self.hub.apply_push(rows, station=self.station, scope=self.scope, replica_id=self.replica_id,
-                                    seen_cursor=cursor)
+                                    seen_cursor=cursor, recovery=recovery)
             yield PushReply(r.acked, r.refused, r.conflicts, rows)
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]:
@@ -41,4 +42,5 @@ class LocalHub:
             yield batch
             cursor = batch.cursor
             if not batch.more:
+                self.hub.synced_in_full(self.replica_id)
                 return

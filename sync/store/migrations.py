@@ -281,12 +281,24 @@ _M004 = (
     "ALTER TABLE _moves ADD COLUMN station TEXT",
 )
 
+# -- 5: recovery ----------------------------------------------------------------------
+# Hub side: a history entry of a row re-offered to a hub restored from a backup
+# (PROTOCOL.md "Recovery") is marked ``recovered`` = 1 (NULL: an ordinary push);
+# a replica that has pulled its scope in full from the hub's present epoch is
+# marked with it (``_replicas.synced_epoch``) and re-offers no more.
+
+_M005 = (
+    "ALTER TABLE _history ADD COLUMN recovered INTEGER",
+    "ALTER TABLE _replicas ADD COLUMN synced_epoch TEXT",
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _M001, replicated=True),
     Migration(2, "origin of the last change", _M002, replicated=False),
     Migration(3, "history versions apart", _M003, replicated=False),
     Migration(4, "confidential conflicts and evictions", _M004, replicated=True),
+    Migration(5, "recovery", _M005, replicated=False),
 )
 
 NEWEST = MIGRATIONS[-1].number

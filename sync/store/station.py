@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sync.engine.clocks import pack_pending, pending_groups, unpack_clock, unpack_pending
 from sync.engine.rowstate import Eviction, RowState
-from sync.engine.schema import CONTEXT_FIELDS, REFERENCES, TABLES, Table
+from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES, Table
 from sync.store.rows import REPLICATED, RowStore, _dumps, _loads, _q
 
 __all__ = ["Store", "REPLICATED"]
@@ -191,6 +191,31 @@ class Store(RowStore):
     def rejected(self) -> list[dict]:
         rows = self.conn.execute('SELECT id, "table", row_id, area, fields, reason, at_ms FROM _rejected ORDER BY id')
         return [dict(r) | {"fields": _loads(r["fields"])} for r in rows]
+
+    # -- recovery ------------------------------------------------------------
+
+    def acknowledged_batches(self, batch_size: int = 500) -> Iterator[list[RowState]]:
+        """Every row this station holds, as the hub had acknowledged it: each
+        row's fields with their versions, less the fields still pending (their
+        acknowledged value is not kept; the ordinary push sends them), rows of
+        which nothing is acknowledged left out. Parents' tables first; for the
+        re-offer to a hub restored from a backup (PROTOCOL.md "Recovery")."""
+        batch: list[RowState] = []
+        for name in PARENTS_FIRST:
+            for state, pending in self.read_states(name, "1 ORDER BY seq"):
+                if pending:
+                    for field in pending:
+                        state.clock.pop(field, None)
+                        state.values.pop(field, None)
+                    if not state.clock:
+                        continue
+                state.values = {k: state.values.get(k) for k in state.clock}
+                batch.append(state)
+                if len(batch) >= batch_size:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
 
     # -- pull side -----------------------------------------------------------
 
