@@ -10,6 +10,7 @@ so its -wal and -shm files) 0600.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -65,8 +66,46 @@ def init_hub(home: Path, county: str, name: str | None, hosts: list[str]) -> dic
 
 def open_hub(home: Path) -> tuple[HubStore, Registry]:
     """The hub's store, with the domain checks it runs on every pushed row
-    (``veterans.hub_checks``), and its registry."""
+    (``veterans.hub_checks``), and its registry. A database older than what
+    this home's hub had served (``check_lineage``) gets a new epoch first."""
     if not db_path(home).exists():
         raise HomeError(f"县中心尚未初始化：{home}", hint="请先运行 county-hub init --county CODE")
     store = HubStore(db_path(home), checks=HUB_CHECKS)
-    return store, Registry(store)
+    registry = Registry(store)
+    check_lineage(store, registry, Path(home))
+    return store, registry
+
+
+# -- lineage: a database put back by hand ---------------------------------------
+# The hub notes, beside its database, the epoch and the newest change it has
+# served (``.served``, JSON, rewritten after pushes and at shutdown; it may lag,
+# never lead). A database whose epoch is the noted one but whose newest change
+# is older was put back from a copy without `county-hub restore`: it gets a
+# new epoch, so that the stations re-offer what the copy lacks (PROTOCOL.md
+# "Recovery").
+
+SERVED_MARK = ".served"
+
+
+def mark_served(store: HubStore, home: Path) -> None:
+    """Note the epoch and newest change this hub has served (atomic, small, not fsynced: it may lag)."""
+    mark = Path(home) / SERVED_MARK
+    tmp = mark.with_name(mark.name + ".tmp")
+    tmp.write_text(json.dumps({"epoch": store.epoch, "seq": store.last_seq}), encoding="utf-8")
+    os.replace(tmp, mark)
+
+
+def check_lineage(store: HubStore, registry: Registry, home: Path) -> bool:
+    """Give the database a new epoch when it is older than what this hub served; True if it did."""
+    try:
+        noted = json.loads((Path(home) / SERVED_MARK).read_text(encoding="utf-8"))
+        epoch, seq = str(noted["epoch"]), int(noted["seq"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # no mark (a new hub, or one from before marks): nothing to compare
+    if epoch != store.epoch or seq <= store.last_seq:
+        return False
+    new = store.new_epoch()
+    with store.transaction():
+        registry.audit("lineage_renewed", "", served_seq=seq, database_seq=store.last_seq, epoch=new)
+    mark_served(store, home)
+    return True

@@ -121,6 +121,11 @@ class Registry:
         cert = self.tables.cert(serial_hex)
         return cert is None or cert.revoked_ms is not None
 
+    def enrolled_before(self, station: str, at_ms: int) -> bool:
+        """Was the station's certificate in force before ``at_ms``? (Enrolled, or last re-enrolled, earlier.)"""
+        enrolled = self.tables.enrolled_ms(station)
+        return enrolled is not None and enrolled < at_ms
+
     def scope_of(self, station: str) -> str:
         scope = self.tables.scope_of(station)
         if scope is None:

@@ -464,9 +464,13 @@ def test_versions_of_another_replica(hub):
     newer.values["deleted"] = 1
     r = push(hub, [newer], VILLAGE_A, RA)
     assert not r.acked and hub.load("veterans", vet.id)[0].values["deleted"] == 0
-    # the recovery exception (off by default): a re-offered row of another replica
+    # the recovery exception: refused by a hub never restored; once restored (a new epoch),
+    # a re-offered row of another replica is taken from a replica the hub knew
     lost = veteran(54, VILLAGE_A, RT)
     r = hub.apply_push([lost], station=VILLAGE_A, scope=VILLAGE_A, replica_id=RA, recovery=hub.epoch)
+    assert not r.acked and len(r.refused) == 1
+    epoch = hub.new_epoch()
+    r = hub.apply_push([lost], station=VILLAGE_A, scope=VILLAGE_A, replica_id=RA, recovery=epoch)
     assert r.acked
 
 

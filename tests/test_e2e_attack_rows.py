@@ -423,3 +423,36 @@ def test_a_station_cannot_hide_conflicts(net):
     town.sync()
     assert [c["status"] for c in conflicts_at(town) if c["id"] == cid] == ["resolved"]
     assert_still_serving(hub, st)
+
+
+# --------------------------------------------------------------------------- recovery flag
+
+
+def test_a_station_cannot_use_recovery_to_write_others_versions(net):
+    """``PushRequest.recovery`` lets a hub restored from a backup take versions of other
+    replicas. A hub that was not restored takes none, whatever the pusher claims: the
+    hub's own epoch, a made-up one, its own replica id or a fresh one — every row is
+    refused with one reason, nothing is written, and the hub goes on serving."""
+    hub, st, _ = net
+    va = st["va"]
+    before = hub_state(hub)
+    epoch = query(hub.home, "SELECT value FROM _meta WHERE key = 'epoch'")[0][0]
+    town_replica = replica_of_station(st["town"])
+    forged = [edit_row(hub, "veterans", st["va_vet"], {"name": "冒名"}, replica=town_replica),
+              crafted_row("veterans", str(uuid.uuid4()), {"id_number": id_number(60), "name": "甲", "area": VILLAGE_A,
+                                                          "deleted": 0}, replica=town_replica)]
+    channel, stub = station_stub(hub, va)
+    with channel:
+        for recovery in (epoch, "0123456789abcdef"):
+            for replica in (replica_of_station(va), new_replica_id()):
+                [resp] = list(stub.Push(iter([pb.PushRequest(batch=0, replica_id=replica, rows=forged,
+                                                             recovery=recovery)]), timeout=30))
+                reasons = refused_only(resp, len(forged))
+                assert set(reasons) == {"县中心未接收这批恢复数据（本站已与当前县中心数据库完整同步过，或县中心已再次更换）"}
+                assert hub_state(hub) == before
+        # A recovery mark longer than an epoch is malformed.
+        with pytest.raises(grpc.RpcError) as err:
+            list(stub.Push(iter([pb.PushRequest(batch=0, replica_id=replica_of_station(va), rows=forged[:1],
+                                                recovery="x" * 65)]), timeout=30))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert_still_serving(hub, st)

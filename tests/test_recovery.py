@@ -147,14 +147,19 @@ def test_a_station_recovers_once_per_restore(net, tmp_path):
     assert first.recovered == 1 and va.meta(HUB_EPOCH_META) == epoch
     # Having pulled in full from this epoch, a re-offer is refused, row by row, and writes nothing.
     replica = va.replica_id
-    assert not net.hub.may_recover(replica, epoch)
+    assert not net.hub.may_recover(replica, VILLAGE_A, epoch)
     seq = net.hub.last_seq
     rows = next(va.acknowledged_batches(10))
     result = net.hub.apply_push(rows, station=VILLAGE_A, scope=VILLAGE_A, replica_id=replica, recovery=epoch)
     assert not result.acked and {r for _, _, r in result.refused} == {RECOVERY_REFUSED}
     assert net.hub.last_seq == seq
-    # A re-offer for another epoch is refused too.
-    assert not net.hub.may_recover("0123456789abcdef", "ffffffffffffffff")
+    # A re-offer for another epoch is refused too, and so is one from a replica id the
+    # station made up after the restore (the restored hub knew its replica).
+    assert not net.hub.may_recover(replica, VILLAGE_A, "ffffffffffffffff")
+    assert not net.hub.may_recover("0123456789abcdef", VILLAGE_A, epoch)
+    result = net.hub.apply_push(rows, station=VILLAGE_A, scope=VILLAGE_A, replica_id="0123456789abcdef",
+                                recovery=epoch)
+    assert not result.acked and net.hub.last_seq == seq
     assert net.sync("va").recovered == 0
 
 
@@ -190,3 +195,15 @@ def test_a_hub_put_back_by_hand_is_found_by_its_sequence(net, tmp_path):
     net.hub = HubStore(path, checks=HUB_CHECKS)
     hello = net.peer_handshake("va")
     assert hello.hub_seq < va.cursor and needs_recovery(va, hello)
+
+
+def test_a_hub_never_restored_takes_no_re_offer(net):
+    """The first epoch of a database: nothing was lost, so nothing is re-offered."""
+    va = net.stations["va"]
+    records.add_veteran(va, {"id_number": idn(30), "name": "郑三十", "area": VILLAGE_A})
+    net.sync("va")
+    rows = next(va.acknowledged_batches(10))
+    assert not net.hub.may_recover(va.replica_id, VILLAGE_A, net.hub.epoch)
+    result = net.hub.apply_push(rows, station=VILLAGE_A, scope=VILLAGE_A, replica_id=va.replica_id,
+                                recovery=net.hub.epoch)
+    assert not result.acked and {r for _, _, r in result.refused} == {RECOVERY_REFUSED}

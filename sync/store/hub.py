@@ -159,9 +159,9 @@ class HubStore:
     def __init__(self, path: str | Path, *, create: bool = False, checks: Sequence[PushHook] = ()):
         self.rows = RowStore(path, create=create)
         self.checks = checks
-        if self.meta("epoch") is None:  # a hub made before epochs: its lineage starts now
+        if self.meta("epoch") is None:  # a new hub, or one made before epochs: its lineage starts now
             with self.transaction():
-                self.set_meta("epoch", new_replica_id())
+                self.set_meta("epoch", new_replica_id())  # no epoch_ms: a first epoch takes no re-offer
 
     # -- epoch: the lineage of this database ---------------------------------
 
@@ -173,14 +173,29 @@ class HubStore:
         "Recovery")."""
         return self.meta("epoch") or ""
 
-    def may_recover(self, replica_id: str, epoch: str) -> bool:
+    @property
+    def epoch_started_ms(self) -> int:
+        """When the present epoch began by ``new_epoch`` (a restore), in Unix ms; 0 for the
+        database's first epoch, in which there is nothing to recover."""
+        return int(self.meta("epoch_ms") or 0)
+
+    def may_recover(self, replica_id: str, station: str, epoch: str) -> bool:
         """May this replica re-offer what it holds (``apply_push(recovery=epoch)``)?
-        Only for the hub's present epoch, and only until the replica has pulled
-        its scope in full from it (``synced_in_full``): once per restore."""
-        if not epoch or epoch != self.epoch:
+        Only for the hub's present epoch; only a replica the restored database
+        knew as the station's (bound before the epoch began), or, for a station
+        of which it knew no replica (its first sync came after the backup), the
+        one it presents; and only until that replica has pulled its scope in full
+        from this epoch (``synced_in_full``): once per replica and restore. A
+        replica id made up after the restore re-offers nothing."""
+        started = self.epoch_started_ms
+        if not epoch or epoch != self.epoch or not started:
             return False
-        row = self.conn.execute("SELECT synced_epoch FROM _replicas WHERE replica_id = ?", (replica_id,)).fetchone()
-        return row is None or row[0] != epoch
+        known = {rid: (first, synced) for rid, first, synced in self.conn.execute(
+            "SELECT replica_id, first_seen_ms, synced_epoch FROM _replicas WHERE station = ?", (station,))}
+        before = {rid for rid, (first, _s) in known.items() if first is not None and first < started}
+        if replica_id in before:
+            return known[replica_id][1] != epoch
+        return not before and (replica_id not in known or known[replica_id][1] != epoch)
 
     def synced_in_full(self, replica_id: str) -> None:
         """The replica has pulled to the end from this epoch: it recovers no more.
@@ -197,6 +212,7 @@ class HubStore:
         epoch = new_replica_id()
         with self.transaction():
             self.set_meta("epoch", epoch)
+            self.set_meta("epoch_ms", int(time.time() * 1000))
         return epoch
 
     @property
@@ -329,7 +345,7 @@ class HubStore:
         now_ms = int(time.time() * 1000)
         with self.transaction():
             self.bind_replica(replica_id, station)
-            if recovery and not self.may_recover(replica_id, recovery):
+            if recovery and not self.may_recover(replica_id, station, recovery):
                 result.refused = [(r.table, r.id, RECOVERY_REFUSED) for r in rows]
                 return result
             self.hlc.observe(max((max(r.clock.values()) for r in rows if r.clock), default=""))

@@ -175,6 +175,10 @@ class RegistryTables:
     def is_enrolled(self, station: str) -> bool:
         return self._conn.execute("SELECT 1 FROM _stations WHERE station = ?", (station,)).fetchone() is not None
 
+    def enrolled_ms(self, station: str) -> int | None:
+        row = self._conn.execute("SELECT enrolled_ms FROM _stations WHERE station = ?", (station,)).fetchone()
+        return None if row is None else row[0]
+
     def scope_of(self, station: str) -> str | None:
         row = self._conn.execute("SELECT scope FROM _stations WHERE station = ?", (station,)).fetchone()
         return None if row is None else row[0]
