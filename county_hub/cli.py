@@ -120,13 +120,17 @@ def init(county: str, name: str | None, hosts: tuple[str, ...], home: str | None
               metavar="SECONDS", help="对端须在此时间内发来请求消息，否则断开（防止空占连接）")
 @click.option("--idle-timeout", default=Limits.idle_timeout_s, show_default=True, type=click.FloatRange(0.1, 3600),
               metavar="SECONDS", help="上传数据流中两批之间最长的静默时间")
+@click.option("--max-db-mb", default=None, type=click.IntRange(1, 1024 * 1024), metavar="MB",
+              help="数据库最大体积（MB，默认不限）：达到后拒绝上传（RESOURCE_EXHAUSTED，同磁盘已满），"
+                   "已确认的数据不受影响，调大后重启即恢复；用于防止占满与其他系统共用的磁盘")
 @home_option
-def serve(listen: str, request_timeout: float, idle_timeout: float, home: str | None) -> None:
+def serve(listen: str, request_timeout: float, idle_timeout: float, max_db_mb: int | None, home: str | None) -> None:
     from county_hub.server import HubServer, listening_line  # grpc is loaded only by the command that needs it
     from vetsync_cli.process import tune_gc
 
     limits = Limits(request_timeout_s=request_timeout, idle_timeout_s=idle_timeout)
-    server = HubServer(home_mod.resolve_home(home), listen, limits=limits)
+    server = HubServer(home_mod.resolve_home(home), listen, limits=limits,
+                       max_db_bytes=max_db_mb * 2**20 if max_db_mb else None)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -76,10 +76,15 @@ class HubServer:
     """Both ports of the hub. ``serve_forever`` runs them until a signal;
     the servers are made inside the event loop, so binding errors surface there."""
 
-    def __init__(self, home: Path, listen: str = f"0.0.0.0:{DEFAULT_PORT}", *, limits: Limits = Limits()):
+    def __init__(self, home: Path, listen: str = f"0.0.0.0:{DEFAULT_PORT}", *, limits: Limits = Limits(),
+                 max_db_bytes: int | None = None):
         self.home = Path(home)
         self.limits = limits
         self.store, self.registry = open_hub(self.home)
+        # --max-db-mb: the database grows no further (a push beyond is refused, RESOURCE_EXHAUSTED, as on a
+        # full disk); SQLite keeps the limit at least the present size.
+        self.max_db_bytes = max_db_bytes
+        self.db_limit_bytes = self.store.rows.limit_size(max_db_bytes) if max_db_bytes else None
         self.ca = load_ca(self.home)
         tls = self.home / "tls"
         key, cert = (tls / "server.key").read_bytes(), (tls / "server.crt").read_bytes()
@@ -129,6 +134,11 @@ class HubServer:
             self._health.append(hs)
         for server in self._servers:
             await server.start()
+        if self.db_limit_bytes:
+            log.info("database size limit %.1f MB", self.db_limit_bytes / 2**20)
+            if self.db_limit_bytes > self.max_db_bytes:
+                log.warning("the database already holds more than --max-db-mb (%.1f MB): every write that "
+                            "grows it is refused", self.max_db_bytes / 2**20)
         for hs in self._health:  # either port answers for the whole hub (monitoring needs no certificate)
             for service in ("", "vetsync.v1.Sync", "vetsync.v1.Enrollment"):
                 await hs.set(service, health_pb2.HealthCheckResponse.SERVING)

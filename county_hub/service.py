@@ -12,7 +12,11 @@ message, and can refuse a busy peer before it has sent one and time out one
 that never does.
 
 Errors become precise status codes; nothing is half-applied (each push batch
-is one transaction) and nothing stops the hub. Revocation is checked on every
+is one transaction) and nothing stops the hub. A full disk (or the size limit
+of ``serve --max-db-mb``) is ``RESOURCE_EXHAUSTED`` and a disk I/O error
+``UNAVAILABLE``, each with a Chinese reason: the call's transaction has rolled
+back, nothing of it is acknowledged, and the next call succeeds once there is
+room again (a station retries later). Revocation is checked on every
 call and on every push and pull batch.
 """
 
@@ -36,6 +40,7 @@ from sync.wire import codec
 from sync.wire.codec import pb
 from sync.engine.errors import ClockSkew, Forbidden, ProtocolError, VetsyncError
 from sync.store.hub import HubStore
+from sync.store.rows import disk_fault
 from sync.engine.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
 from sync.engine.replicate import check_skew
 from sync.engine.schema import SCHEMA_VERSION
@@ -69,6 +74,14 @@ def _status(exc: VetsyncError) -> grpc.StatusCode:
     if isinstance(exc, Forbidden):
         return grpc.StatusCode.PERMISSION_DENIED
     return grpc.StatusCode.INVALID_ARGUMENT
+
+
+def _disk_status(kind: str, method: str) -> tuple[grpc.StatusCode, str]:
+    """The answer when the hub's disk failed a call (``sync.store.rows.disk_fault``)."""
+    lost = "本批未保存，" if method == "Push" else ""
+    if kind == "full":
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, f"县中心磁盘空间不足，{lost}请稍后再同步"
+    return grpc.StatusCode.UNAVAILABLE, f"县中心磁盘读写出错，{lost}请稍后再同步"
 
 
 class _Malformed:
@@ -132,9 +145,13 @@ def guarded(method):
                       f"本站同时进行的同步已达上限 {self.limits.calls_per_station} 个，请稍后再试")
         except TimeoutError:
             status = (grpc.StatusCode.DEADLINE_EXCEEDED, f"一次同步超过 {self.limits.call_deadline_s:g} 秒，已中止")
-        except Exception:  # noqa: BLE001 - the hub keeps serving
-            log.exception("internal error in %s", method.__name__)
-            status = (grpc.StatusCode.INTERNAL, "县中心内部错误，请联系管理员")
+        except Exception as exc:  # noqa: BLE001 - the hub keeps serving
+            if kind := disk_fault(exc):  # rolled back; the operator must make room (or mend the disk)
+                log.error("disk %s in %s, nothing of the call saved: %s", kind, method.__name__, exc)
+                status = _disk_status(kind, method.__name__)
+            else:
+                log.exception("internal error in %s", method.__name__)
+                status = (grpc.StatusCode.INTERNAL, "县中心内部错误，请联系管理员")
         await context.abort(*status)
 
     return wrapper

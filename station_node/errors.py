@@ -5,6 +5,9 @@ The tree::
     sync.engine.errors.VetsyncError
     └── StationNetError                       ``retryable`` says whether a later try may succeed
         ├── HubUnreachable (retryable)        UNAVAILABLE / DEADLINE_EXCEEDED / connection cut
+        ├── HubBusy (retryable)               the hub answered "later": RESOURCE_EXHAUSTED (its disk is full,
+        │                                     too many calls) or UNAVAILABLE with a reason of its own (a disk
+        │                                     I/O error, this station's calls at their limit)
         ├── CertificateRejected               the TLS handshake failed: expired, revoked or unknown certificate
         ├── NotEnrolled                       no certificate in the station home: run init with a token
         ├── HubRefused                        the hub answered with a permanent status (UNAUTHENTICATED,
@@ -12,7 +15,10 @@ The tree::
         └── EnrollmentFailed                  the hub's certificate does not match the token's fingerprint, …
 
 gRPC errors are translated here, at the boundary (``from_rpc_error``); nothing
-above this module sees ``grpc.RpcError``.
+above this module sees ``grpc.RpcError``. A retryable error is retried by the
+session a few times with exponential backoff (``station_node.session``) and
+then by the daemon at ever longer intervals; it never stops the daemon, and
+nothing local is lost meanwhile (what the hub refused stays pending).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import grpc
 
 from sync.engine.errors import VetsyncError
 
-__all__ = ["StationNetError", "HubUnreachable", "CertificateRejected", "NotEnrolled", "HubRefused",
+__all__ = ["StationNetError", "HubUnreachable", "HubBusy", "CertificateRejected", "NotEnrolled", "HubRefused",
            "EnrollmentFailed", "from_rpc_error"]
 
 
@@ -31,6 +37,16 @@ class StationNetError(VetsyncError):
 
 class HubUnreachable(StationNetError):
     retryable = True
+
+
+class HubBusy(StationNetError):
+    """The hub is there and says "not now" (``code``: the gRPC status name)."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, code: str = "", hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.code = code
 
 
 class CertificateRejected(StationNetError):
@@ -52,11 +68,22 @@ class EnrollmentFailed(StationNetError):
 
 
 _TLS_WORDS = ("handshake", "ssl", "tls", "certificate", "cert")
+_LATER_HINT = "本站数据完好，未上传的修改仍保留"
+
+
+def _from_hub(details: str) -> bool:
+    """The hub's own words (Chinese), not gRPC's (English): the hub answered the call."""
+    return any("\u4e00" <= c <= "\u9fff" for c in details)
 
 
 def from_rpc_error(exc: grpc.RpcError, target: str) -> StationNetError:
     code = exc.code() if hasattr(exc, "code") else None
     details = (exc.details() if hasattr(exc, "details") else "") or ""
+    # RESOURCE_EXHAUSTED is "later" (a full disk, too many calls), except gRPC's own for a message over the
+    # size bound: the same message would be refused again.
+    if ((code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" not in details)
+            or (code == grpc.StatusCode.UNAVAILABLE and _from_hub(details))):
+        return HubBusy(f"县中心暂时无法处理（{code.name}）：{details or '资源不足'}", code=code.name, hint=_LATER_HINT)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         debug = (getattr(exc, "debug_error_string", lambda: "")() or "").lower()
         if any(w in (details + debug).lower() for w in _TLS_WORDS) and "connection refused" not in debug:

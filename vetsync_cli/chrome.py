@@ -7,7 +7,9 @@ so either program can use it without importing the other (DESIGN §2):
   headings (用法 / 选项 / 命令); the top group translates errors:
   our errors (:class:`sync.engine.errors.VetsyncError`), ``NotImplementedError``,
   a database error (``sync.store.rows.DatabaseError``) and ``OSError`` become one line on stderr,
-  ``错误：<message>``, exit code 1; usage errors (a missing or unknown option,
+  ``错误：<message>``, exit code 1 (a full disk or a disk I/O error,
+  ``sync.store.rows.disk_fault``, says so in words of its own, :data:`DISK_MESSAGES`:
+  the operation's transaction has rolled back); usage errors (a missing or unknown option,
   a bad value) become one Chinese line with exit code 2 that names the
   program as it was invoked (``…（查看用法：county-hub token --help）``).
   No traceback reaches the clerk.
@@ -30,7 +32,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from veterans import fields as F
-from sync.store.rows import DatabaseError
+from sync.store.rows import DatabaseError, disk_fault
 from sync.engine.errors import VetsyncError
 
 __all__ = [
@@ -59,6 +61,13 @@ class CliError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"错误：{self.message}", err=True)
+
+
+#: What the clerk reads when this PC's disk failed an operation (``sync.store.rows.disk_fault``).
+DISK_MESSAGES = {
+    "full": "本机磁盘空间不足，本次操作未保存（已有数据完好；请清理磁盘空间后重试）",
+    "io": "本机磁盘读写出错（磁盘已满、超出配额或损坏），本次操作未保存（已有数据完好；请检查磁盘后重试）",
+}
 
 
 def _bad_value_message(message: str) -> str:
@@ -180,9 +189,11 @@ class ChineseGroup(ChineseHelpMixin, click.Group):
             raise CliError(str(exc)) from exc
         except NotImplementedError as exc:
             raise CliError(str(exc) or "此功能尚未实现") from exc
-        except DatabaseError as exc:
-            raise CliError(f"数据库操作失败：{exc}") from exc
-        except OSError as exc:
+        except (DatabaseError, OSError) as exc:
+            if kind := disk_fault(exc):
+                raise CliError(DISK_MESSAGES[kind]) from exc
+            if isinstance(exc, DatabaseError):
+                raise CliError(f"数据库操作失败：{exc}") from exc
             where = f"：{exc.filename}" if exc.filename else ""
             raise CliError(f"文件操作失败（{exc.strerror or exc}）{where}") from exc
 

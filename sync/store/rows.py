@@ -15,6 +15,8 @@ transaction.
 
 from __future__ import annotations
 
+import errno
+import math
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -32,10 +34,38 @@ from sync.engine.rowstate import RowState
 from sync.engine.labels import label_of
 from sync.engine.schema import TABLES, Table
 
-__all__ = ["RowStore", "REPLICATED", "DatabaseError"]
+__all__ = ["RowStore", "REPLICATED", "DatabaseError", "disk_fault"]
 
 #: What a failing database operation raises (for callers that turn it into a message).
 DatabaseError = sqlite3.Error
+
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def disk_fault(exc: BaseException | None) -> str | None:
+    """What a failed operation says of the disk: ``"full"`` when it takes no
+    more (SQLite's ``SQLITE_FULL``, "database or disk is full": the disk, or the
+    size limit of :meth:`RowStore.limit_size`; an ``OSError`` ENOSPC, EDQUOT or
+    EFBIG), ``"io"`` when it fails to read or write (``SQLITE_IOERR`` and its
+    extended codes: ``SQLITE_IOERR_WRITE`` is what a quota or a file-size limit
+    gives; an ``OSError`` EIO), else None. The error the operation was raised
+    from or during counts too. SQLite rolls the transaction back on either, and
+    the next one may succeed once there is room: both are worth retrying later."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) is not None:
+            primary = exc.sqlite_errorcode & 0xFF  # the extended codes keep the primary in the low byte
+            if primary == sqlite3.SQLITE_FULL:
+                return "full"
+            if primary == sqlite3.SQLITE_IOERR:
+                return "io"
+        elif isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            return "full"
+        elif isinstance(exc, OSError) and exc.errno == errno.EIO:
+            return "io"
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 REPLICATED = tuple(TABLES)
 _loads = orjson.loads  # hot paths: extra fields
@@ -94,6 +124,16 @@ class RowStore:
     def close(self) -> None:
         self.conn.close()
 
+    def limit_size(self, max_bytes: int) -> int:
+        """Let this connection grow the database to at most ``max_bytes`` (SQLite's
+        ``max_page_count``; the hub's ``serve --max-db-mb``): a write beyond fails
+        with ``SQLITE_FULL`` and its transaction rolls back, as on a full disk.
+        SQLite never sets the limit below the database's present size. Returns the
+        limit in force, in bytes."""
+        page = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = self.conn.execute(f"PRAGMA max_page_count = {max(1, math.ceil(max_bytes / page))}").fetchone()[0]
+        return pages * page
+
     # -- transactions and bookkeeping -------------------------------------
 
     @contextmanager
@@ -111,13 +151,17 @@ class RowStore:
             self.conn.execute(f"BEGIN {mode}")
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
                 if mode != "DEFERRED":
                     self.set_meta("hlc_last", self.hlc.last)
                 self.conn.execute("COMMIT")
+            except BaseException:
+                # SQLite may have rolled back already (it does on a full disk or an
+                # I/O error, even at COMMIT): roll back what is still open, so no
+                # transaction is left dangling and the error that stopped this one
+                # is the one the caller sees (not "cannot rollback").
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
             finally:
                 if not durable:
                     self.conn.execute("PRAGMA synchronous=FULL")
