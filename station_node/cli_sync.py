@@ -15,6 +15,7 @@ from station_node import home as home_mod
 from station_node.cli_common import emit_json, home_option, json_option, open_station
 from station_node.daemon import Daemon
 from station_node.enroll import enroll
+from station_node.recover import recover as recover_station
 from station_node.session import station_status, sync_with_retry
 from sync.engine.defaults import (DAEMON_INTERVAL_S, DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS, MAX_SYNC_ATTEMPTS,
                            SYNC_ATTEMPTS)
@@ -25,10 +26,26 @@ from vetsync_cli.report_view import show_report
 __all__ = ["register", "init_networked"]
 
 
-def init_networked(home, station: str | None, hub: str, token: str) -> None:
-    info = enroll(home_mod.resolve_home(home), hub, token, station=station)
+def init_networked(home, station: str | None, hub: str, token: str, *, recover: str | None = None,
+                   as_json: bool = False) -> None:
+    where = home_mod.resolve_home(home)
+    if recover:
+        info, rec = recover_station(where, hub, token, recover, station=station)
+    else:
+        info, rec = enroll(where, hub, token, station=station), None
+    if as_json:
+        emit_json({**info, "mode": "networked", "home": str(where), **({"recovery": rec.to_dict()} if rec else {})})
+        return
     click.echo(f"已登记站点 {info['station']}（范围 {info['scope']}），县中心 {info['hub']}，"
                f"证书有效期至 {info['not_after'][:10]}")
+    if rec:
+        lost = "" if rec.unreadable_pending is None else f"，其中未上传的修改 {rec.unreadable_pending} 条"
+        click.echo(f"已从县中心下载本站数据 {rec.pulled} 条。")
+        click.echo(f"从旧数据库 {rec.source} 找回未上传的修改 {rec.recovered} 条（新建 {rec.created} 条，"
+                   f"覆盖县中心的值 {rec.updated} 条），县中心已有 {rec.unchanged} 条，不属本站 {rec.skipped} 条；"
+                   f"无法读取的记录 {rec.unreadable} 条{lost}。")
+        if rec.recovered:
+            click.echo("请运行 station-node sync 上传找回的修改。")
 
 
 def _progress_bar(total_push: int):

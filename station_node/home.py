@@ -29,6 +29,7 @@ import platformdirs
 
 from veterans import values as domain
 from sync.engine.errors import StoreError
+from sync.store.salvage import check_database
 from sync.store.station import Store
 
 __all__ = [
@@ -81,10 +82,17 @@ def is_initialised(home: str | os.PathLike) -> bool:
 
 
 def open_store(home: str | os.PathLike) -> Store:
-    """Open the station's store; StoreError when the home was never initialised."""
+    """Open the station's store; StoreError when the home was never initialised,
+    or when its file is corrupt (SQLite's quick check, or not a database at
+    all): the message names the recovery, ``init --recover`` into a new home."""
     path = db_path(home)
     if not path.is_file():
         raise StoreError(f"站点目录 {home} 尚未初始化", hint=_INIT_HINT)
+    problem = check_database(path)  # SQLite's quick check, read only: a corrupt file is named, not opened
+    if problem is not None:
+        raise StoreError(f"本站数据库已损坏：{path}（{problem}）",
+                         hint=f"请用新的站点目录重建本站并找回未上传的修改：station-node init --hub 主机:端口 "
+                              f"--token 新令牌 --recover {path} --home 新目录")
     store = Store(path)
     if not store.meta("station") or not store.meta("scope"):
         store.close()
