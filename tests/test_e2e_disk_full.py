@@ -15,6 +15,8 @@ How the disk is made to fill:
 
 In every case the failed transaction rolls back whole: nothing of it is
 acknowledged or half written, and the next try succeeds once there is room.
+The mappings themselves (what SQLite reports, what the station makes of the
+hub's status, what the CLI says) are tested in process at the bottom.
 """
 
 from __future__ import annotations
@@ -326,3 +328,35 @@ def test_a_full_hub_is_retried_with_backoff_then_reported(tmp_path, monkeypatch)
     with pytest.raises(HubBusy, match="磁盘空间不足"):
         session.sync_with_retry(tmp_path, store=None, attempts=4, sleep=waits.append)
     assert len(tries) == 4 and len(waits) == 3 and all(w >= 0 for w in waits)
+
+
+@pytest.mark.parametrize("raised, kind", [
+    (lambda: _sqlite_error("database or disk is full", sqlite3.SQLITE_FULL), "full"),
+    (lambda: _sqlite_error("disk I/O error", sqlite3.SQLITE_IOERR_FSYNC), "io"),
+    (lambda: OSError(28, "No space left on device", "名册.xlsx"), "full"),
+])
+def test_the_cli_says_a_full_or_failing_disk_in_one_line(raised, kind):
+    """The chrome of both programs: its own words for the disk, one line, exit 1 (a real full disk
+    gives SQLITE_FULL; the process tests above can only make SQLITE_IOERR_WRITE)."""
+    import click
+    from click.testing import CliRunner
+
+    from vetsync_cli.chrome import DISK_MESSAGES, ChineseGroup
+
+    @click.group(cls=ChineseGroup)
+    def prog() -> None:
+        pass
+
+    @prog.command()
+    def write() -> None:
+        raise raised()
+
+    result = CliRunner().invoke(prog, ["write"])
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if line.strip()] == [f"错误：{DISK_MESSAGES[kind]}"]
+
+
+def _sqlite_error(message: str, code: int) -> sqlite3.OperationalError:
+    err = sqlite3.OperationalError(message)
+    err.sqlite_errorcode = code
+    return err
