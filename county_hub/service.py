@@ -39,11 +39,14 @@ from county_hub.registry import Registry
 from sync.wire import codec
 from sync.wire.codec import pb
 from sync.engine.errors import ClockSkew, Forbidden, ProtocolError, VetsyncError
+from sync.store import digest
 from sync.store.hub import HubStore
 from sync.store.rows import disk_fault
 from sync.engine.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
 from sync.engine.replicate import check_skew
-from sync.engine.schema import SCHEMA_VERSION
+from sync.engine.limits import MAX_PULL_BATCH_BYTES
+from sync.engine.schema import SCHEMA_VERSION, TABLES
+from sync.engine.scope import AREA_LENGTHS, in_scope
 
 log = logging.getLogger("county_hub.service")
 
@@ -314,6 +317,61 @@ class SyncService(_Port):
             self.registry.record_pull(station, rows, from_cursor=from_cursor, to_cursor=to_cursor)
 
 
+    @guarded
+    async def Verify(self, context):
+        """Scope checksums: the digests of every bucket of the station's scope, or
+        the rows of some of its buckets, in pages (PROTOCOL.md "Verify")."""
+        station, serial = self._identity(context)
+        with self.slots.take(station):
+            request = await _read_one(context, self.limits.request_timeout_s)
+            if len(request.fetch) > digest.MAX_FETCH_BUCKETS:
+                raise ProtocolError(f"一次最多核对 {digest.MAX_FETCH_BUCKETS} 个分组，收到 {len(request.fetch)} 个")
+            fetch = [(b.table, b.area) for b in request.fetch]
+            if not fetch:
+                for reply in await self.run(self._verify_digests, station, serial):
+                    await _write(context, reply, self.limits.write_timeout_s)
+                return
+            limit = max(1, min(request.batch_rows or DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS))
+            start, total, peer = (0, 0), 0, None
+            try:
+                while start is not None:
+                    peer, start, reply = await self.run(self._verify_rows, station, serial, fetch, start, limit)
+                    await _write(context, reply, self.limits.write_timeout_s)
+                    total += len(reply.rows)
+            finally:
+                if peer is not None and total:
+                    await self.run(self._audit_verify, peer.station, total, len(fetch))
+
+    def _verify_digests(self, station: str, serial: str) -> list[pb.VerifyResponse]:
+        peer = self._peer(station, serial, "Verify")
+        buckets, seq = digest.hub_digests(self.hub, peer.scope, peer.station)
+        items = [pb.Bucket(table=t, area=a, rows=n, digest=d) for (t, a), (n, d) in buckets.items()]
+        step = digest.DIGESTS_PER_RESPONSE
+        chunks = [items[i : i + step] for i in range(0, len(items), step)] or [[]]
+        return [pb.VerifyResponse(scope=peer.scope, seq=seq, buckets=chunk, more=i < len(chunks) - 1)
+                for i, chunk in enumerate(chunks)]
+
+    def _verify_rows(self, station: str, serial: str, fetch: list[tuple[str, str]], start: tuple[int, int],
+                     limit: int):
+        peer = self._peer(station, serial, "Verify")  # per page, like a pull batch
+        for table, area in fetch:
+            if table not in TABLES:
+                raise ProtocolError(f"未知的数据表：{table[:40]!r}")
+            if not (area.isdigit() and len(area) in AREA_LENGTHS):
+                raise ProtocolError(f"区划代码不合法：{area[:40]!r}")
+            if not in_scope(area, peer.scope):  # one wording: says nothing of the area asked about
+                raise Forbidden(f"只能核对本站范围 {peer.scope} 内的数据")
+        rows, start, seq = digest.hub_bucket_rows(self.hub, peer.scope, peer.station, fetch, start=start, limit=limit,
+                                                  max_bytes=MAX_PULL_BATCH_BYTES)
+        reply = pb.VerifyResponse(scope=peer.scope, seq=seq, rows=[codec.row_to_pb(r) for r in rows],
+                                  more=start is not None)
+        return peer, start, reply
+
+    def _audit_verify(self, station: str, rows: int, buckets: int) -> None:
+        with self.hub.transaction(durable=False):  # rows of personal data were read, like a pull
+            self.registry.audit("verify_rows", station, rows=rows, buckets=buckets)
+
+
 class EnrollmentService(_Port):
     def __init__(self, hub: HubStore, registry: Registry, ca: CA, pool: Executor, limits: Limits = Limits()):
         super().__init__(hub, registry, pool, limits)
@@ -385,6 +443,7 @@ def sync_handlers(sync: SyncService) -> grpc.GenericRpcHandler:
         "Handshake": _streaming(sync.Handshake, pb.HandshakeRequest, pb.HandshakeResponse, replies_stream=False),
         "Push": _streaming(sync.Push, pb.PushRequest, pb.PushResponse, replies_stream=True),
         "Pull": _streaming(sync.Pull, pb.PullRequest, pb.PullResponse, replies_stream=True),
+        "Verify": _streaming(sync.Verify, pb.VerifyRequest, pb.VerifyResponse, replies_stream=True),
     })
 
 
@@ -398,6 +457,7 @@ def enrollment_handlers(enrollment: EnrollmentService) -> list[grpc.GenericRpcHa
             "Handshake": _streaming(wrong.refuse, pb.HandshakeRequest, pb.HandshakeResponse, replies_stream=False),
             "Push": _streaming(wrong.refuse, pb.PushRequest, pb.PushResponse, replies_stream=True),
             "Pull": _streaming(wrong.refuse, pb.PullRequest, pb.PullResponse, replies_stream=True),
+            "Verify": _streaming(wrong.refuse, pb.VerifyRequest, pb.VerifyResponse, replies_stream=True),
         }),
     ]
 

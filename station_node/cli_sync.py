@@ -12,14 +12,16 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from station_node import home as home_mod
-from station_node.cli_common import emit_json, home_option, json_option, open_station
+from station_node.cli_common import StationError, emit_json, home_option, json_option, open_station
 from station_node.daemon import Daemon
 from station_node.enroll import enroll
 from station_node.recover import recover as recover_station
-from station_node.session import station_status, sync_with_retry
+from station_node.session import station_status, sync_with_retry, verify_session
+from station_node.verify import DEFAULT_VERIFY_EVERY, VerifyReport, set_verify_every
 from sync.engine.defaults import (DAEMON_INTERVAL_S, DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS, MAX_SYNC_ATTEMPTS,
                            SYNC_ATTEMPTS)
 from vetsync_cli.process import tune_gc
+from veterans.labels import table_label
 from veterans.report import build_report
 from vetsync_cli.report_view import show_report
 
@@ -48,6 +50,41 @@ def init_networked(home, station: str | None, hub: str, token: str, *, recover: 
             click.echo("请运行 station-node sync 上传找回的修改。")
 
 
+_RESULTS = {"clean": "一致", "differs": "不一致", "repaired": "已修复", "behind": "县中心数据正在变化，未能核对，请稍后再试",
+            "failed": "未能核对"}
+_FIXES = {"taken": "取县中心的值", "inserted": "补回", "deleted": "删除", "repushed": "重新标记待上传",
+          "reverted": "恢复为县中心的值（被拒的修改仍在被拒列表中）"}
+
+
+def _verify_line(result: dict) -> str:
+    """One line of a verify's result (a full report or the stored summary)."""
+    line = _RESULTS.get(result["result"], result["result"])
+    differing = result.get("differing")
+    count = len(differing) if isinstance(differing, list) else differing
+    if result["result"] == "differs" and count:
+        line += f"（{count} 个分组）"
+    if result.get("error"):
+        line += f"：{result['error']}"
+    return line
+
+
+def _print_verify(result: dict) -> None:
+    click.echo(f"核对范围 {result['scope'] or '—'}：{result['buckets']} 个分组，{_verify_line(result)}")
+    for b in result["differing"]:
+        click.echo(f"  不一致：{table_label(b['table'])}（{b['table']}）区划 {b['area'] or '（无）'}："
+                   f"县中心 {b['hub_rows']} 条，本站 {b['local_rows']} 条，{b['rows']} 条记录不同")
+    if result["repaired"]:
+        done = "，".join(f"{_FIXES.get(k, k)} {n} 条" for k, n in result["repaired"].items())
+        click.echo(f"已修复：{done}")
+        for b in result["remaining"]:
+            click.echo(f"  仍不一致：{table_label(b['table'])}（{b['table']}）区划 {b['area'] or '（无）'}")
+    if result["pending"]:
+        click.echo(f"未上传的修改 {result['pending']} 条未参与比较（下次同步上传）")
+    for r in result["needs_recovery"]:
+        click.echo(f"  需要恢复：{table_label(r['table'])} {r['id']}（字段 {'、'.join(r['fields'])}）：本站持有县中心没有的"
+                   f"其他站点版本，请联系县中心恢复")
+
+
 def _progress_bar(total_push: int):
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} 行"),
                         TimeElapsedColumn(), transient=True)
@@ -65,12 +102,19 @@ def register(main: click.Group) -> None:
     @click.option("--batch-rows", default=DEFAULT_BATCH_ROWS, show_default=True, type=click.IntRange(1, MAX_BATCH_ROWS),
                   help="每批行数（网络差时调小，每批确认后即保存进度）")
     @click.option("--gzip", "gzip", is_flag=True, help="压缩传输（网速很慢时用；快速网络上反而更慢）")
+    @click.option("--verify-every", "verify_every", default=None, type=click.IntRange(0, 100000), metavar="N",
+                  help=f"每同步 N 次后与县中心核对一次数据（默认 {DEFAULT_VERIFY_EVERY}，0 为不核对；设定后本站以后的同步和后台同步都按此执行）")
     @json_option
     @home_option
-    def sync(retries: int, batch_rows: int, gzip: bool, as_json: bool, home: str | None) -> None:
+    def sync(retries: int, batch_rows: int, gzip: bool, verify_every: int | None, as_json: bool,
+             home: str | None) -> None:
         tune_gc()
         where = home_mod.resolve_home(home)
+        verified: list[VerifyReport] = []
         with open_station(home) as store:
+            if verify_every is not None:
+                set_verify_every(store, verify_every)
+
             def on_retry(exc, wait):
                 click.echo(f"连接失败，{wait:.1f} 秒后重试：{exc}", err=True)
 
@@ -79,17 +123,38 @@ def register(main: click.Group) -> None:
                 progress, advance = _progress_bar(store.pending_count())
                 with progress:
                     report = sync_with_retry(where, store, attempts=retries, progress=advance, on_retry=on_retry,
-                                             batch_rows=batch_rows, compression=gzip)
+                                             batch_rows=batch_rows, compression=gzip, on_verify=verified.append)
             else:
                 report = sync_with_retry(where, store, attempts=retries, on_retry=on_retry, batch_rows=batch_rows,
-                                         compression=gzip)
+                                         compression=gzip, on_verify=verified.append)
         if as_json:
-            emit_json(report.to_dict())
+            emit_json({**report.to_dict(), **({"verify": verified[0].to_dict()} if verified else {})})
             return
         click.echo(f"同步完成：上传 {report.pushed} 条，下载 {report.pulled} 条，移出 {report.evicted} 条，"
                    f"被拒 {report.rejected} 条，新冲突 {report.conflicts} 条（用时 {report.seconds:.2f} 秒）")
         for r in report.rejections:
             click.echo(f"  被拒：{r['table']} {r['id']}：{r['reason']}")
+        if verified:
+            click.echo(f"定期核对：{_verify_line(verified[0].to_dict())}")
+
+    @main.command(help="与县中心核对本站范围内的数据（按数据表和区划分组比较校验值），列出不一致的分组；加 --repair 修复。")
+    @click.option("--repair", is_flag=True, help="修复不一致：重新取县中心的记录，删除县中心没有的记录（未上传的修改保留，下次同步上传）")
+    @click.option("--batch-rows", default=DEFAULT_BATCH_ROWS, show_default=True, type=click.IntRange(1, MAX_BATCH_ROWS),
+                  help="取县中心记录时每批行数")
+    @json_option
+    @home_option
+    def verify(repair: bool, batch_rows: int, as_json: bool, home: str | None) -> None:
+        where = home_mod.resolve_home(home)
+        with open_station(home) as store:
+            result = verify_session(where, store, repair=repair, batch_rows=batch_rows).to_dict()
+        if as_json:
+            emit_json(result)
+        else:
+            _print_verify(result)
+        if result["result"] in ("differs", "behind"):
+            raise StationError(_verify_line(result) if result["result"] == "behind" else
+                               f"本站数据与县中心不一致：{len(result['remaining'] or result['differing'])} 个分组"
+                               + ("" if repair else "（运行 station-node verify --repair 修复）"))
 
     @main.command(help="显示本站状态：站点、范围、县中心、上次同步、未上传修改、被拒记录、时钟偏差、证书有效期。")
     @json_option
@@ -110,6 +175,8 @@ def register(main: click.Group) -> None:
             ("时钟偏差", "未知" if skew_ms is None else f"{skew_ms / 1000:+.1f} 秒（本机减县中心）"),
             ("证书", "无" if not cert else f"有效期至 {cert['not_after'][:10]}（剩 {cert['days_left']} 天）"),
         ]
+        last = info["last_verify"]
+        lines.append(("上次核对", "从未核对" if not last else f"{last['at']}，{_verify_line(last)}"))
         for k, v in lines:
             click.echo(f"{k}：{v}")
         for r in info["rejected"]:

@@ -26,6 +26,7 @@ from sync.engine.rowstate import PullBatch
 from sync.engine.replicate import Handshake, PushReply
 from sync.engine.rowstate import RowState
 from sync.engine.schema import SCHEMA_VERSION
+from sync.store.digest import MAX_FETCH_BUCKETS
 
 __all__ = ["GrpcHub", "channel_options", "probe_client_certificate", "PUSH_WINDOW"]
 
@@ -175,3 +176,33 @@ class GrpcHub:
                                 resp.cursor, resp.more)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, self.target) from None
+
+    # -- scope checksums (station_node.verify) ---------------------------------
+
+    def verify_digests(self) -> tuple[str, int, dict[tuple[str, str], tuple[int, int]]]:
+        """(scope, the scope's newest hub seq, {(table, area): (rows, digest)}) as the hub holds them."""
+        stream = self._call(lambda: self.stub.Verify(pb.VerifyRequest(), timeout=self.timeout * 10))
+        scope, seq, buckets = "", 0, {}
+        try:
+            for resp in stream:
+                scope, seq = resp.scope, max(seq, resp.seq)
+                buckets.update(((b.table, b.area), (b.rows, b.digest)) for b in resp.buckets)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, self.target) from None
+        return scope, seq, buckets
+
+    def verify_rows(self, buckets: list[tuple[str, str]], batch_rows: int) -> tuple[int, list[RowState]]:
+        """(the scope's newest hub seq, the hub's rows of ``buckets``), in requests of at most
+        ``MAX_FETCH_BUCKETS`` buckets."""
+        seq, rows = 0, []
+        for i in range(0, len(buckets), MAX_FETCH_BUCKETS):
+            req = pb.VerifyRequest(fetch=[pb.Bucket(table=t, area=a) for t, a in buckets[i : i + MAX_FETCH_BUCKETS]],
+                                   batch_rows=batch_rows)
+            stream = self._call(lambda: self.stub.Verify(req, timeout=self.timeout * 10))
+            try:
+                for resp in stream:
+                    seq = max(seq, resp.seq)
+                    rows.extend(codec.row_from_pb(r) for r in resp.rows)
+            except grpc.RpcError as exc:
+                raise from_rpc_error(exc, self.target) from None
+        return seq, rows

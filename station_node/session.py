@@ -17,14 +17,16 @@ from typing import Callable
 
 import tenacity
 
-from station_node import identity
+from station_node import identity, verify
 from station_node.client import GrpcHub
 from station_node.errors import CertificateRejected, NotEnrolled
+from station_node.verify import VerifyReport
 from sync.engine.defaults import DEFAULT_BATCH_ROWS, SYNC_ATTEMPTS
+from sync.engine.errors import VetsyncError
 from sync.engine.replicate import SKEW_MS_META, Progress, SyncReport, sync_once
 from sync.store.station import Store
 
-__all__ = ["connect", "sync_with_retry", "station_status"]
+__all__ = ["connect", "sync_with_retry", "station_status", "verify_session"]
 
 
 def connect(home: Path, store: Store, *, timeout: float = 60.0, compression: bool = False) -> GrpcHub:
@@ -54,7 +56,13 @@ def sync_with_retry(
     timeout: float = 60.0,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     compression: bool = False,
+    verify_every: int | None = None,
+    on_verify: Callable[[VerifyReport], None] | None = None,
 ) -> SyncReport:
+    """A session, retried while the hub is unreachable; every ``verify_every``
+    sessions (None: the store's ``verify_every``, else 20; 0: never) a verify
+    follows on the same connection (``station_node.verify``), its result kept
+    for ``status`` and handed to ``on_verify``; a failed verify fails no sync."""
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry and state.outcome is not None:
             on_retry(state.outcome.exception(), state.next_action.sleep if state.next_action else 0)
@@ -70,8 +78,33 @@ def sync_with_retry(
     for attempt in retrying:
         with attempt:
             with connect(home, store, timeout=timeout, compression=compression) as hub:
-                return sync_once(store, hub, progress=progress, batch_rows=batch_rows)
+                report = sync_once(store, hub, progress=progress, batch_rows=batch_rows)
+                _verify_every_n(store, hub, verify_every, on_verify, batch_rows)
+                return report
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _verify_every_n(store: Store, hub: GrpcHub, every: int | None, on_verify, batch_rows: int) -> None:
+    """Count the session; at the n-th, verify (``sync.verify_every``) and start counting again."""
+    every = verify.verify_every(store) if every is None else every
+    count = int(store.meta(verify.VERIFY_COUNTER_META) or 0) + 1
+    if every <= 0 or count < every:
+        with store.transaction(durable=False):
+            store.set_meta(verify.VERIFY_COUNTER_META, count)
+        return
+    try:
+        result = verify.verify_once(store, hub, batch_rows=batch_rows)
+    except VetsyncError as exc:  # the sync is done and kept; the verify is tried again in n sessions
+        result = verify.record_failure(store, exc)
+    if on_verify:
+        on_verify(result)
+
+
+def verify_session(home: Path, store: Store, *, repair: bool = False, timeout: float = 60.0,
+                   batch_rows: int = DEFAULT_BATCH_ROWS) -> VerifyReport:
+    """``station-node verify``: one verify (and repair) over a connection of its own, not retried."""
+    with connect(home, store, timeout=timeout) as hub:
+        return verify.verify_once(store, hub, repair=repair, batch_rows=batch_rows)
 
 
 def _iso(ms: str | None) -> str | None:
@@ -97,4 +130,10 @@ def station_status(home: Path, store: Store) -> dict:
         "clock_skew_ms": int(skew_ms) if skew_ms is not None else None,  # the JSON key is a contract
         "cursor": store.cursor,
         "certificate": cert,
+        "last_verify": _last_verify(store),
     }
+
+
+def _last_verify(store: Store) -> dict | None:
+    last = verify.last_verify(store)
+    return None if last is None else {**last, "at": _iso(str(last["at_ms"]))}

@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 REQUEST_TIMEOUT = 4.0  # the hub's --request-timeout in these tests
 HELD = 64
-HELD_METHODS = {"Enrollment/Enroll", "Sync/Handshake", "Sync/Push", "Sync/Pull"}
+HELD_METHODS = {"Enrollment/Enroll", "Sync/Handshake", "Sync/Push", "Sync/Pull", "Sync/Verify"}
 
 
 def start_hub(root, *extra: str) -> Hub:
@@ -108,7 +108,7 @@ def test_held_open_calls_do_not_freeze_the_hub(net):
         threads.append(threading.Thread(target=silent_call, daemon=True,
                                         args=(enroll_channels[i % 8], "Enrollment/Enroll", stop, outcomes["enroll"])))
     for i in range(HELD):  # 64 idle streams of one enrolled station, over every method it has
-        method = ("Sync/Push", "Sync/Pull", "Sync/Handshake")[i % 3]
+        method = ("Sync/Push", "Sync/Pull", "Sync/Handshake", "Sync/Verify")[i % 4]
         threads.append(threading.Thread(target=silent_call, daemon=True,
                                         args=(station_channels[i % 8], method, stop, outcomes["stream"])))
     try:
@@ -285,3 +285,65 @@ def test_pulls_and_refused_batches_are_audited_and_idle_syncs_are_not(net):
     assert fresh.sync()["pulled"] == 0
     pulls = query(hub.home, "SELECT station FROM _audit WHERE kind = 'pull'")
     assert ("440902001",) in pulls and ("440902001003",) not in pulls
+
+
+def test_verify_tells_a_station_only_its_own_scope(net):
+    """Scope checksums (Verify): a station learns the buckets of its own scope and
+    nothing else — not another village's, not another station's confidential
+    petitions in its own area — and asking for rows elsewhere is refused in
+    words that say nothing of the area asked about."""
+    hub, va, vb, root = net
+    town = Station(root / "town", "440902001")
+    vb_vet = query(vb.home, "SELECT id FROM veterans WHERE deleted IS NOT 1 LIMIT 1")[0][0]
+    vb.cli_json("petition", "open", "--veteran", vb_vet, "--channel", "书信", "--summary", "检举某村干部",
+                "--class", "检举控告类")
+    vb.sync()
+    town.sync()
+    hub_petitions_b = query(hub.home, "SELECT count(*) FROM petitions WHERE area = ?", (VILLAGE_B,))[0][0]
+    assert hub_petitions_b >= 1
+
+    def digests(station: Station) -> dict:
+        channel, stub = station_stub(hub, station)
+        with channel:
+            replies = list(stub.Verify(pb.VerifyRequest(), timeout=30))
+        assert replies[-1].more is False and {r.scope for r in replies} == {station.code}
+        return {(b.table, b.area): b.rows for r in replies for b in r.buckets}
+
+    mine = digests(va)
+    assert mine and all(area.startswith(VILLAGE_A) for _, area in mine)
+    assert mine[("veterans", VILLAGE_A)] == query(hub.home, "SELECT count(*) FROM veterans WHERE area = ?",
+                                                  (VILLAGE_A,))[0][0]
+    # the town sees village B, but not village B's accusation nor its events
+    towns = digests(town)
+    assert ("veterans", VILLAGE_B) in towns
+    assert ("petitions", VILLAGE_B) not in towns and ("petition_events", VILLAGE_B) not in towns
+    assert digests(vb)[("petitions", VILLAGE_B)] == hub_petitions_b  # its registering station does
+
+    channel, stub = station_stub(hub, va)
+    with channel:
+        refusals = []
+        for area in (VILLAGE_B, "440902001009", "440903001001"):  # rows there, none there, another county
+            with pytest.raises(grpc.RpcError) as err:
+                list(stub.Verify(pb.VerifyRequest(fetch=[pb.Bucket(table="veterans", area=area)]), timeout=30))
+            assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert area not in err.value.details()
+            refusals.append(err.value.details())
+        assert len(set(refusals)) == 1, refusals  # one wording, whatever is there
+        for bad in (pb.Bucket(table="_audit", area=VILLAGE_A), pb.Bucket(table="veterans", area="4409' OR 1")):
+            with pytest.raises(grpc.RpcError) as err:
+                list(stub.Verify(pb.VerifyRequest(fetch=[bad]), timeout=30))
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as err:  # bounded
+            list(stub.Verify(pb.VerifyRequest(fetch=[pb.Bucket(table="veterans", area=VILLAGE_A)] * 10_001),
+                             timeout=30))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        rows = [r for resp in stub.Verify(pb.VerifyRequest(fetch=[pb.Bucket(table="veterans", area=VILLAGE_A)],
+                                                           batch_rows=1), timeout=30) for r in resp.rows]
+        assert len(rows) == mine[("veterans", VILLAGE_A)] and all(VILLAGE_A in r.values.decode() for r in rows)
+    channel, stub = station_stub(hub, town)
+    with channel:
+        fetched = [r for resp in stub.Verify(pb.VerifyRequest(fetch=[pb.Bucket(table="petitions", area=VILLAGE_B)]),
+                                             timeout=30) for r in resp.rows]
+        assert fetched == []  # the accusation stays with village B
+    assert "verify_rows" in {k for (k,) in query(hub.home, "SELECT kind FROM _audit WHERE station = ?", (VILLAGE_A,))}
+    assert vb.sync()["station"] == VILLAGE_B  # and the hub goes on serving

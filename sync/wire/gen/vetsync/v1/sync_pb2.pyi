@@ -157,3 +157,37 @@ class EnrollResponse(_message.Message):
     scope: str
     county: str
     def __init__(self, certificate: _Optional[bytes] = ..., ca_certificate: _Optional[bytes] = ..., station: _Optional[str] = ..., scope: _Optional[str] = ..., county: _Optional[str] = ...) -> None: ...
+
+class Bucket(_message.Message):
+    __slots__ = ("table", "area", "rows", "digest")
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    AREA_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    table: str
+    area: str
+    rows: int
+    digest: int
+    def __init__(self, table: _Optional[str] = ..., area: _Optional[str] = ..., rows: _Optional[int] = ..., digest: _Optional[int] = ...) -> None: ...
+
+class VerifyRequest(_message.Message):
+    __slots__ = ("fetch", "batch_rows")
+    FETCH_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ROWS_FIELD_NUMBER: _ClassVar[int]
+    fetch: _containers.RepeatedCompositeFieldContainer[Bucket]
+    batch_rows: int
+    def __init__(self, fetch: _Optional[_Iterable[_Union[Bucket, _Mapping]]] = ..., batch_rows: _Optional[int] = ...) -> None: ...
+
+class VerifyResponse(_message.Message):
+    __slots__ = ("scope", "seq", "buckets", "rows", "more")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    seq: int
+    buckets: _containers.RepeatedCompositeFieldContainer[Bucket]
+    rows: _containers.RepeatedCompositeFieldContainer[Row]
+    more: bool
+    def __init__(self, scope: _Optional[str] = ..., seq: _Optional[int] = ..., buckets: _Optional[_Iterable[_Union[Bucket, _Mapping]]] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...

@@ -50,6 +50,11 @@ class SyncStub:
                 request_serializer=vetsync_dot_v1_dot_sync__pb2.PullRequest.SerializeToString,
                 response_deserializer=vetsync_dot_v1_dot_sync__pb2.PullResponse.FromString,
                 _registered_method=True)
+        self.Verify = channel.unary_stream(
+                '/vetsync.v1.Sync/Verify',
+                request_serializer=vetsync_dot_v1_dot_sync__pb2.VerifyRequest.SerializeToString,
+                response_deserializer=vetsync_dot_v1_dot_sync__pb2.VerifyResponse.FromString,
+                _registered_method=True)
 
 
 class SyncServicer:
@@ -76,6 +81,13 @@ class SyncServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Verify(self, request, context):
+        """Scope checksums: bucket digests, or the rows of some buckets; until a response with more = false.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SyncServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +105,11 @@ def add_SyncServicer_to_server(servicer, server):
                     servicer.Pull,
                     request_deserializer=vetsync_dot_v1_dot_sync__pb2.PullRequest.FromString,
                     response_serializer=vetsync_dot_v1_dot_sync__pb2.PullResponse.SerializeToString,
+            ),
+            'Verify': grpc.unary_stream_rpc_method_handler(
+                    servicer.Verify,
+                    request_deserializer=vetsync_dot_v1_dot_sync__pb2.VerifyRequest.FromString,
+                    response_serializer=vetsync_dot_v1_dot_sync__pb2.VerifyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +194,33 @@ class Sync:
             '/vetsync.v1.Sync/Pull',
             vetsync_dot_v1_dot_sync__pb2.PullRequest.SerializeToString,
             vetsync_dot_v1_dot_sync__pb2.PullResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Verify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/vetsync.v1.Sync/Verify',
+            vetsync_dot_v1_dot_sync__pb2.VerifyRequest.SerializeToString,
+            vetsync_dot_v1_dot_sync__pb2.VerifyResponse.FromString,
             options,
             channel_credentials,
             insecure,
