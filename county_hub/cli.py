@@ -27,11 +27,13 @@ import datetime as _dt
 import logging
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 import click
 
 from county_hub import audit as audit_mod
+from county_hub import backup as backup_mod
 from county_hub import home as home_mod
 from county_hub.ca import load_ca
 from county_hub.limits import Limits
@@ -64,6 +66,7 @@ AUDIT_KIND_LABELS = {
     "push": "站点上传",
     "resolve": "处理冲突",
     "resolution": "处理冲突",
+    "restore": "恢复数据库",
 }
 
 
@@ -323,6 +326,86 @@ def report(month: str | None, out: str | None, as_json: bool, home: str | None) 
         stations = [{"station": s["station"], "last_sync": s["last_sync"]} for s in registry.stations()]
         rep = build_report(store, county, month=month, today=_dt.date.today(), stations=stations)
     show_report(rep, out=out, as_json=as_json)
+
+
+# --------------------------------------------------------------------------- backup, restore
+
+
+def _size_text(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
+def _progress_on_terminal() -> Callable[[int, int], None] | None:
+    """Pages copied of total, on stderr when it is a terminal (large databases take a while)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\r备份中：{done}/{total} 页（{done * 100 // max(total, 1)}%）", err=True, nl=done >= total)
+
+    return show
+
+
+@main.command(
+    short_help="备份县中心数据库（服务运行中也可），只保留最新 N 份。",
+    help="备份县中心数据库（服务运行中也可）：一致的副本经完整性检查后写入目录 DEST，"
+         "文件名为 hub-<UTC 时间>.db（如 hub-20260101T020000Z.db），只保留最新 N 份。"
+         "CA 与证书（ca/、tls/）不在备份内，请另行妥善保存一份。",
+)
+@click.argument("dest", metavar="DEST")
+@click.option("--keep", default=backup_mod.DEFAULT_KEEP, show_default=True, type=click.IntRange(1, 100000), metavar="N",
+              help="保留最新的 N 份备份；更早的 hub-*.db 备份被删除（其他文件不动）")
+@json_option
+@home_option
+def backup(dest: str, keep: int, as_json: bool, home: str | None) -> None:
+    result = backup_mod.backup(home_mod.resolve_home(home), Path(dest), keep=keep,
+                               progress=None if as_json else _progress_on_terminal())
+    if as_json:
+        emit_json(result.as_json())
+        return
+    click.echo(f"已备份到 {result.path}")
+    click.echo(f"大小 {_size_text(result.bytes)}，记录 {result.rows} 行，完整性检查通过")
+    if result.removed:
+        click.echo(f"已删除较早的备份 {len(result.removed)} 份（保留最新 {keep} 份）")
+
+
+def _on_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+@main.command(
+    short_help="从备份恢复县中心数据库（须先停止服务）。",
+    help="从备份文件 SRC 恢复县中心数据库（须先停止 county-hub serve）：检查备份（完整性、本县的县中心数据库），"
+         "原数据库另存为 hub.db.before-restore-<UTC 时间>（不删除），恢复后数据库启用新纪元，"
+         "各站点下次同步时会重新上传其所持数据。",
+)
+@click.argument("src", metavar="SRC")
+@click.option("--yes", is_flag=True, help="不询问确认（用于脚本）")
+@json_option
+@home_option
+def restore(src: str, yes: bool, as_json: bool, home: str | None) -> None:
+    where = home_mod.resolve_home(home)
+
+    def confirm(facts) -> None:
+        if yes:
+            return
+        if not _on_terminal():
+            raise CliError("恢复将替换当前数据库；非交互方式运行时须加 --yes")
+        click.confirm(f"将用 {src}（记录 {facts.rows} 行）替换 {home_mod.db_path(where)}，"
+                      f"原数据库另存保留。确定恢复吗？", abort=True, err=True)
+
+    result = backup_mod.restore(where, Path(src), confirm=confirm)
+    if as_json:
+        emit_json(result.as_json())
+        return
+    click.echo(f"已从 {result.source} 恢复县中心数据库（记录 {result.rows} 行）")
+    if result.aside:
+        click.echo(f"原数据库另存为 {result.aside}")
+    click.echo(f"新纪元 {result.epoch}：各站点下次同步时将重新上传其所持数据")
 
 
 # --------------------------------------------------------------------------- plug-ins

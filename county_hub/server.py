@@ -20,6 +20,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
+from county_hub.backup import hold_serve_lock, release_serve_lock
 from county_hub.ca import load_ca
 from county_hub.home import open_hub
 from county_hub.limits import MAX_ENROLL_MESSAGE_BYTES, MAX_MESSAGE_BYTES, Limits
@@ -80,6 +81,7 @@ class HubServer:
                  max_db_bytes: int | None = None):
         self.home = Path(home)
         self.limits = limits
+        self._serve_lock = hold_serve_lock(self.home)  # shared while serving: `county-hub restore` refuses
         self.store, self.registry = open_hub(self.home)
         # --max-db-mb: the database grows no further (a push beyond is refused, RESOURCE_EXHAUSTED, as on a
         # full disk); SQLite keeps the limit at least the present size.
@@ -167,3 +169,4 @@ class HubServer:
             self.sync_pool.shutdown(wait=True)
             self.enroll_pool.shutdown(wait=True)
             self.store.close()
+            release_serve_lock(self._serve_lock)
