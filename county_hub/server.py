@@ -22,7 +22,7 @@ from grpc_health.v1._async import HealthServicer
 
 from county_hub.backup import hold_serve_lock, release_serve_lock
 from county_hub.ca import load_ca
-from county_hub.home import open_hub
+from county_hub.home import mark_served, open_hub
 from county_hub.limits import MAX_ENROLL_MESSAGE_BYTES, MAX_MESSAGE_BYTES, Limits
 from county_hub.service import EnrollmentService, SyncService, enrollment_handlers, sync_handlers
 
@@ -83,6 +83,7 @@ class HubServer:
         self.limits = limits
         self._serve_lock = hold_serve_lock(self.home)  # shared while serving: `county-hub restore` refuses
         self.store, self.registry = open_hub(self.home)
+        mark_served(self.store, self.home)
         # --max-db-mb: the database grows no further (a push beyond is refused, RESOURCE_EXHAUSTED, as on a
         # full disk); SQLite keeps the limit at least the present size.
         self.max_db_bytes = max_db_bytes
@@ -168,5 +169,6 @@ class HubServer:
         finally:
             self.sync_pool.shutdown(wait=True)
             self.enroll_pool.shutdown(wait=True)
+            mark_served(self.store, self.home)  # what this hub served, for the next start to compare
             self.store.close()
             release_serve_lock(self._serve_lock)

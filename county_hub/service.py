@@ -34,6 +34,7 @@ import grpc
 from county_hub.ca import CA, cert_serial_hex, station_code_from_cert
 from county_hub.errors import HubError, Unauthenticated
 from county_hub.gate import Busy, FailureWindow, Slots
+from county_hub.home import mark_served
 from county_hub.limits import Limits
 from county_hub.registry import Registry
 from sync.wire import codec
@@ -237,6 +238,7 @@ class SyncService(_Port):
         return pb.HandshakeResponse(
             protocol=codec.PROTOCOL_VERSION, schema=SCHEMA_VERSION, station=peer.station, scope=peer.scope,
             hub_wall_ms=now, county=self.hub.meta("county") or "", hub_seq=seq, max_batch_rows=MAX_BATCH_ROWS,
+            epoch=self.hub.epoch,
         )
 
     @guarded
@@ -257,13 +259,23 @@ class SyncService(_Port):
                 raise ProtocolError(f"同步游标不合法：{request.cursor}")
             if len(request.rows) > MAX_BATCH_ROWS:
                 raise ProtocolError(f"一批最多 {MAX_BATCH_ROWS} 行，收到 {len(request.rows)} 行")
+            if len(request.recovery) > 64:
+                raise ProtocolError("恢复标记不合法")
             rows = [codec.row_from_pb(r) for r in request.rows]
             check_skew(rows, int(time.time() * 1000))
+            recovery = request.recovery
+            if recovery and not self.registry.enrolled_before(peer.station, self.hub.epoch_started_ms):
+                recovery = "-"  # enrolled after the restore: it holds nothing the restore lost; refused row by row
             with self.hub.transaction():  # the batch and its bookkeeping: one durable commit
                 result = self.hub.apply_push(rows, station=peer.station, scope=peer.scope,
-                                             replica_id=request.replica_id, seen_cursor=request.cursor)
+                                             replica_id=request.replica_id, seen_cursor=request.cursor,
+                                             recovery=recovery)
                 self.registry.record_push(peer.station, len(result.acked), result.refused, result.conflicts,
                                           resolved=result.resolved)
+                if request.recovery:  # who re-offered what to a restored hub, batch by batch
+                    self.registry.audit("recovery", peer.station, batch=request.batch, rows=len(request.rows),
+                                        taken=len(result.acked), refused=len(result.refused))
+            self._note_served()
         except VetsyncError as exc:  # nothing of the batch was written; what was tried is kept
             with self.hub.transaction(durable=False):
                 self.registry.audit("push_refused", peer.station, batch=request.batch, rows=len(request.rows),
@@ -275,6 +287,16 @@ class SyncService(_Port):
             refused=[pb.Refusal(table=t, id=i, reason=r) for t, i, r in result.refused],
             conflicts=result.conflicts,
         )
+
+    _served_at = 0.0
+
+    def _note_served(self) -> None:
+        """Note beside the database what this hub has served (``county_hub.home.mark_served``), every
+        few seconds at most: a copy of the database put back by hand is then found at the next start."""
+        now = time.monotonic()
+        if now - self._served_at >= 2.0:
+            self._served_at = now
+            mark_served(self.hub, self.hub.path.parent)
 
     @guarded
     async def Pull(self, context):
@@ -307,6 +329,8 @@ class SyncService(_Port):
                 self.hub.bind_replica(replica_id, peer.station)
         batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, replica_id=replica_id,
                                        limit=limit)  # and sync.engine.limits.MAX_PULL_BATCH_BYTES
+        if replica_id and not batch.more:  # pulled to the end from this epoch: no more re-offers
+            self.hub.synced_in_full(replica_id)
         reply = pb.PullResponse(rows=[codec.row_to_pb(r) for r in batch.rows],
                                 evictions=codec.evictions_to_pb(batch.evictions), cursor=batch.cursor,
                                 more=batch.more)
@@ -315,7 +339,6 @@ class SyncService(_Port):
     def _record_pull(self, station: str, rows: int, from_cursor: int, to_cursor: int) -> None:
         with self.hub.transaction(durable=False):
             self.registry.record_pull(station, rows, from_cursor=from_cursor, to_cursor=to_cursor)
-
 
     @guarded
     async def Verify(self, context):

@@ -125,9 +125,9 @@ class GrpcHub:
                 ) from None
             raise
         return Handshake(resp.station, resp.scope, resp.county, resp.hub_wall_ms, wall_ms - resp.hub_wall_ms,
-                         resp.max_batch_rows or DEFAULT_BATCH_ROWS)
+                         resp.max_batch_rows or DEFAULT_BATCH_ROWS, epoch=resp.epoch, hub_seq=resp.hub_seq)
 
-    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0) -> Iterator[PushReply]:
+    def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0, recovery: str = "") -> Iterator[PushReply]:
         batches = iter(batches)
         first = next(batches, None)
         if first is None:  # nothing to push: no stream, no round trip
@@ -143,7 +143,7 @@ class GrpcHub:
         done = False
         try:
             for number, rows in enumerate(itertools.chain([first], batches)):
-                outbox.put(pb.PushRequest(batch=number, replica_id=self.replica_id, cursor=cursor,
+                outbox.put(pb.PushRequest(batch=number, replica_id=self.replica_id, cursor=cursor, recovery=recovery,
                                           rows=[codec.row_to_pb(r, with_base=True) for r in rows]))
                 inflight.append((number, rows))
                 if len(inflight) >= PUSH_WINDOW:

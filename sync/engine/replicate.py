@@ -134,16 +134,31 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
             store.set_meta(HUB_EPOCH_META, hello.epoch)  # first contact, or a station from before epochs
     batch_rows = max(1, min(batch_rows, hello.max_batch_rows))
 
+    # The rows a recovering session knows the hub holds for it: taken in the re-offer, pushed now
+    # (a pull does not send a pusher its own rows back), or pulled.
+    taken: set[tuple[str, str]] = set()
     if recovering:
+        # Nothing of the station changes: its rows are as they were; a refusal is counted, not kept.
+        # A row the hub could not take without its pending fields (it lost the row, and needs e.g.
+        # its area) is offered again whole.
+        again: set[tuple[str, str]] = set()
         for reply in hub.push(store.acknowledged_batches(batch_rows), cursor=0, recovery=hello.epoch or "-"):
-            # Nothing of the station changes: its rows are as they were; a refusal is counted, not kept.
             report.recovered += len(reply.acked)
-            report.recovery_refused += len(reply.refused)
+            taken.update((table, row_id) for table, row_id, _v in reply.acked)
+            again.update((table, row_id) for table, row_id, _reason in reply.refused)
             if progress:
                 progress("recover", len(reply.acked) + len(reply.refused))
+        if again:
+            for reply in hub.push(store.acknowledged_batches(batch_rows, whole=again), cursor=0,
+                                  recovery=hello.epoch or "-"):
+                report.recovered += len(reply.acked)
+                taken.update((table, row_id) for table, row_id, _v in reply.acked)
+                report.recovery_refused += len(reply.refused)
 
     for reply in hub.push(store.pending_batches(batch_rows), cursor=store.cursor):
         store.acknowledge(reply.acked, reply.sent)
+        if recovering:
+            taken.update((table, row_id) for table, row_id, _v in reply.acked)
         for table, row_id, reason in reply.refused:
             store.reject(table, row_id, reason)
             report.rejections.append({"table": table, "id": row_id, "reason": reason})
@@ -155,12 +170,16 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
 
     for batch in hub.pull(store.cursor, batch_rows):
         changed, evicted = store.apply_pulled(batch.rows, batch.evictions, batch.cursor)
+        if recovering:
+            taken.update((r.table, r.id) for r in batch.rows)
         report.pulled += len(batch.rows)
         report.evicted += evicted
         report.cursor = batch.cursor
         if progress:
             progress("pull", len(batch.rows))
     report.cursor = store.cursor
+    if recovering:  # the whole scope came from 0: a row the hub neither took nor sent is no longer ours
+        report.evicted += store.keep_only(taken)
     with store.transaction(durable=recovering):
         store.set_meta("last_sync_ms", int(time.time() * 1000))
         if recovering:  # pushed and pulled in full: this hub is the one we sync with now

@@ -77,6 +77,11 @@ for _child, _refs in REFERENCES.items():
         if _parent != _child:
             DEPENDENTS.setdefault(_parent, ())
             DEPENDENTS[_parent] += ((_child, _column),)
+# A dependent's parent whose area it takes: table -> ((column, parent table), …).
+_FOLLOWS: dict[str, tuple[tuple[str, str], ...]] = {}
+for _parent, _children in DEPENDENTS.items():
+    for _child, _column in _children:
+        _FOLLOWS[_child] = (*_FOLLOWS.get(_child, ()), (_column, _parent))
 # Fields a station may write in the conflicts table (to resolve one).
 CONFLICT_RESOLUTION_FIELDS = frozenset({"status", "resolution", "resolved_by"})
 
@@ -84,6 +89,7 @@ CONFLICT_RESOLUTION_FIELDS = frozenset({"status", "resolution", "resolved_by"})
 # another station's confidential petition (and its events and conflicts). It
 # says nothing of where the row is, or whether it exists.
 OUT_OF_SCOPE = "该记录不在本站范围 {scope} 内，未保存"
+CONFLICT_FOUND_AGAIN = "县中心已重新发现这条冲突，本站改用县中心的记录"
 RECOVERY_REFUSED = "县中心未接收这批恢复数据（本站已与当前县中心数据库完整同步过，或县中心已再次更换）"
 REPLICA_TAKEN = "replica_id 已属于其他站点，不能使用（本机数据库可能是从别处复制来的）"
 _FOREIGN_VERSION = "记录含有不属于本站的版本，未保存"
@@ -422,6 +428,11 @@ class HubStore:
             reason = f"区划代码 {area} 不在本站范围 {scope} 内"
             return reason if recovery else self._refuse(current, incoming, station, owner, reason)
         if current is not None and not in_scope(current.area, scope):
+            if recovery and "area" not in pushed and self._held_in_scope(incoming, scope):
+                # Moved out of the pusher's scope by a change that reached the restored hub before
+                # this re-offer: the pusher held the row where the hub's history had it, so its
+                # newer fields (a delete, an edit acknowledged before the restore) are still taken.
+                return self._recover_one(t, incoming, current, pushed, batch, links, station)
             reason = OUT_OF_SCOPE.format(scope=scope)
             return reason if recovery else self._refuse(current, incoming, station, owner, reason)
         if recovery:
@@ -497,6 +508,19 @@ class HubStore:
             batch.save(current, None)
         return None
 
+    def _hub_linked(self, table: str, clock: dict[str, str]) -> bool:
+        """Does a re-offered row carry a reference the hub itself wrote (a merge of two
+        files, for instance)? The hub's own writes passed no link check; their re-offer neither."""
+        return any(replica_of(clock.get(column) or "") == self.replica_id for column, _p in REFERENCES.get(table, ()))
+
+    def _held_in_scope(self, incoming: RowState, scope: str) -> bool:
+        """Did the hub ever have the row where the re-offer has it, inside the pusher's scope
+        (its area version one the hub's history holds)?"""
+        version = incoming.clock.get("area")
+        area = incoming.values.get("area")
+        return bool(version and isinstance(area, str) and in_scope(area, scope)
+                    and version in self._history_versions(incoming.table, incoming.id).get("area", ()))
+
     def _recover_one(self, t, incoming: RowState, current: RowState | None, pushed: tuple[str, ...],
                      batch: "_Batch", links: "_Links", station: str) -> str | None:
         """A re-offered row (``apply_push(recovery=epoch)``), past the size, value
@@ -507,13 +531,30 @@ class HubStore:
             if links.owner(t.name, incoming) not in (None, station):
                 return OUT_OF_SCOPE.format(scope=links.scope)
             if t.hub_only_writes and self._conflict_known(_as_conflict_record(incoming.values)):
-                return None  # found again by the checks of this recovery (or re-offered by another station)
-            if not t.hub_only_writes:
+                # Found again by this recovery's checks, under another id: the station drops its copy
+                # (not taken, not sent) and receives the hub's.
+                return CONFLICT_FOUND_AGAIN
+            state = RowState(t.name, incoming.id, dict(incoming.values), dict(incoming.clock))
+            # A dependent follows its parent's area, as a move would have dragged it (the
+            # restored hub may hold the parent where a change it lost had put it).
+            for column, parent_table in _FOLLOWS.get(t.name, ()):
+                parent_id = state.values.get(column)
+                parent = links.row(parent_table, parent_id) if isinstance(parent_id, str) else None
+                if parent is not None and parent.area and parent.area != state.area and in_scope(parent.area, links.scope):
+                    state.values["area"], state.clock["area"] = parent.area, self.hlc.tick()
+            if links.owner(t.name, state) == station:
+                # The pusher's own confidential row: it stays with its station when its veteran
+                # moves away (see _move), so its parent need only exist.
+                for column, parent_table in _FOLLOWS.get(t.name, ()):
+                    parent_id = state.values.get(column)
+                    if parent_id is not None and (not isinstance(parent_id, str)
+                                                  or links.row(parent_table, parent_id) is None):
+                        return OUT_OF_SCOPE.format(scope=links.scope)
+            elif not t.hub_only_writes and not self._hub_linked(t.name, state.clock):
                 for check in self._link_checks:
-                    problem = check(t.name, incoming.values, incoming.clock, True, links)
+                    problem = check(t.name, state.values, state.clock, True, links)
                     if problem:
                         return problem
-            state = RowState(t.name, incoming.id, dict(incoming.values), dict(incoming.clock))
             batch.current[key] = state
             batch.save(state, None)
             batch.add_history(state, None, recovered=True)
@@ -529,7 +570,7 @@ class HubStore:
         if (t.name == "petitions" and "confidential" in changed
                 and _is_confidential(after) != _is_confidential(current.values)):
             return "信访件的保密属性只能由县中心变更"
-        if not t.hub_only_writes:
+        if not t.hub_only_writes and not self._hub_linked(t.name, {n: v for n, (_, v) in changed.items()}):
             for check in self._link_checks:
                 problem = check(t.name, after, changed, False, links)
                 if problem:

@@ -194,16 +194,29 @@ class Store(RowStore):
 
     # -- recovery ------------------------------------------------------------
 
-    def acknowledged_batches(self, batch_size: int = 500) -> Iterator[list[RowState]]:
+    def acknowledged_batches(self, batch_size: int = 500, *,
+                             whole: set[tuple[str, str]] | None = None) -> Iterator[list[RowState]]:
         """Every row this station holds, as the hub had acknowledged it: each
         row's fields with their versions, less the fields still pending (their
-        acknowledged value is not kept; the ordinary push sends them), rows of
-        which nothing is acknowledged left out. Parents' tables first; for the
-        re-offer to a hub restored from a backup (PROTOCOL.md "Recovery")."""
+        acknowledged value is not kept; the ordinary push sends them, over the
+        base they were written on), rows of which nothing is acknowledged left
+        out. Parents' tables first; for the re-offer to a hub restored from a
+        backup (PROTOCOL.md "Recovery").
+
+        ``whole``: only these (table, id), with their pending fields too: the
+        rows a restored hub could not take without them (it had lost the row,
+        and a pending field is one it needs, such as the area)."""
         batch: list[RowState] = []
         for name in PARENTS_FIRST:
-            for state, pending in self.read_states(name, "1 ORDER BY seq"):
-                if pending:
+            if whole is not None:
+                ids = [rid for table, rid in whole if table == name]
+                states = (s for chunk in range(0, len(ids), 500)
+                          for s in self.load_many(name, ids[chunk:chunk + 500]).values())
+                states = sorted(states, key=lambda sp: sp[0].seq)
+            else:
+                states = self.read_states(name, "1 ORDER BY seq")
+            for state, pending in states:
+                if pending and whole is None:
                     for field in pending:
                         state.clock.pop(field, None)
                         state.values.pop(field, None)
@@ -216,6 +229,23 @@ class Store(RowStore):
                     batch = []
         if batch:
             yield batch
+
+    def keep_only(self, received: set[tuple[str, str]]) -> int:
+        """At the end of a recovery (a re-offer, then a pull of the whole scope from
+        cursor 0): drop the rows not in ``received`` — those the hub neither took
+        nor sent — which are no longer this station's (moved away by a change the
+        restored hub no longer recorded), but never a row with a pending field.
+        Returns how many were dropped."""
+        dropped = 0
+        with self.transaction():
+            for name in PARENTS_FIRST:
+                stale = [rid for (rid,) in self.conn.execute(f"SELECT id FROM {_q(name)} WHERE _pending IS NULL")
+                         if (name, rid) not in received]
+                for i in range(0, len(stale), 500):
+                    chunk = stale[i : i + 500]
+                    self.conn.execute(f"DELETE FROM {_q(name)} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                dropped += len(stale)
+        return dropped
 
     # -- pull side -----------------------------------------------------------
 
