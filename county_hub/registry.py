@@ -12,7 +12,7 @@ import time
 from typing import Callable
 
 from county_hub import tokens
-from county_hub.ca import CA, cert_serial_hex, sign_station_csr
+from county_hub.ca import CA, sign_station_csr
 from county_hub.errors import NotEnrolled, TokenError
 from veterans.values import validate_area
 from sync.engine.errors import ValidationError

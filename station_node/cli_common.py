@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Iterator
 
-import click
 from rich.table import Table as RichTable
 
 from station_node import home as home_mod

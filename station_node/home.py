@@ -22,6 +22,7 @@ station's private key — and the store makes ``station.db`` (and so its
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -81,6 +82,25 @@ def is_initialised(home: str | os.PathLike) -> bool:
     return db_path(home).is_file()
 
 
+# The database file's size and modification time at its last good quick check: the check
+# (0.2 s on a county-sized file) runs again only when the file changed. The file changes
+# at a WAL checkpoint, not at every commit; damage found later by a command is named by
+# the CLI chrome (vetsync_cli.chrome) with the same recovery.
+_CHECKED = ".checked"
+
+
+def _file_stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size} {st.st_mtime_ns}"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
 def open_store(home: str | os.PathLike) -> Store:
     """Open the station's store; StoreError when the home was never initialised,
     or when its file is corrupt (SQLite's quick check, or not a database at
@@ -88,11 +108,16 @@ def open_store(home: str | os.PathLike) -> Store:
     path = db_path(home)
     if not path.is_file():
         raise StoreError(f"站点目录 {home} 尚未初始化", hint=_INIT_HINT)
-    problem = check_database(path)  # SQLite's quick check, read only: a corrupt file is named, not opened
-    if problem is not None:
-        raise StoreError(f"本站数据库已损坏：{path}（{problem}）",
-                         hint=f"请用新的站点目录重建本站并找回未上传的修改：station-node init --hub 主机:端口 "
-                              f"--token 新令牌 --recover {path} --home 新目录")
+    stamp = _file_stamp(path)
+    checked = Path(home) / _CHECKED
+    if _read(checked) != stamp:  # the file changed since its last good check (a WAL checkpoint, a copy)
+        problem = check_database(path)  # SQLite's quick check, read only: a corrupt file is named, not opened
+        if problem is not None:
+            raise StoreError(f"本站数据库已损坏：{path}（{problem}）",
+                             hint=f"请用新的站点目录重建本站并找回未上传的修改：station-node init --hub 主机:端口 "
+                                  f"--token 新令牌 --recover {path} --home 新目录")
+        with contextlib.suppress(OSError):
+            checked.write_text(stamp, encoding="utf-8")
     store = Store(path)
     if not store.meta("station") or not store.meta("scope"):
         store.close()

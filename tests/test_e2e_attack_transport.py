@@ -144,9 +144,11 @@ def test_held_open_calls_do_not_freeze_the_hub(net):
     # refused (RESOURCE_EXHAUSTED), cut after the request timeout (DEADLINE_EXCEEDED), or a stream beyond the
     # connection's HTTP/2 stream limit refused before the client had the hub's settings (UNAVAILABLE)
     assert set(enroll_codes) <= {"RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "UNAVAILABLE"}, outcomes["enroll"]
-    # the per-address bound: most were refused at once; the few held were cut after the request timeout
-    refused_at_once = [s for code, s in outcomes["enroll"] if code == "RESOURCE_EXHAUSTED" and s < 1.0]
-    assert len(refused_at_once) >= HELD // 2, outcomes["enroll"]
+    # the per-address bound: most were refused before the request timeout could cut them (measured
+    # against the timeout, not a wall clock: on a loaded machine a refusal can take a second to reach
+    # the client); the few held were cut after the request timeout
+    refused_early = [s for code, s in outcomes["enroll"] if code == "RESOURCE_EXHAUSTED" and s < REQUEST_TIMEOUT - 0.5]
+    assert len(refused_early) >= HELD // 2, outcomes["enroll"]
     held = [s for code, s in outcomes["enroll"] if code == "DEADLINE_EXCEEDED"]
     assert held and min(held) > REQUEST_TIMEOUT - 0.5, held
 

@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from veterans import fields as F
-from sync.store.rows import DatabaseError, disk_fault
+from sync.store.rows import DatabaseError, disk_fault, is_corrupt
 from sync.engine.errors import VetsyncError
 
 __all__ = [
@@ -68,6 +68,12 @@ DISK_MESSAGES = {
     "full": "本机磁盘空间不足，本次操作未保存（已有数据完好；请清理磁盘空间后重试）",
     "io": "本机磁盘读写出错（磁盘已满、超出配额或损坏），本次操作未保存（已有数据完好；请检查磁盘后重试）",
 }
+
+
+#: What to do about a database found damaged in the middle of a command.
+CORRUPT_HINT = ("站点请用新的站点目录重建并找回未上传的修改（station-node init --recover 旧数据库 …），"
+                "县中心请从备份恢复（county-hub restore）")
+
 
 
 def _bad_value_message(message: str) -> str:
@@ -192,6 +198,8 @@ class ChineseGroup(ChineseHelpMixin, click.Group):
         except (DatabaseError, OSError) as exc:
             if kind := disk_fault(exc):
                 raise CliError(DISK_MESSAGES[kind]) from exc
+            if isinstance(exc, DatabaseError) and is_corrupt(exc):
+                raise CliError(f"数据库文件已损坏（{exc}），本次操作未保存。{CORRUPT_HINT}") from exc
             if isinstance(exc, DatabaseError):
                 raise CliError(f"数据库操作失败：{exc}") from exc
             where = f"：{exc.filename}" if exc.filename else ""

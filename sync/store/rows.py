@@ -34,12 +34,19 @@ from sync.engine.rowstate import RowState
 from sync.engine.labels import label_of
 from sync.engine.schema import TABLES, Table
 
-__all__ = ["RowStore", "REPLICATED", "DatabaseError", "disk_fault"]
+__all__ = ["RowStore", "REPLICATED", "DatabaseError", "disk_fault", "is_corrupt"]
 
 #: What a failing database operation raises (for callers that turn it into a message).
 DatabaseError = sqlite3.Error
 
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    """Is it SQLite's SQLITE_CORRUPT or SQLITE_NOTADB ("database disk image is malformed")?"""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and (code & 0xFF) in (
+        sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def disk_fault(exc: BaseException | None) -> str | None:
