@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 from unittest import mock
@@ -92,6 +94,24 @@ class Network:
             return sync_once(store, peer, batch_rows=batch_rows)
         except Cut:
             return None
+
+    def backup_hub(self, dest: Path) -> None:
+        """A consistent copy of the serving hub (SQLite's online backup)."""
+        target = sqlite3.connect(dest)
+        with target:
+            self.hub.conn.backup(target)
+        target.close()
+
+    def put_back_hub(self, source: Path, *, new_epoch: bool = True) -> str:
+        """Put a copy back in the hub's place: as ``county-hub restore`` does (a new
+        epoch), or by hand (``new_epoch=False``). Returns the hub's epoch."""
+        path = self.hub.path
+        self.hub.close()
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        shutil.copyfile(source, path)
+        self.hub = HubStore(path, checks=HUB_CHECKS)
+        return self.hub.new_epoch() if new_epoch else self.hub.epoch
 
     def peer_handshake(self, name: str):
         """The handshake the hub would give station ``name`` now (nothing else is done)."""

@@ -708,31 +708,6 @@ def test_a_push_built_on_an_unseen_change_comes_back_with_that_change(tmp_path):
 # -- a hub restored to an earlier snapshot heals from its stations ------------------
 
 
-def _backup(hub, dest: Path) -> None:
-    import sqlite3
-
-    target = sqlite3.connect(dest)
-    with target:
-        hub.conn.backup(target)
-    target.close()
-
-
-def _restore(net: Network, source: Path) -> None:
-    """Put the snapshot back as `county-hub restore` does (a new epoch)."""
-    import shutil
-
-    from sync.store.hub import HubStore
-    from veterans.hub_checks import HUB_CHECKS
-
-    path = net.hub.path
-    net.hub.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(source, path)
-    net.hub = HubStore(path, checks=HUB_CHECKS)
-    net.hub.new_epoch()
-
-
 def found_again(net: Network, conflict_id: str, held: dict) -> bool:
     """Does the hub hold the same conflict (kind, row, field, losing version) under another id?"""
     c = held.get(conflict_id)
@@ -754,14 +729,14 @@ def run_restore_script(before, after) -> None:
             model = Model(net)
             for op in before:
                 model.run(op)
-            _backup(net.hub, Path(tmp) / "snapshot.db")
+            net.backup_hub(Path(tmp) / "snapshot.db")
             for op in after:
                 model.run(op)
             held = {name: {(t, s.id): dict(s.clock) for t in TABLES for s, _ in store.read_states(t)}
                     for name, store in net.stations.items()}
             held_conflicts = {name: {c["id"]: c for c in store.select("conflicts")}
                               for name, store in net.stations.items()}
-            _restore(net, Path(tmp) / "snapshot.db")
+            net.put_back_hub(Path(tmp) / "snapshot.db")
             model.settle()
             model.check_converged()
             for name, rows in held.items():

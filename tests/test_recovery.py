@@ -11,20 +11,15 @@ restore receives everything.
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-from pathlib import Path
-
 import pytest
 
 from enginekit import COUNTY, TOWN, VILLAGE_A, VILLAGE_B, Network, snapshot
 from station_node import records
 from sync.engine.replicate import HUB_EPOCH_META, RECOVERING_META, needs_recovery, sync_once
-from sync.store.hub import RECOVERY_REFUSED, HubStore, history_of
+from sync.store.hub import RECOVERY_REFUSED, history_of
 from sync.store.local_hub import LocalHub
 from sync.store.station import Store
 from veterans import resolve as R
-from veterans.hub_checks import HUB_CHECKS
 from veterans.values import id_number_check_digit
 
 STATIONS = {"town": TOWN, "va": VILLAGE_A, "vb": VILLAGE_B}
@@ -37,25 +32,6 @@ def idn(n: int) -> str:
 
 def sync_all(net: Network, rounds: int = 2) -> list:
     return [net.sync(name, batch_rows=7) for _ in range(rounds) for name in ("town", "va", "vb")]
-
-
-def backup(hub: HubStore, dest: Path) -> None:
-    """A consistent copy of a serving hub (SQLite's online backup)."""
-    target = sqlite3.connect(dest)
-    with target:
-        hub.conn.backup(target)
-    target.close()
-
-
-def restore(net: Network, source: Path) -> str:
-    """Put the copy back, as ``county-hub restore`` does: a new epoch."""
-    path = net.hub.path
-    net.hub.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(source, path)
-    net.hub = HubStore(path, checks=HUB_CHECKS)
-    return net.hub.new_epoch()
 
 
 def rows_of(store, scope: str) -> dict:
@@ -78,7 +54,7 @@ def test_nothing_a_station_holds_is_lost_when_the_hub_is_put_back(net, tmp_path)
     records.add_visit(va, moved["id"], "phone", date="2026-11-02", summary="电话问候")
     sync_all(net)
     copy = tmp_path / "backup.db"
-    backup(net.hub, copy)
+    net.backup_hub(copy)
     before_epoch = net.hub.epoch
 
     # A day's work, every bit of it acknowledged by the hub:
@@ -102,7 +78,7 @@ def test_nothing_a_station_holds_is_lost_when_the_hub_is_put_back(net, tmp_path)
     held_before = {name: rows_of(net.stations[name], scope) for name, scope in STATIONS.items()}
     hub_before = rows_of(net.hub, COUNTY)
 
-    epoch = restore(net, copy)
+    epoch = net.put_back_hub(copy)
     assert epoch != before_epoch
     lost = set(hub_before) - set(rows_of(net.hub, COUNTY))
     assert (("veterans", new["id"]) in lost and ("petitions", pet["id"]) in lost), "the restore lost nothing to heal"
@@ -141,8 +117,8 @@ def test_a_station_recovers_once_per_restore(net, tmp_path):
     records.add_veteran(va, {"id_number": idn(5), "name": "赵五", "area": VILLAGE_A})
     sync_all(net, 1)
     copy = tmp_path / "backup.db"
-    backup(net.hub, copy)
-    epoch = restore(net, copy)
+    net.backup_hub(copy)
+    epoch = net.put_back_hub(copy)
     first = net.sync("va")
     assert first.recovered == 1 and va.meta(HUB_EPOCH_META) == epoch
     # Having pulled in full from this epoch, a re-offer is refused, row by row, and writes nothing.
@@ -168,10 +144,10 @@ def test_a_recovery_cut_short_resumes_and_loses_nothing(net, tmp_path):
     for n in range(6, 12):
         records.add_veteran(va, {"id_number": idn(n), "name": f"钱{n}", "area": VILLAGE_A})
     copy = tmp_path / "backup.db"
-    backup(net.hub, copy)  # before any push: the hub will have lost all of it
+    net.backup_hub(copy)  # before any push: the hub will have lost all of it
     sync_all(net, 1)
     held = rows_of(va, VILLAGE_A)
-    restore(net, copy)
+    net.put_back_hub(copy)
     assert net.sync("va", cut_pull_after=0) is None  # re-offered, then cut in the pull
     assert va.meta(RECOVERING_META) and rows_of(va, VILLAGE_A) == held
     report = net.sync("va")
@@ -185,14 +161,9 @@ def test_a_hub_put_back_by_hand_is_found_by_its_sequence(net, tmp_path):
     va = net.stations["va"]
     records.add_veteran(va, {"id_number": idn(20), "name": "孙二十", "area": VILLAGE_A})
     copy = tmp_path / "backup.db"
-    backup(net.hub, copy)
+    net.backup_hub(copy)
     sync_all(net, 1)
-    path = net.hub.path
-    net.hub.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(copy, path)
-    net.hub = HubStore(path, checks=HUB_CHECKS)
+    net.put_back_hub(copy, new_epoch=False)
     hello = net.peer_handshake("va")
     assert hello.hub_seq < va.cursor and needs_recovery(va, hello)
 
