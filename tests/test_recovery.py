@@ -178,3 +178,24 @@ def test_a_hub_never_restored_takes_no_re_offer(net):
     result = net.hub.apply_push(rows, station=VILLAGE_A, scope=VILLAGE_A, replica_id=va.replica_id,
                                 recovery=net.hub.epoch)
     assert not result.acked and {r for _, _, r in result.refused} == {RECOVERY_REFUSED}
+
+
+def test_a_recovery_the_hub_already_counts_as_done_drops_nothing(net, tmp_path):
+    """The station pulled in full (the hub marked its replica) but died before it cleared
+    its recovery mark: the next session's re-offer is refused as a whole, and the station
+    keeps every row — also those a pull does not send back (its own pushes)."""
+    va = net.stations["va"]
+    copy = tmp_path / "backup.db"
+    net.backup_hub(copy)
+    for n in range(40, 44):
+        records.add_veteran(va, {"id_number": idn(n), "name": f"冯{n}", "area": VILLAGE_A})
+    net.sync("va")
+    net.put_back_hub(copy)
+    assert net.sync("va").recovered == 4
+    held = rows_of(va, VILLAGE_A)
+    with va.transaction():
+        va.set_meta(RECOVERING_META, net.hub.epoch)  # as if the session had died before its last step
+    report = net.sync("va")
+    assert report.recovery_refused == 4 and report.recovered == 0 and report.evicted == 0
+    assert rows_of(va, VILLAGE_A) == held == rows_of(net.hub, VILLAGE_A)
+    assert va.meta(RECOVERING_META) is None

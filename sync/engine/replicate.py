@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the session runs on a station's store; the engine imports n
     from sync.store.station import Store
 
 __all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "SKEW_MS_META",
-           "HUB_EPOCH_META", "RECOVERING_META", "needs_recovery"]
+           "HUB_EPOCH_META", "RECOVERING_META", "RECOVERY_REFUSED", "needs_recovery"]
 
 # The store's meta key of the skew (station clock minus hub clock, ms) learnt at the last handshake.
 SKEW_MS_META = "last_skew_ms"
@@ -30,6 +30,9 @@ SKEW_MS_META = "last_skew_ms"
 # The store's meta keys of recovery: the hub epoch this station last synced with in
 # full, and the epoch of a recovery begun and not yet finished.
 HUB_EPOCH_META = "hub_epoch"
+# The reason a hub gives every row of a re-offer it does not take at all (PROTOCOL.md "Recovery"):
+# it says nothing of the row, so the station keeps it.
+RECOVERY_REFUSED = "县中心未接收这批恢复数据（本站已与当前县中心数据库完整同步过，或县中心已再次更换）"
 RECOVERING_META = "recovering_epoch"
 
 # The hub refuses versions more than this far ahead of its own clock.
@@ -134,9 +137,9 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
             store.set_meta(HUB_EPOCH_META, hello.epoch)  # first contact, or a station from before epochs
     batch_rows = max(1, min(batch_rows, hello.max_batch_rows))
 
-    # The rows a recovering session knows the hub holds for it: taken in the re-offer, pushed now
-    # (a pull does not send a pusher its own rows back), or pulled.
-    taken: set[tuple[str, str]] = set()
+    # Rows the restored hub refused in the re-offer for what they are (out of the scope now, for
+    # instance): unless the pull brings them, they are no longer this station's.
+    stale: set[tuple[str, str]] = set()
     if recovering:
         # Nothing of the station changes: its rows are as they were; a refusal is counted, not kept.
         # A row the hub could not take without its pending fields (it lost the row, and needs e.g.
@@ -144,21 +147,19 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
         again: set[tuple[str, str]] = set()
         for reply in hub.push(store.acknowledged_batches(batch_rows), cursor=0, recovery=hello.epoch or "-"):
             report.recovered += len(reply.acked)
-            taken.update((table, row_id) for table, row_id, _v in reply.acked)
-            again.update((table, row_id) for table, row_id, _reason in reply.refused)
+            again.update((table, row_id) for table, row_id, reason in reply.refused if reason != RECOVERY_REFUSED)
+            report.recovery_refused += sum(1 for *_k, reason in reply.refused if reason == RECOVERY_REFUSED)
             if progress:
                 progress("recover", len(reply.acked) + len(reply.refused))
         if again:
             for reply in hub.push(store.acknowledged_batches(batch_rows, whole=again), cursor=0,
                                   recovery=hello.epoch or "-"):
                 report.recovered += len(reply.acked)
-                taken.update((table, row_id) for table, row_id, _v in reply.acked)
                 report.recovery_refused += len(reply.refused)
+                stale.update((table, row_id) for table, row_id, reason in reply.refused if reason != RECOVERY_REFUSED)
 
     for reply in hub.push(store.pending_batches(batch_rows), cursor=store.cursor):
         store.acknowledge(reply.acked, reply.sent)
-        if recovering:
-            taken.update((table, row_id) for table, row_id, _v in reply.acked)
         for table, row_id, reason in reply.refused:
             store.reject(table, row_id, reason)
             report.rejections.append({"table": table, "id": row_id, "reason": reason})
@@ -170,16 +171,16 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
 
     for batch in hub.pull(store.cursor, batch_rows):
         changed, evicted = store.apply_pulled(batch.rows, batch.evictions, batch.cursor)
-        if recovering:
-            taken.update((r.table, r.id) for r in batch.rows)
+        if stale:
+            stale.difference_update((r.table, r.id) for r in batch.rows)
         report.pulled += len(batch.rows)
         report.evicted += evicted
         report.cursor = batch.cursor
         if progress:
             progress("pull", len(batch.rows))
     report.cursor = store.cursor
-    if recovering:  # the whole scope came from 0: a row the hub neither took nor sent is no longer ours
-        report.evicted += store.keep_only(taken)
+    if stale:  # the whole scope came from 0: a row the hub refused and did not send is no longer ours
+        report.evicted += store.drop_unless_pending(stale)
     with store.transaction(durable=recovering):
         store.set_meta("last_sync_ms", int(time.time() * 1000))
         if recovering:  # pushed and pulled in full: this hub is the one we sync with now

@@ -59,6 +59,7 @@ from sync.engine.hlc import new_replica_id, replica_of
 from sync.engine.labels import label_of
 from sync.engine.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, MAX_ROW_CHARS, text_limit
 from sync.engine.merge import ConflictRecord, merge_row
+from sync.engine.replicate import RECOVERY_REFUSED
 from sync.engine.rowstate import Eviction, PullBatch, RowState
 from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES
 from sync.engine.scope import common_area, in_scope, scope_range
@@ -90,7 +91,6 @@ CONFLICT_RESOLUTION_FIELDS = frozenset({"status", "resolution", "resolved_by"})
 # says nothing of where the row is, or whether it exists.
 OUT_OF_SCOPE = "该记录不在本站范围 {scope} 内，未保存"
 CONFLICT_FOUND_AGAIN = "县中心已重新发现这条冲突，本站改用县中心的记录"
-RECOVERY_REFUSED = "县中心未接收这批恢复数据（本站已与当前县中心数据库完整同步过，或县中心已再次更换）"
 REPLICA_TAKEN = "replica_id 已属于其他站点，不能使用（本机数据库可能是从别处复制来的）"
 _FOREIGN_VERSION = "记录含有不属于本站的版本，未保存"
 _HUB_ONLY = "冲突记录只能由县中心生成，站点只能处理其状态"

@@ -230,21 +230,20 @@ class Store(RowStore):
         if batch:
             yield batch
 
-    def keep_only(self, received: set[tuple[str, str]]) -> int:
-        """At the end of a recovery (a re-offer, then a pull of the whole scope from
-        cursor 0): drop the rows not in ``received`` — those the hub neither took
-        nor sent — which are no longer this station's (moved away by a change the
-        restored hub no longer recorded), but never a row with a pending field.
-        Returns how many were dropped."""
+    def drop_unless_pending(self, rows: set[tuple[str, str]]) -> int:
+        """At the end of a recovery: drop these rows (table, id) — the ones the restored
+        hub refused in the re-offer and did not send in the pull from cursor 0, which left
+        this station's scope by a change the hub no longer recorded — but never a row
+        with a pending field. Returns how many were dropped."""
         dropped = 0
         with self.transaction():
             for name in PARENTS_FIRST:
-                stale = [rid for (rid,) in self.conn.execute(f"SELECT id FROM {_q(name)} WHERE _pending IS NULL")
-                         if (name, rid) not in received]
-                for i in range(0, len(stale), 500):
-                    chunk = stale[i : i + 500]
-                    self.conn.execute(f"DELETE FROM {_q(name)} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-                dropped += len(stale)
+                ids = [rid for table, rid in rows if table == name]
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    dropped += self.conn.execute(
+                        f"DELETE FROM {_q(name)} WHERE _pending IS NULL AND id IN ({','.join('?' * len(chunk))})",
+                        chunk).rowcount
         return dropped
 
     # -- pull side -----------------------------------------------------------
