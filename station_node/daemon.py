@@ -1,7 +1,7 @@
 """``station-node daemon``: sync on an interval and on demand (SIGUSR1),
-backing off while the hub is unreachable. The loop only schedules
-``sync_with_retry``; it stops on SIGTERM/SIGINT, and on a permanent error
-(a rejected certificate must not be retried forever)."""
+backing off while the hub is unreachable or this PC's disk is full or failing.
+The loop only schedules ``sync_with_retry``; it stops on SIGTERM/SIGINT, and on
+a permanent error (a rejected certificate must not be retried forever)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import tenacity
 from station_node.session import sync_with_retry
 from sync.engine.defaults import DAEMON_INTERVAL_S, DAEMON_MAX_BACKOFF_S
 from sync.engine.errors import VetsyncError
+from sync.store.rows import DatabaseError, disk_fault
 from sync.store.station import Store
 
 log = logging.getLogger("station_node.daemon")
@@ -58,6 +59,14 @@ class Daemon:
                 failures += 1
                 wait = self._backoff(_State(failures))
                 self.report(f"同步失败（第 {failures} 次），{wait:.0f} 秒后重试：{exc}")
+            except DatabaseError as exc:  # this PC's disk: full or failing; nothing half written, room may come
+                kind = disk_fault(exc)
+                if kind is None:
+                    raise
+                failures += 1
+                wait = self._backoff(_State(failures))
+                what = "本机磁盘空间不足" if kind == "full" else "本机磁盘读写出错"
+                self.report(f"同步失败（第 {failures} 次），{wait:.0f} 秒后重试：{what}，本批未保存（已有数据完好）")
             self.wake_event.wait(wait)
             self.wake_event.clear()
         return 0

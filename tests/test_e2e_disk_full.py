@@ -249,6 +249,37 @@ def test_station_disk_filling_during_a_pull(two_villages, tmp_path):
     assert integrity(station.home / "station.db") == "ok"
 
 
+def test_the_daemon_waits_out_a_full_disk_of_its_own(two_villages, tmp_path):
+    """A full disk at the station is not a reason for the daemon to stop: it says so, backs
+    off, and syncs once there is room again."""
+    from station_node import home as home_mod
+    from station_node.daemon import Daemon
+
+    hub, seed, pusher, big = two_villages
+    station = Station(tmp_path / "town", TOWN).enroll(hub)
+    store = home_mod.open_store(station.home)
+    try:
+        store.limit_size(0)  # no room at all beyond what the file holds
+        lines: list[str] = []
+        daemon = Daemon(station.home, store, interval=0.05, max_backoff=0.1, report=lines.append)
+
+        def report(line: str) -> None:
+            lines.append(line)
+            if len(lines) == 2:
+                store.limit_size(1 << 40)  # room again
+            if line.startswith("已同步"):
+                daemon.stop()
+
+        daemon.report = report
+        assert daemon.run() == 0
+    finally:
+        store.close()
+    assert all("本机磁盘空间不足" in line for line in lines[:2]), lines
+    assert lines[-1].startswith("已同步") and len(lines) >= 3, lines
+    assert integrity(station.home / "station.db") == "ok"
+    assert_scope_equal(hub, station)
+
+
 # --------------------------------------------------------------------------- the mappings, in process
 
 
