@@ -107,15 +107,8 @@ def _take_lock(home: Path, *, exclusive: bool) -> int | None:
 # --------------------------------------------------------------------------- files
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file, or a directory's entries (after a rename into it), to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -178,12 +171,12 @@ def backup(home: Path, dest: Path, *, keep: int = DEFAULT_KEEP, progress: Callab
         if problem is not True:
             raise HubError(f"备份副本未通过完整性检查，已删除：{problem}")
         facts = store_backup.inspect(tmp)
-        _fsync_file(tmp)
+        _fsync(tmp)
         os.replace(tmp, final)
     except BaseException:
         _remove(tmp, Path(f"{tmp}-journal"))
         raise
-    _fsync_dir(dest)
+    _fsync(dest)
     removed = _prune(dest, keep)
     return BackupResult(final, final.stat().st_size, facts.rows, facts.tables, facts.epoch, facts.last_seq, removed)
 
@@ -279,7 +272,7 @@ def restore(home: Path, src: Path, *, confirm: Callable[[store_backup.BackupFact
             finally:
                 store.close()
             _remove(Path(f"{tmp}-wal"), Path(f"{tmp}-shm"))
-            _fsync_file(tmp)
+            _fsync(tmp)
             aside = _set_aside(db, when)
             _remove(Path(f"{db}-shm"))
             os.replace(tmp, db)
@@ -288,7 +281,7 @@ def restore(home: Path, src: Path, *, confirm: Callable[[store_backup.BackupFact
             if aside is not None and Path(f"{aside}-wal").exists() and not Path(f"{db}-wal").exists():
                 os.replace(Path(f"{aside}-wal"), Path(f"{db}-wal"))  # the old database stays whole where it was
             raise
-        _fsync_dir(home)
+        _fsync(home)
     return RestoreResult(src, aside, epoch, previous, facts.rows)
 
 
