@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vetsync/v1/sync.proto\x12\nvetsync.v1\"o\n\x03Row\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x01(\x0c\x12\r\n\x05\x63lock\x18\x04 \x01(\x0c\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\x0c\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x08\"k\n\x10HandshakeRequest\x12\x10\n\x08protocol\x18\x01 \x01(\r\x12\x0e\n\x06schema\x18\x02 \x01(\r\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0f\n\x07wall_ms\x18\x04 \x01(\x03\x12\x10\n\x08software\x18\x05 \x01(\t\"\xb2\x01\n\x11HandshakeResponse\x12\x10\n\x08protocol\x18\x01 \x01(\r\x12\x0e\n\x06schema\x18\x02 \x01(\r\x12\x0f\n\x07station\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x13\n\x0bhub_wall_ms\x18\x05 \x01(\x03\x12\x0e\n\x06\x63ounty\x18\x06 \x01(\t\x12\x0f\n\x07hub_seq\x18\x07 \x01(\x04\x12\x16\n\x0emax_batch_rows\x18\x08 \x01(\r\x12\r\n\x05\x65poch\x18\t \x01(\t\"q\n\x0bPushRequest\x12\r\n\x05\x62\x61tch\x18\x01 \x01(\x04\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12\x1d\n\x04rows\x18\x03 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\x04\x12\x10\n\x08recovery\x18\x05 \x01(\t\"2\n\x03\x41\x63k\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08versions\x18\x03 \x01(\x0c\"4\n\x07Refusal\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"u\n\x0cPushResponse\x12\r\n\x05\x62\x61tch\x18\x01 \x01(\x04\x12\x1d\n\x04\x61\x63ks\x18\x02 \x03(\x0b\x32\x0f.vetsync.v1.Ack\x12$\n\x07refused\x18\x03 \x03(\x0b\x32\x13.vetsync.v1.Refusal\x12\x11\n\tconflicts\x18\x04 \x01(\r\"E\n\x0bPullRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12\x12\n\nbatch_rows\x18\x02 \x01(\r\x12\x12\n\nreplica_id\x18\x03 \x01(\t\"%\n\x08\x45viction\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"t\n\x0cPullResponse\x12\x1d\n\x04rows\x18\x01 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\'\n\tevictions\x18\x02 \x03(\x0b\x32\x14.vetsync.v1.Eviction\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\x04\x12\x0c\n\x04more\x18\x04 \x01(\x08\"+\n\rEnrollRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0b\n\x03\x63sr\x18\x02 \x01(\x0c\"m\n\x0e\x45nrollResponse\x12\x13\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x0f\n\x07station\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x0e\n\x06\x63ounty\x18\x05 \x01(\t\"C\n\x06\x42ucket\x12\r\n\x05table\x18\x01 \x01(\t\x12\x0c\n\x04\x61rea\x18\x02 \x01(\t\x12\x0c\n\x04rows\x18\x03 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x04 \x01(\x06\"F\n\rVerifyRequest\x12!\n\x05\x66\x65tch\x18\x01 \x03(\x0b\x32\x12.vetsync.v1.Bucket\x12\x12\n\nbatch_rows\x18\x02 \x01(\r\"~\n\x0eVerifyResponse\x12\r\n\x05scope\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12#\n\x07\x62uckets\x18\x03 \x03(\x0b\x32\x12.vetsync.v1.Bucket\x12\x1d\n\x04rows\x18\x04 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\x0c\n\x04more\x18\x05 \x01(\x08\x32\x8f\x02\n\x04Sync\x12H\n\tHandshake\x12\x1c.vetsync.v1.HandshakeRequest\x1a\x1d.vetsync.v1.HandshakeResponse\x12=\n\x04Push\x12\x17.vetsync.v1.PushRequest\x1a\x18.vetsync.v1.PushResponse(\x01\x30\x01\x12;\n\x04Pull\x12\x17.vetsync.v1.PullRequest\x1a\x18.vetsync.v1.PullResponse0\x01\x12\x41\n\x06Verify\x12\x19.vetsync.v1.VerifyRequest\x1a\x1a.vetsync.v1.VerifyResponse0\x01\x32M\n\nEnrollment\x12?\n\x06\x45nroll\x12\x19.vetsync.v1.EnrollRequest\x1a\x1a.vetsync.v1.EnrollResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vetsync/v1/sync.proto\x12\nvetsync.v1\"o\n\x03Row\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x01(\x0c\x12\r\n\x05\x63lock\x18\x04 \x01(\x0c\x12\x0c\n\x04\x62\x61se\x18\x05 \x01(\x0c\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x08\"k\n\x10HandshakeRequest\x12\x10\n\x08protocol\x18\x01 \x01(\r\x12\x0e\n\x06schema\x18\x02 \x01(\r\x12\x12\n\nreplica_id\x18\x03 \x01(\t\x12\x0f\n\x07wall_ms\x18\x04 \x01(\x03\x12\x10\n\x08software\x18\x05 \x01(\t\"\xcc\x01\n\x11HandshakeResponse\x12\x10\n\x08protocol\x18\x01 \x01(\r\x12\x0e\n\x06schema\x18\x02 \x01(\r\x12\x0f\n\x07station\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x13\n\x0bhub_wall_ms\x18\x05 \x01(\x03\x12\x0e\n\x06\x63ounty\x18\x06 \x01(\t\x12\x0f\n\x07hub_seq\x18\x07 \x01(\x04\x12\x16\n\x0emax_batch_rows\x18\x08 \x01(\r\x12\r\n\x05\x65poch\x18\t \x01(\t\x12\x18\n\x10pruned_before_ms\x18\n \x01(\x03\"q\n\x0bPushRequest\x12\r\n\x05\x62\x61tch\x18\x01 \x01(\x04\x12\x12\n\nreplica_id\x18\x02 \x01(\t\x12\x1d\n\x04rows\x18\x03 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\x04\x12\x10\n\x08recovery\x18\x05 \x01(\t\"2\n\x03\x41\x63k\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08versions\x18\x03 \x01(\x0c\"4\n\x07Refusal\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"u\n\x0cPushResponse\x12\r\n\x05\x62\x61tch\x18\x01 \x01(\x04\x12\x1d\n\x04\x61\x63ks\x18\x02 \x03(\x0b\x32\x0f.vetsync.v1.Ack\x12$\n\x07refused\x18\x03 \x03(\x0b\x32\x13.vetsync.v1.Refusal\x12\x11\n\tconflicts\x18\x04 \x01(\r\"E\n\x0bPullRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12\x12\n\nbatch_rows\x18\x02 \x01(\r\x12\x12\n\nreplica_id\x18\x03 \x01(\t\"%\n\x08\x45viction\x12\r\n\x05table\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"t\n\x0cPullResponse\x12\x1d\n\x04rows\x18\x01 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\'\n\tevictions\x18\x02 \x03(\x0b\x32\x14.vetsync.v1.Eviction\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\x04\x12\x0c\n\x04more\x18\x04 \x01(\x08\"+\n\rEnrollRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0b\n\x03\x63sr\x18\x02 \x01(\x0c\"m\n\x0e\x45nrollResponse\x12\x13\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x0f\n\x07station\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x0e\n\x06\x63ounty\x18\x05 \x01(\t\"\x1b\n\x0cRenewRequest\x12\x0b\n\x03\x63sr\x18\x01 \x01(\x0c\"O\n\rRenewResponse\x12\x13\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\x12\x11\n\tnot_after\x18\x03 \x01(\t\"C\n\x06\x42ucket\x12\r\n\x05table\x18\x01 \x01(\t\x12\x0c\n\x04\x61rea\x18\x02 \x01(\t\x12\x0c\n\x04rows\x18\x03 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x04 \x01(\x06\"F\n\rVerifyRequest\x12!\n\x05\x66\x65tch\x18\x01 \x03(\x0b\x32\x12.vetsync.v1.Bucket\x12\x12\n\nbatch_rows\x18\x02 \x01(\r\"~\n\x0eVerifyResponse\x12\r\n\x05scope\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12#\n\x07\x62uckets\x18\x03 \x03(\x0b\x32\x12.vetsync.v1.Bucket\x12\x1d\n\x04rows\x18\x04 \x03(\x0b\x32\x0f.vetsync.v1.Row\x12\x0c\n\x04more\x18\x05 \x01(\x08\x32\xcd\x02\n\x04Sync\x12H\n\tHandshake\x12\x1c.vetsync.v1.HandshakeRequest\x1a\x1d.vetsync.v1.HandshakeResponse\x12=\n\x04Push\x12\x17.vetsync.v1.PushRequest\x1a\x18.vetsync.v1.PushResponse(\x01\x30\x01\x12;\n\x04Pull\x12\x17.vetsync.v1.PullRequest\x1a\x18.vetsync.v1.PullResponse0\x01\x12\x41\n\x06Verify\x12\x19.vetsync.v1.VerifyRequest\x1a\x1a.vetsync.v1.VerifyResponse0\x01\x12<\n\x05Renew\x12\x18.vetsync.v1.RenewRequest\x1a\x19.vetsync.v1.RenewResponse2M\n\nEnrollment\x12?\n\x06\x45nroll\x12\x19.vetsync.v1.EnrollRequest\x1a\x1a.vetsync.v1.EnrollResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,33 +36,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HANDSHAKEREQUEST']._serialized_start=150
   _globals['_HANDSHAKEREQUEST']._serialized_end=257
   _globals['_HANDSHAKERESPONSE']._serialized_start=260
-  _globals['_HANDSHAKERESPONSE']._serialized_end=438
-  _globals['_PUSHREQUEST']._serialized_start=440
-  _globals['_PUSHREQUEST']._serialized_end=553
-  _globals['_ACK']._serialized_start=555
-  _globals['_ACK']._serialized_end=605
-  _globals['_REFUSAL']._serialized_start=607
-  _globals['_REFUSAL']._serialized_end=659
-  _globals['_PUSHRESPONSE']._serialized_start=661
-  _globals['_PUSHRESPONSE']._serialized_end=778
-  _globals['_PULLREQUEST']._serialized_start=780
-  _globals['_PULLREQUEST']._serialized_end=849
-  _globals['_EVICTION']._serialized_start=851
-  _globals['_EVICTION']._serialized_end=888
-  _globals['_PULLRESPONSE']._serialized_start=890
-  _globals['_PULLRESPONSE']._serialized_end=1006
-  _globals['_ENROLLREQUEST']._serialized_start=1008
-  _globals['_ENROLLREQUEST']._serialized_end=1051
-  _globals['_ENROLLRESPONSE']._serialized_start=1053
-  _globals['_ENROLLRESPONSE']._serialized_end=1162
-  _globals['_BUCKET']._serialized_start=1164
-  _globals['_BUCKET']._serialized_end=1231
-  _globals['_VERIFYREQUEST']._serialized_start=1233
-  _globals['_VERIFYREQUEST']._serialized_end=1303
-  _globals['_VERIFYRESPONSE']._serialized_start=1305
-  _globals['_VERIFYRESPONSE']._serialized_end=1431
-  _globals['_SYNC']._serialized_start=1434
-  _globals['_SYNC']._serialized_end=1705
-  _globals['_ENROLLMENT']._serialized_start=1707
-  _globals['_ENROLLMENT']._serialized_end=1784
+  _globals['_HANDSHAKERESPONSE']._serialized_end=464
+  _globals['_PUSHREQUEST']._serialized_start=466
+  _globals['_PUSHREQUEST']._serialized_end=579
+  _globals['_ACK']._serialized_start=581
+  _globals['_ACK']._serialized_end=631
+  _globals['_REFUSAL']._serialized_start=633
+  _globals['_REFUSAL']._serialized_end=685
+  _globals['_PUSHRESPONSE']._serialized_start=687
+  _globals['_PUSHRESPONSE']._serialized_end=804
+  _globals['_PULLREQUEST']._serialized_start=806
+  _globals['_PULLREQUEST']._serialized_end=875
+  _globals['_EVICTION']._serialized_start=877
+  _globals['_EVICTION']._serialized_end=914
+  _globals['_PULLRESPONSE']._serialized_start=916
+  _globals['_PULLRESPONSE']._serialized_end=1032
+  _globals['_ENROLLREQUEST']._serialized_start=1034
+  _globals['_ENROLLREQUEST']._serialized_end=1077
+  _globals['_ENROLLRESPONSE']._serialized_start=1079
+  _globals['_ENROLLRESPONSE']._serialized_end=1188
+  _globals['_RENEWREQUEST']._serialized_start=1190
+  _globals['_RENEWREQUEST']._serialized_end=1217
+  _globals['_RENEWRESPONSE']._serialized_start=1219
+  _globals['_RENEWRESPONSE']._serialized_end=1298
+  _globals['_BUCKET']._serialized_start=1300
+  _globals['_BUCKET']._serialized_end=1367
+  _globals['_VERIFYREQUEST']._serialized_start=1369
+  _globals['_VERIFYREQUEST']._serialized_end=1439
+  _globals['_VERIFYRESPONSE']._serialized_start=1441
+  _globals['_VERIFYRESPONSE']._serialized_end=1567
+  _globals['_SYNC']._serialized_start=1570
+  _globals['_SYNC']._serialized_end=1903
+  _globals['_ENROLLMENT']._serialized_start=1905
+  _globals['_ENROLLMENT']._serialized_end=1982
 # @@protoc_insertion_point(module_scope)

@@ -39,7 +39,7 @@ class HandshakeRequest(_message.Message):
     def __init__(self, protocol: _Optional[int] = ..., schema: _Optional[int] = ..., replica_id: _Optional[str] = ..., wall_ms: _Optional[int] = ..., software: _Optional[str] = ...) -> None: ...
 
 class HandshakeResponse(_message.Message):
-    __slots__ = ("protocol", "schema", "station", "scope", "hub_wall_ms", "county", "hub_seq", "max_batch_rows", "epoch")
+    __slots__ = ("protocol", "schema", "station", "scope", "hub_wall_ms", "county", "hub_seq", "max_batch_rows", "epoch", "pruned_before_ms")
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     STATION_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,7 @@ class HandshakeResponse(_message.Message):
     HUB_SEQ_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_ROWS_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
+    PRUNED_BEFORE_MS_FIELD_NUMBER: _ClassVar[int]
     protocol: int
     schema: int
     station: str
@@ -58,7 +59,8 @@ class HandshakeResponse(_message.Message):
     hub_seq: int
     max_batch_rows: int
     epoch: str
-    def __init__(self, protocol: _Optional[int] = ..., schema: _Optional[int] = ..., station: _Optional[str] = ..., scope: _Optional[str] = ..., hub_wall_ms: _Optional[int] = ..., county: _Optional[str] = ..., hub_seq: _Optional[int] = ..., max_batch_rows: _Optional[int] = ..., epoch: _Optional[str] = ...) -> None: ...
+    pruned_before_ms: int
+    def __init__(self, protocol: _Optional[int] = ..., schema: _Optional[int] = ..., station: _Optional[str] = ..., scope: _Optional[str] = ..., hub_wall_ms: _Optional[int] = ..., county: _Optional[str] = ..., hub_seq: _Optional[int] = ..., max_batch_rows: _Optional[int] = ..., epoch: _Optional[str] = ..., pruned_before_ms: _Optional[int] = ...) -> None: ...
 
 class PushRequest(_message.Message):
     __slots__ = ("batch", "replica_id", "rows", "cursor", "recovery")
@@ -157,6 +159,22 @@ class EnrollResponse(_message.Message):
     scope: str
     county: str
     def __init__(self, certificate: _Optional[bytes] = ..., ca_certificate: _Optional[bytes] = ..., station: _Optional[str] = ..., scope: _Optional[str] = ..., county: _Optional[str] = ...) -> None: ...
+
+class RenewRequest(_message.Message):
+    __slots__ = ("csr",)
+    CSR_FIELD_NUMBER: _ClassVar[int]
+    csr: bytes
+    def __init__(self, csr: _Optional[bytes] = ...) -> None: ...
+
+class RenewResponse(_message.Message):
+    __slots__ = ("certificate", "ca_certificate", "not_after")
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    CA_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    certificate: bytes
+    ca_certificate: bytes
+    not_after: str
+    def __init__(self, certificate: _Optional[bytes] = ..., ca_certificate: _Optional[bytes] = ..., not_after: _Optional[str] = ...) -> None: ...
 
 class Bucket(_message.Message):
     __slots__ = ("table", "area", "rows", "digest")

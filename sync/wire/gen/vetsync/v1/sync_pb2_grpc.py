@@ -55,6 +55,11 @@ class SyncStub:
                 request_serializer=vetsync_dot_v1_dot_sync__pb2.VerifyRequest.SerializeToString,
                 response_deserializer=vetsync_dot_v1_dot_sync__pb2.VerifyResponse.FromString,
                 _registered_method=True)
+        self.Renew = channel.unary_unary(
+                '/vetsync.v1.Sync/Renew',
+                request_serializer=vetsync_dot_v1_dot_sync__pb2.RenewRequest.SerializeToString,
+                response_deserializer=vetsync_dot_v1_dot_sync__pb2.RenewResponse.FromString,
+                _registered_method=True)
 
 
 class SyncServicer:
@@ -88,6 +93,13 @@ class SyncServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Renew(self, request, context):
+        """A new certificate for the station's new key pair, before its present one expires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SyncServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +122,11 @@ def add_SyncServicer_to_server(servicer, server):
                     servicer.Verify,
                     request_deserializer=vetsync_dot_v1_dot_sync__pb2.VerifyRequest.FromString,
                     response_serializer=vetsync_dot_v1_dot_sync__pb2.VerifyResponse.SerializeToString,
+            ),
+            'Renew': grpc.unary_unary_rpc_method_handler(
+                    servicer.Renew,
+                    request_deserializer=vetsync_dot_v1_dot_sync__pb2.RenewRequest.FromString,
+                    response_serializer=vetsync_dot_v1_dot_sync__pb2.RenewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -221,6 +238,33 @@ class Sync:
             '/vetsync.v1.Sync/Verify',
             vetsync_dot_v1_dot_sync__pb2.VerifyRequest.SerializeToString,
             vetsync_dot_v1_dot_sync__pb2.VerifyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Renew(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vetsync.v1.Sync/Renew',
+            vetsync_dot_v1_dot_sync__pb2.RenewRequest.SerializeToString,
+            vetsync_dot_v1_dot_sync__pb2.RenewResponse.FromString,
             options,
             channel_credentials,
             insecure,
