@@ -23,6 +23,7 @@ call and on every push and pull batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -161,6 +162,19 @@ def guarded(method):
     return wrapper
 
 
+@contextlib.contextmanager
+def _unless_disk_fault(what: str):
+    """Bookkeeping a full or failing disk may skip (a handshake's, a pull's
+    statistics): the call is served without it, so a hub that cannot write still
+    serves pulls; it is logged, and the next call records it once there is room."""
+    try:
+        yield
+    except Exception as exc:
+        if (kind := disk_fault(exc)) is None:
+            raise
+        log.warning("disk %s: %s not recorded: %s", kind, what, exc)
+
+
 class _Port:
     """What both servicers share: the store, the registry, a pool, the limits."""
 
@@ -231,10 +245,10 @@ class SyncService(_Port):
             raise ProtocolError(f"站点时钟值不合法：{request.wall_ms}")
         now = int(time.time() * 1000)
         skew_ms = request.wall_ms - now if request.wall_ms else 0
-        with self.hub.transaction(durable=False):
-            self.hub.bind_replica(request.replica_id, peer.station)
+        self.hub.bind_replica(request.replica_id, peer.station)  # writes only at first sight
+        with _unless_disk_fault("handshake"), self.hub.transaction(durable=False):
             self.registry.record_handshake(peer.station, request.replica_id, skew_ms)
-            seq = self.hub.last_seq
+        seq = self.hub.last_seq
         return pb.HandshakeResponse(
             protocol=codec.PROTOCOL_VERSION, schema=SCHEMA_VERSION, station=peer.station, scope=peer.scope,
             hub_wall_ms=now, county=self.hub.meta("county") or "", hub_seq=seq, max_batch_rows=MAX_BATCH_ROWS,
@@ -325,19 +339,19 @@ class SyncService(_Port):
     def _pull_batch(self, station: str, serial: str, replica_id: str, cursor: int, limit: int):
         peer = self._peer(station, serial, "Pull")  # per batch, like a push
         if replica_id:
-            with self.hub.transaction(durable=False):
-                self.hub.bind_replica(replica_id, peer.station)
+            self.hub.bind_replica(replica_id, peer.station)
         batch = self.hub.changes_since(cursor, peer.scope, station=peer.station, replica_id=replica_id,
                                        limit=limit)  # and sync.engine.limits.MAX_PULL_BATCH_BYTES
         if replica_id and not batch.more:  # pulled to the end from this epoch: no more re-offers
-            self.hub.synced_in_full(replica_id)
+            with _unless_disk_fault("end of pull"):  # else a later session may re-offer again: harmless
+                self.hub.synced_in_full(replica_id)
         reply = pb.PullResponse(rows=[codec.row_to_pb(r) for r in batch.rows],
                                 evictions=codec.evictions_to_pb(batch.evictions), cursor=batch.cursor,
                                 more=batch.more)
         return peer, batch, reply
 
     def _record_pull(self, station: str, rows: int, from_cursor: int, to_cursor: int) -> None:
-        with self.hub.transaction(durable=False):
+        with _unless_disk_fault("pull"), self.hub.transaction(durable=False):
             self.registry.record_pull(station, rows, from_cursor=from_cursor, to_cursor=to_cursor)
 
     @guarded

@@ -195,6 +195,36 @@ def test_hub_that_cannot_write_refuses_and_resumes_by_itself(two_villages, tmp_p
     assert_scope_equal(hub, pusher)
 
 
+@pytest.mark.e2e
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="prlimit is Linux only")
+def test_hub_that_cannot_write_a_byte_still_serves_pulls(two_villages, tmp_path):
+    """No room at all: not even a handshake's or a pull's bookkeeping can be written. A station
+    that is known already still pulls; only writes are refused."""
+    hub, seed, pusher, big = two_villages
+    town = Station(tmp_path / "town", TOWN).enroll(hub)
+    assert town.sync()["pulled"] > 2000
+    seed.add_veteran(id_number(902), "赵十")
+    assert seed.sync()["pushed"] == 1
+    hub.stop()  # a clean stop checkpoints the WAL into the database: it starts again empty
+    hub.start(port=hub.port)
+    pid = hub.proc.pid
+    wal = hub.home / "hub.db-wal"
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (wal.stat().st_size if wal.exists() else 0, resource.RLIM_INFINITY))
+    try:
+        report = town.sync()
+        assert report["pulled"] == 1 and report["pushed"] == 0, report
+        assert_scope_equal(hub, town)
+        assert any("not recorded" in line for line in hub.log), hub.log[-5:]
+        failed = pusher.cli("sync", "--retries", "1", "--batch-rows", "5000", check=False, timeout=120)
+        assert "县中心磁盘读写出错" in one_line_error(failed)
+        assert pending(pusher) == big
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    assert pusher.sync()["pushed"] == big
+    assert_scope_equal(hub, pusher)
+
+
 # --------------------------------------------------------------------------- a station
 
 

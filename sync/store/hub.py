@@ -296,8 +296,13 @@ class HubStore:
         is the hub's own (the message names neither)."""
         if replica_id == self.replica_id:
             raise Forbidden(REPLICA_TAKEN)
+        known = "SELECT station FROM _replicas WHERE replica_id = ?"
+        with self.lock:
+            row = self.conn.execute(known, (replica_id,)).fetchone()
+        if row is not None and row[0] == station:
+            return  # bound already: nothing to write (so a hub that cannot write still serves it)
         with self.transaction():
-            row = self.conn.execute("SELECT station FROM _replicas WHERE replica_id = ?", (replica_id,)).fetchone()
+            row = self.conn.execute(known, (replica_id,)).fetchone()
             if row is None:
                 self.conn.execute(
                     "INSERT INTO _replicas (replica_id, station, first_seen_ms) VALUES (?, ?, ?)",
