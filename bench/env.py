@@ -178,9 +178,12 @@ class HubProc:
 
     # -- process
 
-    def start(self, timeout: float = 30) -> "HubProc":
+    def start(self, timeout: float = 30, port: int = 0) -> "HubProc":
+        """Start ``county-hub serve``; ``port``: the sync port (its enrollment port is the next
+        one), 0 for any free pair (a restarted hub can take its old port back, for stations that
+        know its address)."""
         self.proc = subprocess.Popen(
-            [str(BIN / "county-hub"), "serve", "--listen", "127.0.0.1:0", "--home", str(self.home)],
+            [str(BIN / "county-hub"), "serve", "--listen", f"127.0.0.1:{port}", "--home", str(self.home)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
         )
         deadline = time.monotonic() + timeout
@@ -249,14 +252,21 @@ class HubProc:
         return home
 
 
-def make_direct_stations(hub: HubProc, root: Path, codes: list[str], template: Path, blank: Path) -> list[Path]:
+def make_direct_stations(hub: HubProc, root: Path, codes: list[str], template: Path, blank: Path, *,
+                         own_rows: bool = False) -> list[Path]:
     """Station homes made without the enrollment round trip: key + CSR made in the
     home, signed by the county CA directly, registered in the hub's registry; the
     database is a blank store holding the template's rows of the station's scope,
     already acknowledged, with the cursor at the hub's current seq (as if the
-    station had just synced)."""
+    station had just synced).
+
+    ``own_rows``: the rows stay pending, as if typed at this station: every visit
+    and petition registered by it (``station``) and every version its own
+    replica's (the template's replica id replaced in the rows' clocks and
+    pending marks), so that the station can push them to a hub that lacks them."""
     ca = hub.ca
-    tpl_meta = _read_meta(template, ("hlc_last", "seq"))
+    tpl_meta = _read_meta(template, ("hlc_last", "seq", "replica_id"))
+    tpl_replica = tpl_meta["replica_id"]
     cursor = hub.last_seq()
     now = int(time.time() * 1000)
     certs, homes = [], []
@@ -276,12 +286,20 @@ def make_direct_stations(hub: HubProc, root: Path, codes: list[str], template: P
             conn.execute("ATTACH DATABASE ? AS tpl", (str(template),))
             conn.execute("BEGIN")
             lo, hi = scope_range(code)
+            replica = new_replica_id()
             for t in TABLES:
                 conn.execute(f'INSERT INTO main."{t}" SELECT * FROM tpl."{t}" WHERE area >= ? AND area < ?', (lo, hi))
-                conn.execute(f'UPDATE main."{t}" SET _pending = NULL WHERE _pending IS NOT NULL')
+                if not own_rows:
+                    conn.execute(f'UPDATE main."{t}" SET _pending = NULL WHERE _pending IS NOT NULL')
+                    continue
+                conn.execute(f'UPDATE main."{t}" SET _clock = replace(_clock, ?1, ?2), '
+                             f'_pending = replace(_pending, ?1, ?2)', (tpl_replica, replica))
+                if t in ("visits", "petitions"):
+                    conn.execute(f'UPDATE main."{t}" SET station = ?', (code,))
+            hlc_last = tpl_meta["hlc_last"].replace(tpl_replica, replica) if own_rows else tpl_meta["hlc_last"]
             _set_meta(conn, {
-                "replica_id": new_replica_id(), "station": code, "scope": code, "county": code[:6],
-                "hub": hub.target, "mode": "networked", "hlc_last": tpl_meta["hlc_last"], "seq": tpl_meta["seq"],
+                "replica_id": replica, "station": code, "scope": code, "county": code[:6],
+                "hub": hub.target, "mode": "networked", "hlc_last": hlc_last, "seq": tpl_meta["seq"],
                 "cursor": cursor,
             })
             conn.execute("COMMIT")

@@ -314,63 +314,107 @@ def noop(b: Bench, runs: int) -> None:
 # --------------------------------------------------------------------------- many stations
 
 
+def village_codes(b: Bench, what: str) -> list[str]:
+    """The ``--stations`` villages, the largest first (at small scales some villages hold no rows; they still sync)."""
+    sizes = E.village_sizes(b.template)
+    villages = [f"{E.COUNTY}{t:03d}{v:03d}" for t in range(1, 16) for v in range(1, 21)]  # the generator's 15 × 20
+    if b.stations > len(villages):
+        b.problem(f"{what}: the county has {len(villages)} villages, running {len(villages)} stations")
+    return sorted(villages, key=lambda c: (-sizes.get(c, 0), c))[: b.stations]
+
+
+def direct_homes(b: Bench, hub: E.HubProc, root: Path, codes: list[str], *, own_rows: bool = False) -> list[Path]:
+    """One station home per village, certificates issued directly (``env.make_direct_stations``)."""
+    blank = b.workdir / "blank.db"
+    if not blank.exists():
+        E.make_blank(blank)
+    t0 = time.perf_counter()
+    homes = E.make_direct_stations(hub, root, codes, b.template, blank, own_rows=own_rows)
+    b.log(f"  made {len(homes)} station homes (certificates issued directly) in {time.perf_counter() - t0:.1f} s")
+    return homes
+
+
+@dataclass
+class Wave:
+    """Many stations synced at once: every station's result (``bench.worker many``)."""
+    results: list[dict]
+    client_cpu_s: float
+    hub_cpu_s: float  # from just before ``go``
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.results if "error" in r]
+
+    @property
+    def span_s(self) -> float:
+        """From the first station's start to the last one's end."""
+        return max(r["end"] for r in self.results) - min(r["start"] for r in self.results)
+
+    def seconds(self) -> list[float]:
+        return [r["seconds"] for r in self.results if "error" not in r] or [0.0]
+
+
+def drive_stations(b: Bench, hub: E.HubProc, codes: list[str], homes: list[Path], *, rows: int, tag: str,
+                   before_go=None) -> Wave:
+    """Sync every station once, at the same moment, from ``client_procs`` client
+    processes (one thread per station; ``rows`` of each edited first, untimed).
+    ``before_go()`` runs once every client is ready, just before they are released."""
+    procs = max(1, min(b.client_procs, len(homes)))
+    workers = []
+    for k in range(procs):
+        spec = b.workdir / f"{tag}-{k}.json"
+        spec.write_text(json.dumps({"rows": rows, "tag": tag, "stations": [
+            {"code": c, "home": str(h)} for c, h in list(zip(codes, homes))[k::procs]]}))
+        workers.append(subprocess.Popen([sys.executable, "-m", "bench.worker", "many", str(spec)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        env=E.env_for_children(), cwd=ROOT))
+    try:
+        for w in workers:
+            if w.stdout.readline().strip() != "ready":
+                raise RuntimeError("a many-stations client did not get ready")
+        if before_go:
+            before_go()
+        hub_cpu = E.cpu_seconds(hub.pid)
+        for w in workers:
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        results, client_cpu = [], 0.0
+        for w in workers:
+            answer = json.loads(w.stdout.readline())
+            results.extend(answer["stations"])
+            client_cpu += answer["cpu_s"]
+            w.wait(60)
+        hub_cpu = E.cpu_seconds(hub.pid) - hub_cpu
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait(10)
+    return Wave(results, client_cpu, hub_cpu)
+
+
 def many_stations(b: Bench, runs: int) -> None:
     """``stations`` village stations, each with ~100 changed rows, syncing at once.
 
     Driven from ``client_procs`` client processes, one thread per station, each
     station with its own store file, certificate and gRPC channel."""
-    sizes = E.village_sizes(b.template)
-    villages = [f"{E.COUNTY}{t:03d}{v:03d}" for t in range(1, 16) for v in range(1, 21)]  # the generator's 15 × 20
-    if b.stations > len(villages):
-        b.problem(f"many stations: the county has {len(villages)} villages, running {len(villages)} stations")
-    # the largest villages first (at small scales some villages hold no rows; they still sync)
-    codes = sorted(villages, key=lambda c: (-sizes.get(c, 0), c))[: b.stations]
-    blank = b.workdir / "blank.db"
-    E.make_blank(blank)
-    t0 = time.perf_counter()
-    homes = E.make_direct_stations(b.hub, b.workdir / "many", codes, b.template, blank)
-    b.log(f"  made {len(homes)} station homes (certificates issued directly) in {time.perf_counter() - t0:.1f} s")
+    codes = village_codes(b, "many stations")
+    homes = direct_homes(b, b.hub, b.workdir / "many", codes)
     procs = max(1, min(b.client_procs, len(homes)))
     total_s, p50, p99, rows = [], [], [], 0
     for run in range(runs):
-        workers = []
-        for k in range(procs):
-            spec = b.workdir / f"many-{run}-{k}.json"
-            spec.write_text(json.dumps({"rows": 100, "tag": f"run{run}", "stations": [
-                {"code": c, "home": str(h)} for c, h in list(zip(codes, homes))[k::procs]]}))
-            workers.append(subprocess.Popen([sys.executable, "-m", "bench.worker", "many", str(spec)],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                            env=E.env_for_children(), cwd=ROOT))
-        try:
-            for w in workers:
-                if w.stdout.readline().strip() != "ready":
-                    raise RuntimeError("a many-stations client did not get ready")
-            hub_cpu = E.cpu_seconds(b.hub.pid)
-            for w in workers:
-                w.stdin.write("go\n")
-                w.stdin.flush()
-            results, client_cpu = [], 0.0
-            for w in workers:
-                answer = json.loads(w.stdout.readline())
-                results.extend(answer["stations"])
-                client_cpu += answer["cpu_s"]
-                w.wait(60)
-            hub_cpu = E.cpu_seconds(b.hub.pid) - hub_cpu
-        finally:
-            for w in workers:
-                if w.poll() is None:
-                    w.kill()
-                    w.wait(10)
-        failed = [r for r in results if "error" in r]
+        wave = drive_stations(b, b.hub, codes, homes, rows=100, tag=f"many-{run}")
+        results = wave.results
+        failed = wave.failed
         if failed:
             b.problem(f"many stations: {len(failed)} of {len(results)} stations failed, e.g. {failed[0]['error']}")
         bad = [r for r in results if "error" not in r and r.get("pushed") != r["edited"]]
         if bad:
             b.problem(f"many stations: {len(bad)} stations pushed a different count than they edited")
         rows = sum(r.get("pushed", 0) for r in results)
-        total_s.append(max(r["end"] for r in results) - min(r["start"] for r in results))
-        b.cpu(f"many_stations run {run + 1}", total_s[-1], client_cpu, hub_cpu)
-        secs = [r["seconds"] for r in results if "error" not in r] or [0.0]
+        total_s.append(wave.span_s)
+        b.cpu(f"many_stations run {run + 1}", total_s[-1], wave.client_cpu_s, wave.hub_cpu_s)
+        secs = wave.seconds()
         p50.append(nearest_rank(secs, 0.50))
         p99.append(nearest_rank(secs, 0.99))
         b.log(f"  run {run + 1}: {len(results)} stations, {rows:,} rows pushed, {total_s[-1]:.2f} s in all")

@@ -9,7 +9,9 @@ benchmark driver's GIL):
   process: edits each station's rows (untimed), prints ``ready``, waits for
   ``go`` on stdin, then starts one thread per station behind a barrier; each
   thread connects (its own channel, its own certificate) and runs ``sync_once``.
-  Prints one JSON line with every station's start, end and seconds.
+  Prints one JSON line with every station's start, end, seconds and report
+  (pushed, pulled, …, and what a recovering session re-offered: ``recovered``,
+  ``recovery_refused``). ``"rows": 0`` edits nothing (the recovery scenario).
 - ``echo-server KEY CERT CA``: the gRPC limit's server: a generic stream-stream
   handler over mutual TLS that ignores each request's bytes and answers each
   with an empty message. Prints ``port N``; serves until stdin closes.
@@ -125,7 +127,8 @@ def _many(spec_path: Path) -> None:
         try:
             with connect(home, store) as hub:
                 report = sync_once(store, hub)
-            out.update(pushed=report.pushed, pulled=report.pulled, rejected=report.rejected, conflicts=report.conflicts)
+            out.update(pushed=report.pushed, pulled=report.pulled, rejected=report.rejected, conflicts=report.conflicts,
+                       evicted=report.evicted, recovered=report.recovered, recovery_refused=report.recovery_refused)
         except Exception as exc:  # noqa: BLE001 - reported, counted as a failure
             out["error"] = f"{type(exc).__name__}: {exc}"
         out["seconds"] = time.perf_counter() - t0
