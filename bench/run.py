@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.scenarios import DEPENDS, SCENARIOS, Bench, Figure
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["limits", "initial_push", "bootstrap_pull", "incremental", "noop", "many_stations"]
+ORDER = ["limits", "initial_push", "bootstrap_pull", "incremental", "noop", "many_stations", "recovery"]
 
 # name → (comparison, must reach, aim), from the issue (scale 1.0, 2 cores, loopback, mTLS, durable commits)
 TARGETS = {
@@ -35,6 +35,8 @@ TARGETS = {
     "noop_warm_channel": ("<=", 10, 3),
     "noop_station_node_sync": ("<=", 600, 300),
     "many_stations_total": ("<=", 15, 5),
+    # issue 11: the restored hub healed by every station within 3× (aim 2×) the stations' first push of the county
+    "recovery_vs_push": ("<=", 3, 2),
     "memory_station_initial_push": ("<=", 200, 120),
     "memory_hub_initial_push": ("<=", 200, 120),
     "memory_station_bootstrap_pull": ("<=", 200, 120),
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"), help="JSON file of the figures")
     parser.add_argument("--only", nargs="+", choices=[*ORDER, "memory"], metavar="SCENARIO",
                         help=f"run only these ({', '.join([*ORDER, 'memory'])}); what they need runs as setup")
-    parser.add_argument("--stations", type=int, default=300, help="stations in the many-stations scenario")
+    parser.add_argument("--stations", type=int, default=300, help="stations in the many-stations and recovery scenarios")
     parser.add_argument("--incremental-rows", type=int, default=1000, help="rows edited in the incremental scenario")
     parser.add_argument("--client-procs", type=int, default=2, help="client processes driving the many stations")
     parser.add_argument("--seed", type=int, default=1)

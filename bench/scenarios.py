@@ -426,6 +426,184 @@ def many_stations(b: Bench, runs: int) -> None:
     b.figure("many_stations_p99", "s", p99, "many_stations")
 
 
+# --------------------------------------------------------------------------- recovery
+
+
+def area_counts(db: Path) -> dict[str, dict[str, int]]:
+    """Rows per table and area of a store or hub database."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {t: dict(conn.execute(f'SELECT area, count(*) FROM "{t}" GROUP BY area').fetchall())
+                for t in E.DATA_TABLES}
+    finally:
+        conn.close()
+
+
+def table_counts(db: Path, tables=(*E.DATA_TABLES, "conflicts")) -> dict[str, int]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        conn.close()
+
+
+def hub_backup(hub: E.HubProc, dest: Path) -> dict:
+    """``county-hub backup DEST --json`` while the hub serves: its JSON, and the command's wall time."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(E.BIN / "county-hub"), "backup", str(dest), "--json", "--home", str(hub.home)],
+                          capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"county-hub backup exited {proc.returncode}: {proc.stderr.strip()[-1000:]}")
+    return {**json.loads(proc.stdout), "seconds": seconds}
+
+
+def hub_restore(hub: E.HubProc, src: str) -> dict:
+    """``county-hub restore SRC --yes --json`` (the hub stopped)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(E.BIN / "county-hub"), "restore", src, "--yes", "--json", "--home", str(hub.home)],
+                          capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise RuntimeError(f"county-hub restore exited {proc.returncode}: {proc.stderr.strip()[-1000:]}")
+    return {**json.loads(proc.stdout), "seconds": time.perf_counter() - t0}
+
+
+def recovery(b: Bench, runs: int) -> None:
+    """A hub restored from a backup healed by its stations (issue 11).
+
+    A fresh hub; one station per village (``--stations``, made as for the many
+    stations) holding its village's rows as its own pending work; a backup then,
+    before any station has pushed: the snapshot to restore (the stations are
+    registered in it, no row is). The stations push the county to the hub (each
+    its own rows; every station synced in full); ``county-hub backup`` of the
+    full county while the hub serves (its size and time); the hub stopped,
+    ``county-hub restore`` of the early snapshot, the hub started again on its
+    port, and every station syncs: each sees the new epoch, re-offers all it
+    holds and pulls its scope again from 0. Checked: the hub then holds every
+    row of the stations' villages (per table), the conflicts it held, and a
+    station enrolled after the restore pulls exactly its village."""
+    codes = village_codes(b, "recovery")
+    by_area = area_counts(b.template)
+    expected = {t: sum(by_area[t].get(c, 0) for c in codes) for t in E.DATA_TABLES}
+    own = {c: sum(by_area[t].get(c, 0) for t in E.DATA_TABLES) for c in codes}
+    total = sum(expected.values())
+    push_s, backup_s, backup_mb, rec_s, offered, taken, ratio = [], [], [], [], [], [], []
+    info: dict = {}
+    for i in range(runs):
+        root = b.workdir / f"recovery{i}"
+        hub = b.new_hub(f"hub-recovery{i}")
+        hub.start()
+        homes = direct_homes(b, hub, root / "stations", codes, own_rows=True)
+
+        # The snapshot to restore: every station registered, no row pushed yet.
+        early = hub_backup(hub, root / "backup-early")
+        if early["rows"]:
+            b.problem(f"recovery: the early backup holds {early['rows']} rows, expected none")
+
+        # The county pushed by its stations, each its own village; every station synced in full.
+        fill = drive_stations(b, hub, codes, homes, rows=0, tag=f"recovery-{i}-push")
+        _wave_problems(b, "recovery, first push", fill, lambda r: (r.get("pushed"), own[r["station"]]))
+        push_s.append(fill.span_s)
+        b.cpu(f"recovery first push run {i + 1}", fill.span_s, fill.client_cpu_s, fill.hub_cpu_s)
+        held = table_counts(hub.home / "hub.db")
+        if {t: held[t] for t in E.DATA_TABLES} != expected:
+            b.problem(f"recovery: after the first push the hub holds {held}, the villages {expected}")
+
+        # A backup of the full county, while the hub serves.
+        full = hub_backup(hub, root / "backup-full")
+        backup_s.append(full["seconds"])
+        backup_mb.append(full["bytes"] / 2**20)
+        if full["tables"] != held:
+            b.problem(f"recovery: the full backup holds {full['tables']}, the hub {held}")
+        b.log(f"  run {i + 1}: {len(fill.results)} stations pushed {total:,} rows in "
+              f"{fill.span_s:.2f} s; backup {full['bytes'] / 2**20:.1f} MB in {full['seconds']:.2f} s")
+
+        # The hub put back to the early snapshot, started again, healed by every station at once.
+        hub.stop()
+        restored = hub_restore(hub, early["path"])
+        marks = {}
+
+        def start_restored() -> None:
+            marks["start"] = time.time()
+            hub.start(port=hub.port)  # the address the stations know
+            marks["listening"] = time.time()
+
+        wave = drive_stations(b, hub, codes, homes, rows=0, tag=f"recovery-{i}-heal", before_go=start_restored)
+        _wave_problems(b, "recovery", wave, lambda r: (r.get("recovered"), own[r["station"]]))
+        _wave_problems(b, "recovery, pull from 0", wave, lambda r: (r.get("pulled"), own[r["station"]]))
+        refused = sum(r.get("recovery_refused", 0) for r in wave.results)
+        if refused:
+            b.problem(f"recovery: the restored hub refused {refused} re-offered rows")
+        healed_s = max(r["end"] for r in wave.results) - marks["start"]
+        rec_s.append(healed_s)
+        n_offered = sum(r.get("recovered", 0) + r.get("recovery_refused", 0) for r in wave.results)
+        after = table_counts(hub.home / "hub.db")
+        n_taken = sum(after[t] for t in E.DATA_TABLES) - restored["rows"]
+        offered.append(n_offered / healed_s)
+        taken.append(n_taken / healed_s)
+        ratio.append(healed_s / fill.span_s)
+        hub_cpu = E.cpu_seconds(hub.pid)  # a fresh process: all it did since its start
+        b.cpu(f"recovery run {i + 1}", healed_s, wave.client_cpu_s, hub_cpu)
+        if {t: after[t] for t in E.DATA_TABLES} != expected:
+            b.problem(f"recovery: the healed hub holds {after}, the villages {expected}")
+        if after["conflicts"] != held["conflicts"]:
+            b.problem(f"recovery: the healed hub holds {after['conflicts']} conflicts, before the restore "
+                      f"{held['conflicts']}")
+        b.log(f"  run {i + 1}: restored hub started in {marks['listening'] - marks['start']:.2f} s; "
+              f"{len(wave.results)} stations re-offered {n_offered:,} rows (hub took {n_taken:,}) and pulled "
+              f"{sum(r.get('pulled', 0) for r in wave.results):,} back; healed {healed_s:.2f} s after its start")
+
+        # A station enrolled after the restore (a new PC for the largest village) pulls exactly its village.
+        fresh = root / "fresh"
+        hub.enroll(codes[0], fresh)
+        r = run_worker("sync", str(fresh))
+        got = table_counts(fresh / "station.db", E.DATA_TABLES)
+        want = {t: by_area[t].get(codes[0], 0) for t in E.DATA_TABLES}
+        if got != want:
+            b.problem(f"recovery: a station of {codes[0]} enrolled after the restore holds {got}, its village {want}")
+        secs = wave.seconds()
+        info = {
+            "stations": len(homes), "client_processes": max(1, min(b.client_procs, len(homes))), "rows": total,
+            "tables": expected,
+            "snapshot": "the backup taken after the stations were registered and before any pushed a row: "
+                        "the restored hub holds no row, every row comes back from the stations",
+            "restored_rows": restored["rows"], "restore_s": round(restored["seconds"], 3),
+            "hub_start_s": round(marks["listening"] - marks["start"], 3),
+            "stations_span_s": round(wave.span_s, 3), "session_p50_s": round(nearest_rank(secs, 0.5), 3),
+            "session_p99_s": round(nearest_rank(secs, 0.99), 3), "offered": n_offered, "taken": n_taken,
+            "pulled": sum(r.get("pulled", 0) for r in wave.results), "recovery_refused": refused,
+            "conflicts": after["conflicts"], "backup_rows": full["rows"], "backup_bytes": full["bytes"],
+            "early_backup_bytes": early["bytes"], "fresh_station": {"station": codes[0], "pulled": r["pulled"],
+                                                                     "tables": got},
+        }
+        hub.stop()
+    b.info["recovery"] = info
+    n = f"{len(codes)} stations, {total} rows"
+    b.figure("recovery_push_s", "s", push_s, "recovery", rows=total,
+             note=f"{n}: each station's first sync, pushing its own rows to the empty hub (first start to last end)")
+    b.figure("backup_size_mb", "MB", backup_mb, "recovery", note=f"county-hub backup of the hub holding {total} rows")
+    b.figure("backup_s", "s", backup_s, "recovery", rows=total,
+             note="county-hub backup while the hub serves, the whole command (interpreter start included)")
+    b.figure("recovery_s", "s", rec_s, "recovery", rows=total,
+             note=f"{n}: from the restored hub's start until the last station finished its recovering session")
+    b.figure("recovery_offered", "rows/s", offered, "recovery", note="rows re-offered by the stations ÷ recovery_s")
+    b.figure("recovery_taken", "rows/s", taken, "recovery", note="rows the restored hub gained ÷ recovery_s")
+    b.figure("recovery_vs_push", "×", ratio, "recovery", note="recovery_s ÷ recovery_push_s of the same run")
+
+
+def _wave_problems(b: Bench, what: str, wave: Wave, got_want) -> None:
+    """A failed station, or one whose count (``got_want(result)`` → (got, want)) is off."""
+    if wave.failed:
+        b.problem(f"{what}: {len(wave.failed)} of {len(wave.results)} stations failed, e.g. {wave.failed[0]['error']}")
+    off = [(r["station"], *got_want(r)) for r in wave.results if "error" not in r and got_want(r)[0] != got_want(r)[1]]
+    if off:
+        b.problem(f"{what}: {len(off)} stations moved a different count of rows than they hold, e.g. "
+                  f"{off[0][0]}: {off[0][1]} of {off[0][2]}")
+    rejected = sum(r.get("rejected", 0) for r in wave.results)
+    if rejected:
+        b.problem(f"{what}: {rejected} rows rejected")
+
+
 SCENARIOS = {
     "limits": limits,
     "initial_push": initial_push,
@@ -433,6 +611,7 @@ SCENARIOS = {
     "incremental": incremental,
     "noop": noop,
     "many_stations": many_stations,
+    "recovery": recovery,
     "memory": None,  # its figures come from initial_push and bootstrap_pull
 }
 DEPENDS = {

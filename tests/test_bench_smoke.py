@@ -35,6 +35,13 @@ FIGURES = {
     "memory_hub_initial_push": "MB",
     "memory_station_bootstrap_pull": "MB",
     "memory_hub_bootstrap_pull": "MB",
+    "recovery_push_s": "s",
+    "backup_size_mb": "MB",
+    "backup_s": "s",
+    "recovery_s": "s",
+    "recovery_offered": "rows/s",
+    "recovery_taken": "rows/s",
+    "recovery_vs_push": "×",
 }
 
 
@@ -60,6 +67,12 @@ def test_bench_runs_end_to_end(tmp_path):
     assert figures["initial_push"]["ratio"].keys() == {"sqlite", "grpc"}
     assert result["meta"]["rows"]["total"] > 0
     assert result["meta"]["many_stations"]["stations"] == 10
+    # The restored hub held no row; its 10 stations gave every row of their villages back (the scenario
+    # itself compares the hub's tables with the dataset and reports any difference as a problem).
+    rec = result["meta"]["recovery"]
+    assert rec["stations"] == 10 and rec["restored_rows"] == 0
+    assert rec["taken"] == rec["offered"] == rec["rows"] == sum(rec["tables"].values()) > 0
+    assert rec["fresh_station"]["pulled"] == sum(rec["fresh_station"]["tables"].values()) > 0
 
 
 @pytest.mark.slow
