@@ -16,23 +16,77 @@ codes. The JSON is a contract: fields are only ever added.
 The shared chrome is :mod:`station_node.cli_common`; the commands live in
 :mod:`station_node.cli_records`, ``cli_roster``, ``cli_conflicts`` and ``cli_sync``,
 each adding its commands to :data:`main` with ``register``.
+
+Start-up: a command module is imported only when one of its commands is
+asked for (:class:`LazyGroup`, after Click's documented lazy-loading pattern;
+:data:`COMMANDS` names the module of each command), so that a local command
+(``veteran show``) loads neither gRPC, the generated protobuf modules,
+cryptography nor the sync session, and ``--help`` of one command only its own
+module. ``tests/test_cli_imports.py`` holds :data:`COMMANDS` to what each
+module registers and checks, in a subprocess, what a local command imports.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from station_node import cli_conflicts, cli_records, cli_roster, cli_sync
 from station_node import home as home_mod
 from station_node.cli_common import StationError, StationGroup, emit_json, home_option, json_option
 
-__all__ = ["main"]
+__all__ = ["main", "COMMANDS", "LazyGroup"]
 
 
 # --------------------------------------------------------------------------- the group and init
 
+#: Command name → the module whose ``register(group)`` adds it to :data:`main`.
+#: A new command module: add its commands here (``init`` is defined below).
+COMMANDS: dict[str, str] = {
+    "veteran": "station_node.cli_records",
+    "visit": "station_node.cli_records",
+    "petition": "station_node.cli_records",
+    "import": "station_node.cli_roster",
+    "export": "station_node.cli_roster",
+    "conflicts": "station_node.cli_conflicts",
+    "sync": "station_node.cli_sync",
+    "verify": "station_node.cli_sync",
+    "status": "station_node.cli_sync",
+    "report": "station_node.cli_sync",
+    "daemon": "station_node.cli_sync",
+}
 
-@click.group("station-node", cls=StationGroup, help="县退役军人服务站离线工作与同步工具（station-node）。")
+
+class LazyGroup(StationGroup):
+    """A group whose commands are registered by their modules on first use.
+
+    ``lazy_commands`` maps a command name to a module path; the module is
+    imported when that command is looked up (to run it, or for ``--help``)
+    and its ``register(self)`` adds all of its commands at once. The group's
+    own commands (``init``) are ordinary ones."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+        self._loaded: set[str] = set()
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            self.load(self.lazy_commands[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+    def load(self, module_name: str) -> None:
+        """Import one command module and let it register its commands (once)."""
+        if module_name not in self._loaded:
+            importlib.import_module(module_name).register(self)
+            self._loaded.add(module_name)
+
+
+@click.group("station-node", cls=LazyGroup, lazy_commands=COMMANDS,
+             help="县退役军人服务站离线工作与同步工具（station-node）。")
 def main() -> None:
     """Entry point of the ``station-node`` console script."""
 
@@ -68,8 +122,6 @@ def init(station: str | None, offline: bool, hub: str | None, token: str | None,
     if not (hub and token):
         raise StationError("联网初始化需要 --hub HOST:PORT --token TOKEN（仅离线使用请加 --offline）")
     # enroll over TLS pinned by the token (and, with --recover, rebuild and re-apply the old file's edits)
+    from station_node import cli_sync  # the network: gRPC and cryptography, only here
+
     cli_sync.init_networked(where, station, hub, token, recover=recover_db, as_json=as_json)
-
-
-for _commands in (cli_records, cli_roster, cli_conflicts, cli_sync):
-    _commands.register(main)

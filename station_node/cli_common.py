@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import datetime as _dt
 from contextlib import contextmanager
-from typing import Iterator
-
-from rich.table import Table as RichTable
+from typing import TYPE_CHECKING, Iterator
 
 from station_node import home as home_mod
-from veterans.petition import Deadline, PetitionState
-from sync.store.station import Store
 from vetsync_cli import (
     ChineseCommand,
     ChineseGroup,
@@ -28,6 +24,10 @@ from vetsync_cli import (
     print_record,
     print_rows,
 )
+
+if TYPE_CHECKING:  # annotations only: a command imports what it uses (start-up time)
+    from sync.store.station import Store
+    from veterans.petition import Deadline, PetitionState
 
 __all__ = [
     "StationCommand",
@@ -109,6 +109,8 @@ def deadline_text(d: Deadline) -> str:
 
 def print_deadlines(state: PetitionState) -> None:
     """The petition's deadlines: 期限 / 到期日 / 情况."""
+    from rich.table import Table as RichTable
+
     out = RichTable(title="办理期限")
     for heading in ("期限", "到期日", "情况"):
         out.add_column(heading)

@@ -18,6 +18,12 @@ a networked ``init``) leaves the home and ``tls/`` at 0700 — also a home
 directory that existed before, since it now holds veterans' files and the
 station's private key — and the store makes ``station.db`` (and so its
 -wal and -shm files) 0600. Private keys are written 0600 from the start.
+
+Opening is the start of every command, so this module imports little:
+platformdirs only when no home is given, the quick check (``sync.store.salvage``)
+only when the file changed since its last good check, and the store opens a
+database whose schema is current without loading the migrations
+(``sync.store.rows``).
 """
 
 from __future__ import annotations
@@ -26,11 +32,7 @@ import contextlib
 import os
 from pathlib import Path
 
-import platformdirs
-
-from veterans import values as domain
 from sync.engine.errors import StoreError
-from sync.store.salvage import check_database
 from sync.store.station import Store
 
 __all__ = [
@@ -59,6 +61,8 @@ def resolve_home(home: str | os.PathLike | None = None) -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser()
+    import platformdirs  # only when neither --home nor the environment names the home
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
@@ -101,6 +105,14 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def check_database(path: Path) -> str | None:
+    """SQLite's quick check of the file (:func:`sync.store.salvage.check_database`),
+    loaded only when a file is to be checked."""
+    from sync.store.salvage import check_database as quick_check
+
+    return quick_check(path)
+
+
 def open_store(home: str | os.PathLike) -> Store:
     """Open the station's store; StoreError when the home was never initialised,
     or when its file is corrupt (SQLite's quick check, or not a database at
@@ -131,6 +143,8 @@ def init_offline(home: str | os.PathLike, station: str) -> Store:
     Refuses a malformed code and a home that already holds a database. The
     station's meta (station, scope, county) is written in one transaction.
     """
+    from veterans import values as domain
+
     code = domain.validate_area(station)
     path = db_path(home)
     if path.exists():

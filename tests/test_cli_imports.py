@@ -1,16 +1,40 @@
-"""Imports among the station's command modules go one way: ``station_node.cli``
-imports the command modules, and they import only the shared chrome
-(``station_node.cli_common``), never ``station_node.cli`` back."""
+"""What the station's command line imports.
+
+Imports among the station's command modules go one way: ``station_node.cli``
+names the command modules (and loads one when one of its commands is asked
+for), and they import only the shared chrome (``station_node.cli_common``),
+never ``station_node.cli`` back.
+
+Start-up: a local command (``veteran show``/``list``, ``visit list``,
+``petition list``) runs, in a fresh interpreter, without loading gRPC, the
+generated protobuf modules, cryptography, the migrations (the schema is
+current) or another command's module; with ``--json`` without Rich either.
+"""
 
 from __future__ import annotations
 
 import ast
+import json
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "station_node"
+from station_node import home as home_mod
+from station_node import records
+from station_node.cli import COMMANDS, main
+from sync.store import migrations, rows
+from sync.store.station import Store
+from veterans.values import id_number_check_digit
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "station_node"
 COMMAND_MODULES = sorted(p for p in PACKAGE.glob("cli_*.py"))
+
+VILLAGE = "440902001001"
 
 
 def _imported(path: Path) -> set[str]:
@@ -36,3 +60,140 @@ def test_a_command_module_never_imports_the_entry_point(path):
 def test_the_chrome_imports_no_command_module():
     imported = _imported(PACKAGE / "cli_common.py")
     assert not {m for m in imported if m.startswith("station_node.cli_")}, imported
+
+
+# --------------------------------------------------------------------------- the lazy group
+
+
+def test_the_command_map_names_what_each_module_registers():
+    """COMMANDS (station_node.cli) is what loads a module: each name in it is
+    registered by its module, and each command a module registers is in it."""
+    for module_name in sorted(set(COMMANDS.values())):
+        scratch = click.Group("scratch")
+        __import__(module_name, fromlist=["register"]).register(scratch)
+        named = {name for name, mod in COMMANDS.items() if mod == module_name}
+        assert set(scratch.commands) == named, (module_name, sorted(scratch.commands), sorted(named))
+    ctx = click.Context(main)
+    assert main.list_commands(ctx) == sorted({"init", *COMMANDS})
+    for name in COMMANDS:
+        assert main.get_command(ctx, name).name == name
+    assert main.get_command(ctx, "nonsense") is None
+
+
+def test_every_command_module_is_in_the_map():
+    modules = {f"station_node.{p.stem}" for p in COMMAND_MODULES if p.stem != "cli_common"}
+    assert set(COMMANDS.values()) == modules
+
+
+def test_the_store_knows_the_newest_migration():
+    assert rows.CURRENT_MIGRATION == migrations.NEWEST, (
+        f"a migration was added: set sync.store.rows.CURRENT_MIGRATION = {migrations.NEWEST}")
+
+
+def test_an_older_database_is_still_migrated_at_open(tmp_path):
+    """The fast open skips the migrations only for a database at the newest one."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations.migrate(conn, upto=migrations.NEWEST - 1)
+    conn.close()
+    store = Store(path)
+    try:
+        assert migrations.current_version(store.conn) == migrations.NEWEST
+    finally:
+        store.close()
+
+
+def test_a_newer_database_is_still_refused_at_open(tmp_path):
+    path = tmp_path / "new.db"
+    Store(path, create=True).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (migrations.NEWEST + 1, "from a newer vetsync", 0))
+    conn.close()
+    with pytest.raises(Exception, match="比本程序支持的"):
+        Store(path)
+
+
+# --------------------------------------------------------------------------- what a local command loads
+
+# Never loaded by a local command: the network (gRPC, protobuf, TLS identities), the
+# migrations of an already current schema, the Excel library.
+NOT_LOCAL = ("grpc", "grpc_health", "google.protobuf", "cryptography", "sync.wire", "sync.store.migrations",
+             "openpyxl", "station_node.cli_sync", "station_node.session", "station_node.client",
+             "station_node.cli_roster")
+
+_PROBE = """
+import json, sys
+from station_node.cli import main
+args, out = json.loads(sys.argv[1]), sys.argv[2]
+try:
+    main(args, prog_name="station-node")
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+with open(out, "w", encoding="utf-8") as f:
+    json.dump({"exit": code, "modules": sorted(sys.modules)}, f)
+"""
+
+
+def _loaded_by(tmp_path: Path, *args: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``station-node ARGS``."""
+    out = tmp_path / "modules.json"
+    proc = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(list(args)), str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.exists(), proc.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["exit"] == 0, (args, proc.stdout[-2000:], proc.stderr[-2000:])
+    return set(result["modules"])
+
+
+def _hits(modules: set[str], prefixes) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory):
+    """A village station with one veteran, one visit and one petition; the check at open done."""
+    home = tmp_path_factory.mktemp("station")
+    store = home_mod.init_offline(home, VILLAGE)
+    try:
+        body = "44090219600101001"
+        vet = records.add_veteran(store, {"id_number": body + id_number_check_digit(body), "name": "张三",
+                                          "area": VILLAGE})
+        records.add_visit(store, vet["id"], "phone", date="2026-01-05", summary="电话问候")
+        records.open_petition(store, veteran_id=vet["id"], channel="letter", summary="咨询优待政策",
+                              received="2026-01-02")
+    finally:
+        store.close()
+    home_mod.open_store(home).close()
+    return home, vet["id"]
+
+
+def _local_commands(vet_id: str) -> list[tuple[str, ...]]:
+    return [("veteran", "show", vet_id), ("veteran", "list"), ("visit", "list", "--veteran", vet_id),
+            ("visit", "list"), ("petition", "list"), ("petition", "list", "--overdue")]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_local_command_loads_no_network_and_no_migrations(station, tmp_path, index):
+    home, vet_id = station
+    args = _local_commands(vet_id)[index]
+    modules = _loaded_by(tmp_path, *args, "--home", str(home))
+    assert not _hits(modules, NOT_LOCAL), (args, _hits(modules, NOT_LOCAL))
+    # what it does need, loaded (so the probe really ran the command)
+    assert {"station_node.cli_records", "sync.store.station", "rich.table"} <= modules, args
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_local_command_with_json_loads_no_rich(station, tmp_path, index):
+    home, vet_id = station
+    args = _local_commands(vet_id)[index]
+    modules = _loaded_by(tmp_path, *args, "--json", "--home", str(home))
+    assert not _hits(modules, (*NOT_LOCAL, "rich")), (args, _hits(modules, (*NOT_LOCAL, "rich")))
+    assert "station_node.cli_records" in modules
+
+
+def test_the_network_commands_do_load_it(station, tmp_path):
+    """The probe can see the difference: ``status`` loads the sync session's module."""
+    home, _ = station
+    modules = _loaded_by(tmp_path, "status", "--json", "--home", str(home))
+    assert "station_node.cli_sync" in modules and _hits(modules, ("grpc",))

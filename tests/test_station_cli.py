@@ -413,9 +413,10 @@ def test_petition_show_unknown(town):
 
 def _walk(cmd: click.Command, path: tuple[str, ...] = ()):
     yield path, cmd
-    if isinstance(cmd, click.Group):
-        for name, sub in cmd.commands.items():
-            yield from _walk(sub, (*path, name))
+    if isinstance(cmd, click.Group):  # list_commands/get_command: the top group loads its commands lazily
+        ctx = click.Context(cmd)
+        for name in cmd.list_commands(ctx):
+            yield from _walk(cmd.get_command(ctx, name), (*path, name))
 
 
 def test_every_command_has_help_text(tmp_path):

@@ -17,6 +17,10 @@ so either program can use it without importing the other (DESIGN §2):
 - :func:`json_option` / :func:`emit_json`: ``--json`` output, a stable contract.
 - :func:`console`, :func:`print_table`, :func:`print_rows`,
   :func:`print_record`: Rich tables for people.
+
+Importing this module loads click and our error classes only: Rich and the
+domain's field labels load with the first table printed, the store's error
+helpers with the first error to translate (start-up time of every command).
 """
 
 from __future__ import annotations
@@ -25,15 +29,14 @@ import datetime as _dt
 import json
 import re
 import sys
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import click
-from rich.console import Console
-from rich.table import Table as RichTable
 
-from veterans import fields as F
-from sync.store.rows import DatabaseError, disk_fault, is_corrupt
 from sync.engine.errors import VetsyncError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "CliError",
@@ -195,7 +198,13 @@ class ChineseGroup(ChineseHelpMixin, click.Group):
             raise CliError(str(exc)) from exc
         except NotImplementedError as exc:
             raise CliError(str(exc) or "此功能尚未实现") from exc
-        except (DatabaseError, OSError) as exc:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a database or file error is translated, the rest re-raised
+            from sync.store.rows import DatabaseError, disk_fault, is_corrupt
+
+            if not isinstance(exc, (DatabaseError, OSError)):
+                raise
             if kind := disk_fault(exc):
                 raise CliError(DISK_MESSAGES[kind]) from exc
             if isinstance(exc, DatabaseError) and is_corrupt(exc):
@@ -250,6 +259,8 @@ def emit_json(data: Any) -> None:
 
 def console() -> Console:
     """A Rich console on the current stdout; wide when not a terminal, so ids are not cut."""
+    from rich.console import Console
+
     con = Console(highlight=False)
     if not con.is_terminal:
         con = Console(highlight=False, width=max(con.width, 200))
@@ -289,6 +300,8 @@ def print_table(
         else:
             click.echo(empty)
         return
+    from rich.table import Table as RichTable
+
     keep = set(no_wrap)
     columns = list(columns)
     out = RichTable(title=title, show_lines=False)
@@ -314,6 +327,10 @@ def print_rows(
     if not rows:
         click.echo(empty)
         return
+    from rich.table import Table as RichTable
+
+    from veterans import fields as F
+
     columns = list(columns)
     extra = extra or {}
     out = RichTable(title=title, show_lines=False)
@@ -331,6 +348,10 @@ def print_rows(
 
 def print_record(table: str, row: dict, *, title: str | None = None) -> None:
     """One record as a two-column table 字段 / 值 (empty fields left out)."""
+    from rich.table import Table as RichTable
+
+    from veterans import fields as F
+
     out = RichTable(title=title, show_header=True)
     out.add_column("字段", no_wrap=True)
     out.add_column("值")

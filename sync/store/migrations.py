@@ -301,6 +301,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "recovery", _M005, replicated=False),
 )
 
+# sync.store.rows.CURRENT_MIGRATION is this number too: a database at it opens without this module.
 NEWEST = MIGRATIONS[-1].number
 
 _BOOKKEEPING = "CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT, applied_ms INTEGER)"

@@ -26,7 +26,6 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from sync.store import migrations
 from sync.engine.clocks import pack_clock, pack_pending, unpack_clock, unpack_pending
 from sync.engine.errors import NotFound, StoreError, ValidationError
 from sync.engine.hlc import HLC, new_replica_id
@@ -77,6 +76,17 @@ def disk_fault(exc: BaseException | None) -> str | None:
 REPLICATED = tuple(TABLES)
 _loads = orjson.loads  # hot paths: extra fields
 
+#: The newest migration (``sync.store.migrations.NEWEST``, held equal by
+#: tests/test_cli_imports.py): a database at it opens without loading the migrations.
+CURRENT_MIGRATION = 5
+
+
+def _schema_is_current(conn: sqlite3.Connection) -> bool:
+    try:
+        return conn.execute("SELECT max(id) FROM _migrations").fetchone()[0] == CURRENT_MIGRATION
+    except sqlite3.OperationalError:  # no _migrations yet: a new database
+        return False
+
 
 def _dumps(obj) -> str:
     """Compact JSON text (UTF-8, not escaped) for a TEXT column."""
@@ -119,7 +129,10 @@ class RowStore:
         self.conn.execute("PRAGMA wal_autocheckpoint=10000")
         self.conn.execute("PRAGMA foreign_keys=OFF")
         self.lock = threading.RLock()
-        migrations.migrate(self.conn)
+        if not _schema_is_current(self.conn):  # new, older or newer than this code: the migrations decide
+            from sync.store import migrations
+
+            migrations.migrate(self.conn)
         if self.meta("replica_id") is None:
             self.conn.execute("BEGIN IMMEDIATE")
             self.set_meta("replica_id", new_replica_id())
