@@ -99,14 +99,16 @@ def test_invalid_transitions(status, kind, message):
         check_event(status, kind)
 
 
-def test_nothing_after_closed():
-    assert allowed_kinds("closed") == []
+def test_nothing_after_closed_but_a_correction():
+    assert allowed_kinds("closed") == ["correct"]  # a wrong 办结 can be voided
     for kind in ENUMS["event_kind"]:
+        if kind == "correct":
+            continue
         with pytest.raises(ValidationError):
             next_status("closed", kind)
     with pytest.raises(ValidationError) as err:
         next_status("closed", "close")
-    assert str(err.value).endswith("（可登记：无）")
+    assert str(err.value).endswith("（可登记：更正）")
 
 
 def test_bad_status_or_kind():
@@ -119,8 +121,8 @@ def test_bad_status_or_kind():
 def test_allowed_kinds():
     assert allowed_kinds(None) == ["register"]
     assert allowed_kinds("") == ["register"]
-    assert allowed_kinds("accepted") == ["extend", "reply", "mediate", "close", "escalate"]
-    assert allowed_kinds("replied") == ["review_request", "mediate", "close", "escalate"]
+    assert allowed_kinds("accepted") == ["extend", "reply", "mediate", "close", "escalate", "correct"]
+    assert allowed_kinds("replied") == ["review_request", "mediate", "close", "escalate", "correct"]
     for status in ENUMS["petition_status"]:
         for kind in allowed_kinds(status):
             next_status(status, kind)  # does not raise

@@ -21,7 +21,10 @@ scope (a parent that does not exist and one outside the scope read alike).
 - a 检举控告类 (accusation) petition is confidential; a push does not move a
   petition into or out of that class (only the county reclassifies);
 - a new event is a transition the petition law allows from its ``from_status``,
-  carries an outcome only if it is a reply or an opinion, and an extension says why.
+  carries an outcome only if it is a reply or an opinion, and an extension says why;
+  a 更正 (``correct``) says why and names the event it voids (``voids``), which no
+  other kind carries; no push changes what a 更正 voids, or makes an event a 更正
+  or a 更正 something else.
 
 :meth:`DomainChecks.check_links` — after the merge, on the row as it would be,
 when the row is new or a reference or its area changes:
@@ -32,7 +35,9 @@ when the row is new or a reference or its area changes:
   ``petitions.veteran_id`` (when set), ``petition_events.petition_id``,
   ``veterans.merged_into``;
 - its area is its parent's, as the station builds it (a visit and a petition
-  take their veteran's area, an event its petition's).
+  take their veteran's area, an event its petition's);
+- a 更正 voids an event the hub holds of the same petition (one wording for an
+  unknown event and another petition's), neither a 登记 nor another 更正.
 """
 
 from __future__ import annotations
@@ -196,8 +201,8 @@ class DomainChecks:
                 return f"{field_label(t, 'station')}不能修改"
         if t.name == "petitions":
             return self._petition_class(values, current, pushed)
-        if t.name == "petition_events" and current is None:
-            return self._new_event(values)
+        if t.name == "petition_events":
+            return self._new_event(values) if current is None else self._event_change(values, current, pushed)
         return None
 
     @staticmethod
@@ -222,11 +227,49 @@ class DomainChecks:
             return "只有答复、复查意见、复核意见有答复意见"
         if kind == "extend" and not values.get("note"):
             return "延期须说明理由"
+        if kind == petition_rules.CORRECT:
+            if not values.get("voids"):
+                return "更正须指明作废的环节"
+            if not values.get("note"):
+                return "更正须说明理由"
+        elif values.get("voids") is not None:
+            return "只有更正环节可指明作废的环节"
+        return None
+
+    @staticmethod
+    def _event_change(values: dict, current: RowState, pushed) -> str | None:
+        """An edit of a known event: what a 更正 voids, and whether an event is one, stay as created."""
+        before = current.values
+        if "voids" in pushed and values.get("voids") != before.get("voids"):
+            return "更正所作废的环节不能修改"
+        if "kind" in pushed and (values.get("kind") == petition_rules.CORRECT) != (before.get("kind") == petition_rules.CORRECT):
+            return "办理环节不能改为更正，更正也不能改为其他环节"
         return None
 
     # -- after the merge ---------------------------------------------------
 
     def check_links(self, table: str, after: dict, changed, is_new: bool, ctx: LinkLookup) -> str | None:
+        problem = self._parents(table, after, changed, is_new, ctx)
+        if problem is None and table == "petition_events" and after.get("kind") == petition_rules.CORRECT \
+                and (is_new or "voids" in changed or "kind" in changed):
+            problem = self._voided(after, ctx)
+        return problem
+
+    @staticmethod
+    def _voided(after: dict, ctx: LinkLookup) -> str | None:
+        """A 更正's target: an event of the same petition, neither a 登记 nor a 更正."""
+        target_id = after.get("voids")
+        target = ctx.row("petition_events", target_id) if isinstance(target_id, str) else None
+        if target is None or target.values.get("petition_id") != after.get("petition_id"):
+            return "更正所指的办理环节不属于该信访件，未保存"
+        if target.values.get("kind") == petition_rules.CORRECT:
+            return "更正不能作废另一条更正"
+        if target.values.get("kind") == "register":
+            return "“登记”环节不能作废"
+        return None
+
+    @staticmethod
+    def _parents(table: str, after: dict, changed, is_new: bool, ctx: LinkLookup) -> str | None:
         links = _LINKS.get(table)
         if not links or not (is_new or not _LINK_FIELDS[table].isdisjoint(changed)):
             return None

@@ -9,7 +9,8 @@ engine and the stores know nothing of veterans or petitions:
   recorded twice; filed once a pair where only the county and a scope holding
   both see it;
 - ``PetitionTransition``: two events built on the same prior status that lead
-  to different statuses (信访工作条例 allows one course of handling).
+  to different statuses (信访工作条例 allows one course of handling); a 更正
+  and an event it voids contend with nothing (the fold leaves the voided one out).
 
 ``county_hub.home.open_hub`` installs ``HUB_CHECKS``.
 """
@@ -78,9 +79,18 @@ class PetitionTransition:
     def check(store, event: RowState, now_ms: int) -> None:
         v = event.values
         from_status, kind = v.get("from_status") or None, v.get("kind")
+        if kind == petition_rules.CORRECT:  # no status of its own
+            return
         mine = _next_status(from_status, kind)
         others = store.live_rows("petition_events", {"petition_id": v.get("petition_id"), "from_status": from_status},
                                  other_than=event.id)
+        if others:
+            # A step voided by a 更正 is out of the course of handling: it contends with nothing.
+            voided = {c.values.get("voids") for c in store.live_rows(
+                "petition_events", {"petition_id": v.get("petition_id"), "kind": petition_rules.CORRECT})}
+            if event.id in voided:
+                return
+            others = [o for o in others if o.id not in voided]
         for other in others:
             theirs = _next_status(from_status, other.values.get("kind"))
             # An event that keeps the status (延期, 调解) is followed by the next one on the

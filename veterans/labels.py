@@ -104,6 +104,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "note": "说明",
         "from_status": "办理前状态",
         "deleted": "已删除",
+        "voids": "作废的环节",
     },
     "conflicts": {
         "id": "编号",

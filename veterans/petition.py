@@ -15,6 +15,18 @@ points:
   events. (:func:`derive` is its second half, the fold of events already in
   order; only rule tests call it directly.)
 
+**Corrections.** The log is append-only: a wrong step is corrected by a 更正
+event (kind ``correct``) whose ``voids`` names an earlier event of the same
+petition; the fold leaves the voided event out (the history keeps both, the
+voided one marked ``voided_by``). Which events are voided depends only on the
+*set* of events, never on their order or on when they arrived: a 更正 may void
+neither a 登记 (the petition itself is edited instead) nor another 更正 (to
+undo a correction, the voided step is recorded again), so no chain of
+corrections exists to be read one way or another. A 更正 has no status of its
+own; an event that no longer fits once an earlier one is voided is skipped and
+noted like any event that does not fit. :func:`check_correction` validates a
+new one before it is written.
+
 **The order of events** is the version of the write that *created* each
 event (:func:`creation_version`: the lowest version in the row's clock,
 since all fields of a new row share one version and every later write,
@@ -65,6 +77,8 @@ __all__ = [
     "allowed_kinds",
     "check_event",
     "creation_version",
+    "check_correction",
+    "voided_events",
     "fold_events",
     "derive",
 ]
@@ -82,6 +96,10 @@ RECHECK_WINDOW = "复核申请期限"
 RECHECK_REPLY = "复核答复期限"
 
 _OPEN = frozenset(ENUMS["petition_status"]) - {"closed"}
+_ANY = frozenset(ENUMS["petition_status"])
+CORRECT = "correct"
+# A 更正 may void neither of these (see the module docstring).
+_NOT_VOIDABLE = frozenset({"register", CORRECT})
 # Statuses whose case is no longer on this office's clock: closed, refused,
 # or handed up. Such a case is not open and never overdue.
 _NOT_OPEN = frozenset({"closed", "not_accepted", "escalated"})
@@ -102,6 +120,8 @@ _TRANSITIONS: dict[str, tuple[frozenset[str | None], str | None]] = {
     "mediate": (_OPEN, None),
     "close": (_OPEN, "closed"),
     "escalate": (_OPEN - {"escalated"}, "escalated"),
+    # A 更正 may follow any status (a wrong 办结 too); the fold decides what it leads to.
+    CORRECT: (_ANY, None),
 }
 assert set(_TRANSITIONS) == set(ENUMS["event_kind"])
 
@@ -122,7 +142,8 @@ def next_status(status: str | None, kind: str) -> str:
     """The status after an event of ``kind``; raise if it may not follow ``status``.
 
     ``status`` is ``None`` (or ``""``) before the first event. ``kind`` is an
-    event_kind code (a Chinese label is accepted too).
+    event_kind code (a Chinese label is accepted too). A 更正 (``correct``)
+    keeps the status here: what it leads to is the fold's (:func:`fold_events`).
     """
     status = _norm_status(status)
     kind = parse_enum("event_kind", kind)
@@ -145,12 +166,39 @@ def check_event(status: str | None, kind: str, *, extended: bool = False) -> str
     """Validate a new event before it is written; return the resulting status.
 
     Pass ``extended=state.extended`` so a second 延期 is refused (Art. 34
-    allows one).
+    allows one). A 更正 is checked by :func:`check_correction`, which needs
+    the events: here it is refused.
     """
     new = next_status(status, kind)
-    if parse_enum("event_kind", kind) == "extend" and extended:
+    code = parse_enum("event_kind", kind)
+    if code == "extend" and extended:
         raise ValidationError("办理期限已延期一次，不能再次延期", hint="信访工作条例第三十四条")
+    if code == CORRECT:
+        raise ValidationError("更正须指明要作废的环节", hint="用 --of 指定 petition show 中的序号或环节编号")
     return new
+
+
+def check_correction(events: list[dict[str, Any]], target_id: str) -> int:
+    """Validate a new 更正 of the event ``target_id``; return the target's index in ``events``.
+
+    ``events``: the petition's live events in history order, as
+    :func:`fold_events` gives them (each with ``voided_by``). The target must be
+    one of them, neither a 登记 nor a 更正, and not voided already.
+    """
+    for i, event in enumerate(events):
+        if event.get("id") == target_id:
+            break
+    else:
+        raise ValidationError(f"该信访件没有编号为 {target_id} 的办理环节", hint="序号和编号见 petition show 的办理记录")
+    n, what = i + 1, label("event_kind", event.get("kind") or "") or "?"
+    if event.get("kind") == "register":
+        raise ValidationError("“登记”环节不能更正", hint="收到日期、信访人等登记内容有误，请用 petition edit 修改")
+    if event.get("kind") == CORRECT:
+        raise ValidationError("“更正”不能再更正", hint="如更正有误，请重新登记被作废的环节")
+    if event.get("voided_by"):
+        by = next((j + 1 for j, e in enumerate(events) if e.get("id") == event["voided_by"]), None)
+        raise ValidationError(f"第{n}条“{what}”已被{f'第{by}条' if by else ''}更正作废")
+    return i
 
 
 # --------------------------------------------------------------------------- derived state
@@ -350,6 +398,30 @@ def creation_version(clock: Mapping[str, str]) -> str:
     return min((version for version in clock.values() if version), default="")
 
 
+def _kind(event: Any) -> str | None:
+    try:
+        return parse_enum("event_kind", event.get("kind"))
+    except (ValidationError, AttributeError):
+        return None
+
+
+def voided_events(events: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """``{id of a voided event: index of the first 更正 voiding it}`` over ``events``
+    (one petition's, in history order). A 更正 voids the event its ``voids``
+    names if that is among ``events`` and neither a 登记 nor a 更正: so the
+    result depends on the set of events only (an index aside)."""
+    events = list(events)
+    kinds = {e["id"]: _kind(e) for e in events if isinstance(e, dict) and isinstance(e.get("id"), str)}
+    out: dict[str, int] = {}
+    for i, event in enumerate(events):
+        if not isinstance(event, dict) or _kind(event) != CORRECT:
+            continue
+        target = event.get("voids")
+        if isinstance(target, str) and target in kinds and kinds[target] not in _NOT_VOIDABLE and target not in out:
+            out[target] = i
+    return out
+
+
 def fold_events(
     petition: dict[str, Any], events: Iterable[StoredEvent], *, today: _dt.date
 ) -> tuple[list[dict[str, Any]], PetitionState]:
@@ -359,12 +431,17 @@ def fold_events(
     dropped here), as the stores read them — each with its ``id``, ``values``
     and per-field ``clock``. The order is :func:`creation_version`, then id
     (see the module docstring). Returns the events as records (``id`` and
-    fields, as ``Store.select`` gives them) in that order, and the fold of
-    them by :func:`derive`.
+    fields, as ``Store.select`` gives them, plus ``voided_by``: the id of the
+    更正 that voids it, or None) in that order, and the fold of them by
+    :func:`derive`.
     """
     live = [e for e in events if not e.values.get("deleted")]
     live.sort(key=lambda e: (creation_version(e.clock), e.id))
-    ordered = [{"id": e.id, **e.values} for e in live]
+    ordered = [{"id": e.id, **e.values, "voided_by": None} for e in live]
+    for target, i in voided_events(ordered).items():
+        for e in ordered:
+            if e["id"] == target:
+                e["voided_by"] = ordered[i]["id"]
     return ordered, derive(petition, ordered, today=today)
 
 
@@ -377,11 +454,16 @@ def derive(
     first; this half is public for tests of the rules on plain values.
     Never raises on stored data: an event with an unknown kind, an
     unreadable date or a transition its status does not allow is skipped
-    and noted in ``anomalies`` (events are numbered from 1).
+    and noted in ``anomalies`` (events are numbered from 1, 更正 and voided
+    events counted: the numbers of the history). A 更正 changes nothing
+    itself; the event it voids (:func:`voided_events`) is left out.
     """
+    events = list(events)
+    voided = voided_events(events)
     fold = _Fold(_date_or_none(petition.get("received_on")))
     if petition.get("received_on") and fold.received_on is None:
         fold.anomalies.append(f"收件日期 {petition.get('received_on')} 无效")
+    after_void = False  # an event voided before this one: its from_status may name a status voided since
     for n, event in enumerate(events, start=1):
         if not isinstance(event, dict):
             fold.anomalies.append(f"第{n}条事件：格式无效，已跳过")
@@ -390,6 +472,14 @@ def derive(
             kind = parse_enum("event_kind", event.get("kind"))
         except ValidationError:
             fold.anomalies.append(f"第{n}条事件：类型 {event.get('kind')} 未知，已跳过")
+            continue
+        if kind == CORRECT:
+            target = event.get("voids")
+            if not (isinstance(target, str) and target in voided):
+                fold.anomalies.append(f"第{n}条事件：更正所指的环节不在本信访件中或不能作废，已跳过")
+            continue
+        if isinstance(event.get("id"), str) and event["id"] in voided:
+            after_void = True
             continue
         at = _date_or_none(event.get("at"))
         if at is None:
@@ -404,7 +494,7 @@ def derive(
             continue
         base = event.get("from_status")
         base = str(base) if base else None
-        if base is not None and base != fold.status:
+        if base is not None and base != fold.status and not after_void:
             fold.anomalies.append(
                 f"第{n}条事件：基于状态“{_status_label(base)}”，"
                 f"当时实为“{_status_label(fold.status)}”"

@@ -108,6 +108,7 @@ ENUMS: dict[str, dict[str, str]] = {
         "mediate": "调解",
         "close": "办结",
         "escalate": "上报",
+        "correct": "更正",
     },
     "outcome": {"support": "支持", "explain": "解释说明", "not_support": "不予支持"},
     "petition_status": {

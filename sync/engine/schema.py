@@ -33,7 +33,7 @@ __all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", 
 # station that sends nothing new; a hub refuses only a station whose rows may
 # carry fields it does not know, and accepts older stations (weeks offline) as
 # before. tests/test_migrations.py holds it to the migrations.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 # Fields always sent with a pushed row, pending or not: the hub needs them to
 # check scope (area) and to see whether the writer had seen a delete (deleted).
@@ -173,6 +173,9 @@ PETITION_EVENTS = Table(
         _f("note"),
         _f("from_status", "enum", enum="petition_status", settable=False),
         *_common_tail(),
+        # Appended (migration 6): a 更正 (kind ``correct``) names the event of the same
+        # petition it voids; the fold of the events leaves that one out (veterans.petition).
+        _f("voids", "ref", ref="petition_events", settable=False),
     ),
     indexes=(("petition_id",),),
 )

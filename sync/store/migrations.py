@@ -292,6 +292,14 @@ _M005 = (
     "ALTER TABLE _replicas ADD COLUMN synced_epoch TEXT",
 )
 
+# -- 6: petition event corrections ----------------------------------------------------
+# A 更正 event (kind ``correct``) names the event of the same petition it voids
+# (``petition_events.voids``, a replicated field); the event log stays append-only.
+
+_M006 = (
+    "ALTER TABLE petition_events ADD COLUMN voids TEXT",
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _M001, replicated=True),
@@ -299,6 +307,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "history versions apart", _M003, replicated=False),
     Migration(4, "confidential conflicts and evictions", _M004, replicated=True),
     Migration(5, "recovery", _M005, replicated=False),
+    Migration(6, "petition event corrections", _M006, replicated=True),
 )
 
 # sync.store.rows.CURRENT_MIGRATION is this number too: a database at it opens without this module.
