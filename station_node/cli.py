@@ -87,8 +87,11 @@ class LazyGroup(StationGroup):
 
 @click.group("station-node", cls=LazyGroup, lazy_commands=COMMANDS,
              help="县退役军人服务站离线工作与同步工具（station-node）。")
-def main() -> None:
-    """Entry point of the ``station-node`` console script."""
+@click.option("--home", "home", metavar="DIR", default=None,
+              help=f"站点目录，对其后的命令有效（命令自己的 --home 优先；默认取环境变量 {home_mod.ENV_VAR}，否则为用户数据目录）")
+def main(home: str | None) -> None:
+    """Entry point of the ``station-node`` console script. ``--home`` here is
+    read by each command's own ``--home`` when that one is not given."""
 
 
 @main.command(help="初始化本站：建立站点目录和数据库。离线使用加 --offline；联网登记需 --hub 与 --token；"

@@ -25,7 +25,7 @@ import pytest
 
 from station_node import home as home_mod
 from station_node import records
-from station_node.cli import COMMANDS, main
+from station_node.cli import COMMANDS, EXTENDS, main
 from sync.store import migrations, rows
 from sync.store.station import Store
 from veterans.values import id_number_check_digit
@@ -71,6 +71,8 @@ def test_the_command_map_names_what_each_module_registers():
     for module_name in sorted(set(COMMANDS.values())):
         scratch = click.Group("scratch")
         __import__(module_name, fromlist=["register"]).register(scratch)
+        for extension in EXTENDS.get(module_name, ()):  # adds commands to its groups, none of its own
+            __import__(extension, fromlist=["register"]).register(scratch)
         named = {name for name, mod in COMMANDS.items() if mod == module_name}
         assert set(scratch.commands) == named, (module_name, sorted(scratch.commands), sorted(named))
     ctx = click.Context(main)
@@ -82,7 +84,8 @@ def test_the_command_map_names_what_each_module_registers():
 
 def test_every_command_module_is_in_the_map():
     modules = {f"station_node.{p.stem}" for p in COMMAND_MODULES if p.stem != "cli_common"}
-    assert set(COMMANDS.values()) == modules
+    assert set(COMMANDS.values()) | {m for ext in EXTENDS.values() for m in ext} == modules
+    assert set(EXTENDS) <= set(COMMANDS.values())
 
 
 def test_the_store_knows_the_newest_migration():
@@ -179,8 +182,8 @@ def test_a_local_command_loads_no_network_and_no_migrations(station, tmp_path, i
     args = _local_commands(vet_id)[index]
     modules = _loaded_by(tmp_path, *args, "--home", str(home))
     assert not _hits(modules, NOT_LOCAL), (args, _hits(modules, NOT_LOCAL))
-    # what it does need, loaded (so the probe really ran the command)
-    assert {"station_node.cli_records", "sync.store.station", "rich.table"} <= modules, args
+    # what it does need, loaded (the probe ran the command: exit 0, its module and the store)
+    assert {"station_node.cli_records", "sync.store.station"} <= modules, args
 
 
 @pytest.mark.parametrize("index", range(6))
@@ -197,3 +200,26 @@ def test_the_network_commands_do_load_it(station, tmp_path):
     home, _ = station
     modules = _loaded_by(tmp_path, "status", "--json", "--home", str(home))
     assert "station_node.cli_sync" in modules and _hits(modules, ("grpc",))
+
+
+def test_home_given_before_the_command(tmp_path):
+    """``station-node --home DIR veteran list``: the top group's --home reaches the command;
+    the command's own --home wins over it."""
+    from click.testing import CliRunner
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for home, name in ((a, "张三"), (b, "李四")):
+        store = home_mod.init_offline(home, VILLAGE)
+        body = "44090219600101001" if home == a else "44090219700202002"
+        records.add_veteran(store, {"id_number": body + id_number_check_digit(body), "name": name, "area": VILLAGE})
+        store.close()
+
+    def names(*args):
+        result = CliRunner().invoke(main, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+        return [r["name"] for r in json.loads(result.stdout)]
+
+    assert names("--home", str(a), "veteran", "list") == ["张三"]
+    assert names("--home", str(a), "veteran", "list", "--home", str(b)) == ["李四"]
+    result = CliRunner().invoke(main, ["--home", str(tmp_path / "none"), "veteran", "list"])
+    assert result.exit_code == 1 and result.stderr == f"错误：站点目录 {tmp_path / 'none'} 尚未初始化（请先运行 station-node init）\n"

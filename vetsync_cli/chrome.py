@@ -362,13 +362,24 @@ def print_record(table: str, row: dict, *, title: str | None = None) -> None:
     console().print(out)
 
 
+def _inherited_home(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A command's ``--home``, else the one its program was given before the
+    command (``station-node --home DIR veteran list``), else None."""
+    if value is None:
+        root = ctx.find_root()
+        if root is not ctx:
+            value = root.params.get("home")
+    return value
+
+
 def make_home_option(what: str, env_var: str) -> Callable:
     """A ``--home DIR`` option decorator (every command takes one); ``what``
-    names the directory for the help text, e.g. 站点目录."""
+    names the directory for the help text, e.g. 站点目录. A program whose top
+    group takes ``--home`` too passes that one to a command given none."""
 
     def home_option(func: Callable) -> Callable:
         return click.option(
-            "--home", "home", metavar="DIR", default=None,
+            "--home", "home", metavar="DIR", default=None, callback=_inherited_home,
             help=f"{what}（默认取环境变量 {env_var}，否则为用户数据目录）",
         )(func)
 
