@@ -35,7 +35,7 @@ import click
 from station_node import home as home_mod
 from station_node.cli_common import StationError, StationGroup, emit_json, home_option, json_option
 
-__all__ = ["main", "COMMANDS", "LazyGroup"]
+__all__ = ["main", "COMMANDS", "EXTENDS", "LazyGroup"]
 
 
 # --------------------------------------------------------------------------- the group and init
@@ -56,6 +56,11 @@ COMMANDS: dict[str, str] = {
     "daemon": "station_node.cli_sync",
 }
 
+#: A module → the modules that add commands to its groups, loaded right after it
+#: (their ``register(group)`` runs once its own has): the corrections add
+#: ``veteran restore``, ``visit edit``/``delete`` and ``petition edit``.
+EXTENDS: dict[str, tuple[str, ...]] = {"station_node.cli_records": ("station_node.cli_corrections",)}
+
 
 class LazyGroup(StationGroup):
     """A group whose commands are registered by their modules on first use.
@@ -65,9 +70,11 @@ class LazyGroup(StationGroup):
     and its ``register(self)`` adds all of its commands at once. The group's
     own commands (``init``) are ordinary ones."""
 
-    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None,
+                 extends: dict[str, tuple[str, ...]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
+        self.extends = dict(extends or {})
         self._loaded: set[str] = set()
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -83,9 +90,11 @@ class LazyGroup(StationGroup):
         if module_name not in self._loaded:
             importlib.import_module(module_name).register(self)
             self._loaded.add(module_name)
+            for extension in self.extends.get(module_name, ()):
+                self.load(extension)
 
 
-@click.group("station-node", cls=LazyGroup, lazy_commands=COMMANDS,
+@click.group("station-node", cls=LazyGroup, lazy_commands=COMMANDS, extends=EXTENDS,
              help="县退役军人服务站离线工作与同步工具（station-node）。")
 @click.option("--home", "home", metavar="DIR", default=None,
               help=f"站点目录，对其后的命令有效（命令自己的 --home 优先；默认取环境变量 {home_mod.ENV_VAR}，否则为用户数据目录）")

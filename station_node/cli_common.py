@@ -23,6 +23,7 @@ from vetsync_cli import (
     make_home_option,
     print_record,
     print_rows,
+    print_table,
 )
 
 if TYPE_CHECKING:  # annotations only: a command imports what it uses (start-up time)
@@ -41,6 +42,8 @@ __all__ = [
     "print_rows",
     "print_record",
     "print_deadlines",
+    "print_timeline",
+    "timeline_rows",
     "petition_json",
 ]
 
@@ -118,4 +121,33 @@ def print_deadlines(state: PetitionState) -> None:
         out.add_row(d.what, d.due.isoformat(), deadline_text(d))
     console().print(out)
 
+
+def timeline_rows(events: list[dict]) -> list[dict]:
+    """The petition's history as ``petition show`` prints it: one row per event
+    (numbered from 1: what ``petition event --kind 更正 --of N`` takes), its
+    fields in Chinese, and the 更正 column (作废第N条 / 已被第N条更正作废)."""
+    from veterans import fields as F
+
+    number = {e.get("id"): n for n, e in enumerate(events, start=1)}
+    rows = []
+    for n, e in enumerate(events, start=1):
+        row = {"no": str(n), **{k: F.display_value("petition_events", k, e.get(k)) or None
+                                for k in ("at", "kind", "outcome", "actor", "note", "from_status")}}
+        if e.get("voided_by"):
+            row["correction"] = f"已被第{number.get(e['voided_by'], '?')}条更正作废"
+        elif e.get("voids"):
+            row["correction"] = f"作废第{number[e['voids']]}条" if e["voids"] in number else "所指环节不在本信访件中"
+        else:
+            row["correction"] = None
+        rows.append(row)
+    return rows
+
+
+_TIMELINE_COLUMNS = (("no", "序号"), ("at", "日期"), ("kind", "环节"), ("outcome", "答复意见"), ("actor", "经办人"),
+                     ("note", "说明"), ("from_status", "办理前状态"), ("correction", "更正"))
+
+
+def print_timeline(events: list[dict]) -> None:
+    """The petition's 办理记录, numbered (see :func:`timeline_rows`)."""
+    print_table(_TIMELINE_COLUMNS, timeline_rows(events), title="办理记录", no_wrap=("no",))
 

@@ -19,6 +19,7 @@ from station_node.cli_common import (
     petition_json,
     print_deadlines,
     print_record,
+    print_timeline,
     print_rows,
 )
 from veterans import fields as F
@@ -84,13 +85,35 @@ def veteran_edit(veteran_id, assignments, as_json, home):
         click.echo(f"已修改：{row['id']}（{row.get('name') or ''}）")
 
 
-@veteran.command("delete", help="删除退役军人档案（删除会同步到县中心）。")
+def _on_terminal() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
+
+
+@veteran.command("delete", help="删除退役军人档案（删除会同步到县中心）。在终端上先列出其走访记录和信访件数"
+                                "（这些不删除）并询问确认；可用 veteran restore 撤销。")
 @click.argument("veteran_id", metavar="ID")
+@click.option("--yes", is_flag=True, help="不询问确认（用于脚本）")
 @home_option
-def veteran_delete(veteran_id, home):
+def veteran_delete(veteran_id, yes, home):
+    from station_node import corrections
+
     with open_station(home) as store:
-        row = records.delete_veteran(store, veteran_id)
+        if not yes and _on_terminal():
+            vet = corrections.find_record(store, "veterans", veteran_id)
+            deps = corrections.dependents(store, vet["id"])
+            keeps = (f"其{deps.text()}不删除，仍保留并照常同步"
+                     + ("，未办结的信访件仍须按期办理" if deps.open_petitions else "")
+                     if deps.visits or deps.petitions else "其名下没有走访记录和信访件")
+            click.confirm(f"将删除退役军人档案：{vet.get('name') or ''}（编号 {vet['id']}）。{keeps}；"
+                          f"删除后可用 station-node veteran restore {vet['id']} 恢复。确定删除吗？",
+                          abort=True, err=True)
+        row, deps = corrections.delete_veteran(store, veteran_id)
     click.echo(f"已删除：{row['id']}（{row.get('name') or ''}）")
+    if deps.visits or deps.petitions:
+        click.echo(f"其{deps.text()}保留未删")
+    click.echo(f"如需撤销：station-node veteran restore {row['id']}")
 
 
 @veteran.command("show", help="查看一名退役军人的档案。")
@@ -217,9 +240,18 @@ def petition_open(veteran_id, channel, summary, received, petitioner, area, clas
 @click.option("--outcome", metavar="O", default=None, help="答复意见：支持、解释说明、不予支持")
 @click.option("--date", metavar="D", default=None, help="日期（默认今天）")
 @click.option("--actor", metavar="NAME", default=None, help="经办人")
+@click.option("--of", "of", metavar="EVENT", default=None,
+              help="更正时：要作废的环节（petition show 办理记录中的序号或环节编号）")
 @json_option
 @home_option
-def petition_event(petition_id, kind, note, outcome, date, actor, as_json, home):
+def petition_event(petition_id, kind, note, outcome, date, actor, of, as_json, home):
+    from station_node import cli_corrections, corrections
+
+    if of is not None or corrections.is_correction(kind):
+        if not corrections.is_correction(kind):
+            raise ValidationError("只有“更正”环节用 --of 指明要作废的环节")
+        return cli_corrections.correct_command(petition_id, of, note=note, outcome=outcome, date=date, actor=actor,
+                                               as_json=as_json, home=home)
     with open_station(home) as store:
         event, state = records.add_petition_event(
             store, petition_id, kind, note=note, at=date, outcome=outcome, actor=actor
@@ -272,11 +304,6 @@ def petition_show(petition_id, as_json, home):
     print_record("petitions", pet, title=f"信访件：{pet.get('petitioner') or ''}")
     click.echo(f"当前状态：{state.status_label}" + ("（有期限已超期）" if state.overdue else ""))
     print_deadlines(state)
-    print_rows(
-        "petition_events",
-        events,
-        ("at", "kind", "outcome", "actor", "note", "from_status"),
-        title="办理记录",
-    )
+    print_timeline(events)
     for anomaly in state.anomalies:
         click.echo(f"注意：{anomaly}")
