@@ -20,7 +20,11 @@ transaction per chunk. Each row gets one HLC tick, used as the version of all
 of its fields; with ``pending=True`` every field is marked pending with an
 empty base, as if this station had typed it (so the rows are pushed).
 
-Run ``python -m bench.generate --scale 0.05 --out /tmp/county.db``.
+Run ``python -m bench.generate --scale 0.05 --out /tmp/county.db`` for a bare
+store file, or ``python -m bench.generate --station-home DIR`` for a station
+home to try commands on (:func:`make_station_home`: as ``station-node init
+--offline --station 440902`` makes it, the whole county in that one station):
+``station-node --home DIR veteran list`` then works.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import argparse
 import bisect
 import datetime as _dt
 import itertools
+import json
 import random
 import sys
 import time
@@ -37,12 +42,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import names as N
+from station_node import home as home_mod
 from veterans.values import id_number_check_digit
 from veterans.petition import next_status
 from sync.engine.rowstate import RowState
 from sync.store.station import Store
 
-__all__ = ["Counts", "generate_county", "main", "CHUNK", "FULL"]
+__all__ = ["Counts", "generate_county", "make_station_home", "main", "CHUNK", "FULL", "GENERATED"]
 
 CHUNK = 5_000
 #: Row counts at scale 1.0.
@@ -531,19 +537,106 @@ def generate_county(
     return counts
 
 
+#: The ``_meta`` key of a station home made by :func:`make_station_home`: what made it
+#: (JSON: seed, scale, as_of, scope). Only such a home is replaced by ``--force``.
+GENERATED = "bench_generated"
+
+
+def make_station_home(
+    home: str | Path,
+    *,
+    scale: float = 1.0,
+    seed: int = 1,
+    county: str = "440902",
+    scope: str | None = None,
+    towns: int = 15,
+    villages_per_town: int = 20,
+    as_of: _dt.date | None = None,
+    pending: bool = True,
+    force: bool = False,
+) -> Counts:
+    """A station home at ``home`` holding the generated county (or the part of it under ``scope``).
+
+    The home is what ``station-node init --offline --station CODE`` makes
+    (``station_node.home.init_offline``), CODE being ``scope`` or else the county
+    itself: one station whose scope is the whole county. Every visit and petition
+    is registered by that station; with ``pending`` (the default) every row is a
+    local edit not yet sent, as at an offline station where the clerks typed it all.
+    The check a command makes at open is made here, so the first command does not
+    pay for it. An existing home is refused; with ``force`` one made by this
+    function (its ``_meta`` has :data:`GENERATED`) is replaced, never another.
+    """
+    home = Path(home)
+    code = scope or county
+    if not code.startswith(county):
+        raise ValueError(f"scope {code} is not in county {county}")
+    db = home_mod.db_path(home)
+    if db.exists():
+        if not force:
+            raise FileExistsError(f"{home} already holds a station (use --force to replace a generated one)")
+        store = Store(db)
+        try:
+            made_here = store.meta(GENERATED) is not None
+        finally:
+            store.close()
+        if not made_here:
+            raise FileExistsError(f"{home} holds a station this generator did not make: not replaced")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        (home / ".checked").unlink(missing_ok=True)
+    as_of = as_of or _dt.date.today()
+    store = home_mod.init_offline(home, code)
+    try:
+        counts = generate_county(store, scale=scale, seed=seed, county=county, towns=towns,
+                                 villages_per_town=villages_per_town, station_scope=code, station=code,
+                                 pending=pending, as_of=as_of)
+        with store.transaction():
+            store.set_meta(GENERATED, json.dumps({"seed": seed, "scale": scale, "as_of": as_of.isoformat(),
+                                                  "scope": code, "pending": pending}))
+    finally:
+        store.close()
+    home_mod.open_store(home).close()  # the quick check at open, made now (0.2 s at a county)
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.generate", description="Generate a seeded county dataset into a new store file.")
-    parser.add_argument("--scale", type=float, default=0.05, help="1.0 = 20,000 veterans, 240,000 visits, 3,000 petitions")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.generate",
+        description="Generate a seeded county dataset into a new store file (--out) or a new station home (--station-home).")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="1.0 = 20,000 veterans, 240,000 visits, 3,000 petitions "
+                             "(default 0.05 with --out, 1.0 with --station-home)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", required=True, help="path of the store file to create")
-    parser.add_argument("--scope", default=None, help="only rows under this area code")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="path of the store file to create")
+    where.add_argument("--station-home", metavar="DIR",
+                       help="a station home to create (as station-node init --offline makes it), holding the data")
+    parser.add_argument("--scope", default=None,
+                        help="only rows under this area code (with --station-home: the station's code; default the county)")
     parser.add_argument("--county", default="440902")
     parser.add_argument("--towns", type=int, default=15)
     parser.add_argument("--villages-per-town", type=int, default=20)
     parser.add_argument("--as-of", default=None, help="last day of the generated year (YYYY-MM-DD, default today)")
     parser.add_argument("--no-pending", action="store_true", help="write rows as already acknowledged")
-    parser.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    parser.add_argument("--force", action="store_true",
+                        help="replace PATH if it exists (a station home: only one this generator made)")
     args = parser.parse_args(argv)
+    as_of = _dt.date.fromisoformat(args.as_of) if args.as_of else None
+
+    if args.station_home:
+        try:
+            counts = make_station_home(
+                args.station_home, scale=1.0 if args.scale is None else args.scale, seed=args.seed,
+                county=args.county, scope=args.scope, towns=args.towns, villages_per_town=args.villages_per_town,
+                as_of=as_of, pending=not args.no_pending, force=args.force,
+            )
+        except (FileExistsError, ValueError) as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        _print_counts(counts)
+        print(f"station home     {Path(args.station_home).resolve()} "
+              f"(try: station-node --home {args.station_home} veteran list)")
+        return 0
 
     out = Path(args.out)
     if out.exists():
@@ -556,21 +649,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         counts = generate_county(
             store,
-            scale=args.scale,
+            scale=0.05 if args.scale is None else args.scale,
             seed=args.seed,
             county=args.county,
             towns=args.towns,
             villages_per_town=args.villages_per_town,
             station_scope=args.scope,
             pending=not args.no_pending,
-            as_of=_dt.date.fromisoformat(args.as_of) if args.as_of else None,
+            as_of=as_of,
         )
     finally:
         store.close()
+    _print_counts(counts)
+    return 0
+
+
+def _print_counts(counts: Counts) -> None:
     for key, value in asdict(counts).items():
         print(f"{key:16} {value:.2f}" if isinstance(value, float) else f"{key:16} {value}")
     print(f"{'rows_per_second':16} {counts.total / counts.seconds:,.0f}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -604,6 +606,111 @@ def _wave_problems(b: Bench, what: str, wave: Wave, got_want) -> None:
         b.problem(f"{what}: {rejected} rows rejected")
 
 
+# --------------------------------------------------------------------------- the command line
+
+
+#: The local commands timed at the county station (issue 12: each ≤ 0.3 s), by figure name.
+CLI_COMMANDS = {
+    "cli_veteran_list": ("veteran", "list"),
+    "cli_veteran_show": ("veteran", "show", "{veteran}"),
+    "cli_visit_list_veteran": ("visit", "list", "--veteran", "{veteran}"),
+    "cli_petition_list": ("petition", "list"),
+    "cli_petition_list_overdue": ("petition", "list", "--overdue"),
+}
+#: A veteran id that no station holds: ``veteran show`` of it at an empty station.
+NOBODY = "00000000-0000-7000-8000-000000000000"
+
+
+@dataclass
+class Run:
+    wall_s: float
+    exit: int
+    lines: int
+    stderr: str
+
+
+def run_command(cmd: list[str], env: dict, timeout: float = 600) -> Run:
+    """One whole process: wall time from its start to its end (its output read
+    through a pipe as it comes), exit code, lines printed, what it said on stderr.
+    (No peak RSS: a child's ``ru_maxrss`` starts at this driver's, inherited at fork.)"""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                              timeout=timeout)
+        wall = time.perf_counter() - t0
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    return Run(wall, proc.returncode, proc.stdout.count(b"\n"), text)
+
+
+def cli(b: Bench, runs: int) -> None:
+    """Local ``station-node`` commands as whole processes: the five clerk's lists and files
+    at a station holding the whole county, and start-up (``veteran show`` at an empty
+    station) against ``python -c pass``, paired run by run."""
+    from station_node.home import init_offline
+
+    env = {k: v for k, v in os.environ.items() if k != "STATION_NODE_HOME"}
+    exe = str(E.BIN / "station-node")
+    # The county in one station: what `python -m bench.generate --station-home DIR` makes
+    # (the same rows: the template is generated with the same seed, every visit and petition
+    # registered by the county station, every row a local edit not yet sent), made by
+    # copying the template into a home `init --offline --station 440902` made.
+    county = b.workdir / "cli-county"
+    init_offline(county, E.COUNTY).close()
+    E.install_template(county, b.template)
+    open_store(county).close()  # the check at open (only when the file changed): made here, not timed
+    empty = b.workdir / "cli-empty"
+    init_offline(empty, E.COUNTY).close()
+    open_store(empty).close()
+    conn = sqlite3.connect(b.template)
+    try:  # the veteran with the most visits: the longest file to show
+        veteran, visits = conn.execute(
+            "SELECT veteran_id, count(*) AS n FROM visits GROUP BY veteran_id ORDER BY n DESC, veteran_id LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+
+    n = max(3, runs)
+    info: dict = {"veteran": veteran, "visits_of_veteran": visits, "runs": n, "commands": {}}
+    for name, args in CLI_COMMANDS.items():
+        cmd = [exe, *(a.format(veteran=veteran) for a in args), "--home", str(county)]
+        first = run_command(cmd, env)  # warm-up: the page cache, .pyc files
+        samples, done = [], [first]
+        for _ in range(n):
+            r = run_command(cmd, env)
+            samples.append(r.wall_s)
+            done.append(r)
+        bad = [r for r in done if r.exit != 0]
+        if bad:
+            b.problem(f"{' '.join(args)} exited {bad[0].exit}: {bad[0].stderr.strip()[-300:]}")
+        shown = " ".join(args).replace("{veteran}", "ID")
+        info["commands"][name] = {"args": shown, "lines": done[-1].lines}
+        b.log(f"  {shown}: median {statistics.median(samples):.3f} s, {done[-1].lines:,} lines printed")
+        b.figure(name, "s", samples, "cli", note=f"{shown}: {done[-1].lines} lines printed")
+
+    # start-up: `veteran show` at an empty station (找不到 that veteran, exit 1) and a bare interpreter, in turn
+    show = [exe, "veteran", "show", NOBODY, "--home", str(empty)]
+    bare = [sys.executable, "-c", "pass"]
+    run_command(show, env)
+    run_command(bare, env)
+    shows, bares, ratio = [], [], []
+    for _ in range(max(10, runs)):
+        r = run_command(show, env)
+        if r.exit != 1 or "找不到" not in r.stderr:
+            b.problem(f"veteran show at an empty station: exit {r.exit}: {r.stderr.strip()[-300:]}")
+        p = run_command(bare, env)
+        shows.append(r.wall_s * 1000)
+        bares.append(p.wall_s * 1000)
+        ratio.append(r.wall_s / p.wall_s)
+    info["startup"] = {"show_ms": round(statistics.median(shows), 1), "python_ms": round(statistics.median(bares), 1)}
+    b.log(f"  start-up: veteran show (empty station) {statistics.median(shows):.0f} ms, python -c pass "
+          f"{statistics.median(bares):.0f} ms, ratio {statistics.median(ratio):.2f} (pair by pair)")
+    b.figure("cli_veteran_show_empty", "ms", shows, "cli", note="veteran show of an id the station lacks (exit 1)")
+    b.figure("cli_python_startup", "ms", bares, "cli", note="python -c pass, the same interpreter")
+    b.figure("cli_startup_vs_python", "×", ratio, "cli", note="veteran show at an empty station / python -c pass, pair by pair")
+    b.info["cli"] = info
+
+
 SCENARIOS = {
     "limits": limits,
     "initial_push": initial_push,
@@ -612,6 +719,7 @@ SCENARIOS = {
     "noop": noop,
     "many_stations": many_stations,
     "recovery": recovery,
+    "cli": cli,
     "memory": None,  # its figures come from initial_push and bootstrap_pull
 }
 DEPENDS = {

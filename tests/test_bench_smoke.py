@@ -43,6 +43,17 @@ FIGURES = {
     "recovery_taken": "rows/s",
     "recovery_vs_push": "×",
 }
+CLI_FIGURES = {
+    "cli_veteran_list": "s",
+    "cli_veteran_show": "s",
+    "cli_visit_list_veteran": "s",
+    "cli_petition_list": "s",
+    "cli_petition_list_overdue": "s",
+    "cli_veteran_show_empty": "ms",
+    "cli_python_startup": "ms",
+    "cli_startup_vs_python": "×",
+}
+FIGURES.update(CLI_FIGURES)
 
 
 @pytest.mark.slow
@@ -86,3 +97,30 @@ def test_only_runs_what_is_asked_and_its_setup(tmp_path):
     figures = json.loads(out.read_text())["figures"]
     assert set(figures) == {"noop_warm_channel", "noop_station_node_sync"}
     assert all(f["value"] > 0 for f in figures.values())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_cli_scenario_alone(tmp_path):
+    """``--only cli`` needs no hub: the county station and the empty one are made from the
+    template; every command ran (exit 0, something printed) and has its target line."""
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--scale", "0.01", "--runs", "1", "--only", "cli", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=80, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    result = json.loads(out.read_text())
+    assert result["problems"] == [] and result["failed"] == []
+    figures = result["figures"]
+    assert set(figures) == set(CLI_FIGURES)
+    for name, unit in CLI_FIGURES.items():
+        assert figures[name]["unit"] == unit and figures[name]["value"] > 0 and figures[name]["runs"] >= 3, name
+    for name in ("cli_veteran_list", "cli_veteran_show", "cli_visit_list_veteran", "cli_petition_list",
+                 "cli_petition_list_overdue", "cli_startup_vs_python"):
+        assert figures[name]["target"]["status"] in ("ok", "MISSED"), name
+        assert f"{name} " in proc.stdout and "target <=" in proc.stdout
+    info = result["meta"]["cli"]
+    assert info["visits_of_veteran"] >= 1 and len(info["veteran"]) == 36
+    assert all(c["lines"] > 0 for c in info["commands"].values()), info["commands"]
+    assert info["startup"]["python_ms"] > 0

@@ -210,3 +210,61 @@ def test_cli(tmp_path, capsys):
     finally:
         store.close()
     assert main(["--scale", "0.002", "--out", str(out)]) == 2  # refuses to overwrite
+
+
+def test_station_home(tmp_path, capsys):
+    """--station-home: a home as `station-node init --offline --station 440902` makes it,
+    holding the county; station-node works on it at once."""
+    import json
+
+    from click.testing import CliRunner
+
+    from bench.generate import GENERATED
+    from station_node.cli import main as station_node
+    from station_node.home import init_offline, open_store
+
+    home = tmp_path / "county"
+    assert main(["--station-home", str(home), "--scale", "0.002", "--as-of", "2025-06-30"]) == 0
+    assert f"station-node --home {home} veteran list" in capsys.readouterr().out
+    store = open_store(home)
+    try:
+        assert (store.meta("station"), store.meta("scope"), store.meta("county"), store.meta("mode")) == (
+            COUNTY, COUNTY, COUNTY, "offline")
+        assert json.loads(store.meta(GENERATED))["scale"] == 0.002
+        n = store.conn.execute("SELECT count(*) FROM veterans").fetchone()[0]
+        stations = {r[0] for r in store.conn.execute("SELECT DISTINCT station FROM visits")}
+        assert stations == {COUNTY}  # every visit registered by this station
+        assert store.pending_count() > n  # as typed here, not yet sent
+    finally:
+        store.close()
+    assert (home / ".checked").exists()  # the check at open already made
+    result = CliRunner().invoke(station_node, ["--home", str(home), "veteran", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == n == 40
+
+    # an existing home is refused; --force replaces a generated one, never another
+    assert main(["--station-home", str(home), "--scale", "0.002"]) == 2
+    assert "already holds a station" in capsys.readouterr().err
+    assert main(["--station-home", str(home), "--scale", "0.002", "--seed", "2", "--force"]) == 0
+    other = tmp_path / "real"
+    init_offline(other, "440902001001").close()
+    assert main(["--station-home", str(other), "--scale", "0.002", "--force"]) == 2
+    assert "did not make" in capsys.readouterr().err
+    store = open_store(other)
+    try:
+        assert store.meta("station") == "440902001001" and store.meta(GENERATED) is None
+    finally:
+        store.close()
+
+
+def test_station_home_of_a_town(tmp_path):
+    home = tmp_path / "town"
+    assert main(["--station-home", str(home), "--scale", "0.002", "--scope", "440902001", "--no-pending"]) == 0
+    store = Store(home / "station.db")
+    try:
+        assert store.meta("scope") == "440902001" and store.pending_count() == 0
+        areas = {r[0] for r in store.conn.execute("SELECT DISTINCT area FROM veterans")}
+        assert areas and all(a.startswith("440902001") for a in areas)
+    finally:
+        store.close()
+    assert main(["--station-home", str(tmp_path / "x"), "--scale", "0.002", "--scope", "440903001"]) == 2
