@@ -1,15 +1,24 @@
 """Record commands of ``station-node``: ``veteran``, ``visit``, ``petition``.
 
 Each command opens the store, calls one function of
-:mod:`station_node.records` and prints the result (Rich table or ``--json``).
+:mod:`station_node.records` and prints the result (a table or ``--json``).
 Registered on the top group by :func:`register`.
+
+A record is named as the clerk names it (:mod:`station_node.lists`): the
+row number (序号) of the last list, the ID number or the name (a veteran's,
+when unique in the station), or the id. Lists print a page (``--limit``,
+``--offset``) that fits the terminal, through the pager on a terminal.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import click
 
 from station_node import records
+from station_node import lists
+from station_node.lists import REF_HELP, page_options, print_page, record_lines, resolving, window
 from station_node.cli_common import (
     StationGroup,
     emit_json,
@@ -23,7 +32,9 @@ from station_node.cli_common import (
     print_rows,
 )
 from veterans import fields as F
+from veterans.find import mask_id_number
 from veterans.values import label
+from vetsync_cli.listing import Column, echo_lines, render, terminal_width
 from sync.engine.errors import ValidationError
 
 __all__ = ["register", "veteran", "visit", "petition"]
@@ -52,12 +63,14 @@ def veteran() -> None:
 @veteran.command("add", help="登记一名退役军人，输出新档案编号。出生日期和性别未填时按身份证号补全。")
 @click.option("--id-number", required=True, metavar="N", help="公民身份号码（18位）")
 @click.option("--name", required=True, metavar="NAME", help="姓名")
-@click.option("--area", required=True, metavar="CODE", help="户籍所在村/社区的区划代码（须在本站范围内）")
+@click.option("--area", default=None, metavar="CODE",
+              help="户籍所在村/社区的区划代码（须在本站范围内；村/社区站点默认本站）")
 @_set_option
 @json_option
 @home_option
 def veteran_add(id_number, name, area, assignments, as_json, home):
     with open_station(home) as store:
+        area = area or _default_area(store)
         values = F.parse_assignments("veterans", assignments, scope=records.station_scope(store))
         for dup, option in (("id_number", "--id-number"), ("name", "--name"), ("area", "--area")):
             if dup in values:
@@ -70,15 +83,15 @@ def veteran_add(id_number, name, area, assignments, as_json, home):
         click.echo(row["id"])
 
 
-@veteran.command("edit", help="修改退役军人档案的字段，如 --set 住址=某村5号。")
-@click.argument("veteran_id", metavar="ID")
+@veteran.command("edit", help=f"修改退役军人档案的字段，如 --set 住址=某村5号。REF：{REF_HELP}。")
+@click.argument("veteran_id", metavar="REF")
 @click.option("--set", "assignments", multiple=True, required=True, metavar="字段=值", help=_SET_HELP)
 @json_option
 @home_option
 def veteran_edit(veteran_id, assignments, as_json, home):
-    with open_station(home) as store:
+    with open_station(home) as store, resolving(home):
         changes = F.parse_assignments("veterans", assignments, scope=records.station_scope(store))
-        row = records.edit_veteran(store, veteran_id, changes)
+        row = records.edit_veteran(store, lists.veteran_ref(store, home, veteran_id)["id"], changes)
     if as_json:
         emit_json(row)
     else:
@@ -116,34 +129,125 @@ def veteran_delete(veteran_id, yes, home):
     click.echo(f"如需撤销：station-node veteran restore {row['id']}")
 
 
-@veteran.command("show", help="查看一名退役军人的档案。")
-@click.argument("veteran_id", metavar="ID")
+@veteran.command("show", help=f"查看一名退役军人的完整档案：档案信息、走访慰问（最新在前）、信访件及办理状态、"
+                              f"未解决的冲突。REF：{REF_HELP}。")
+@click.argument("veteran_id", metavar="REF")
 @json_option
 @home_option
 def veteran_show(veteran_id, as_json, home):
-    with open_station(home) as store:
-        row = records.get_veteran(store, veteran_id)
+    with open_station(home) as store, resolving(home):
+        file = records.veteran_file(store, lists.veteran_ref(store, home, veteran_id)["id"])
+    vet = file.veteran
     if as_json:
-        emit_json(row)
-    else:
-        print_record("veterans", row, title=f"退役军人档案：{row.get('name') or ''}")
+        emit_json({**vet, "visits": file.visits, "petitions": [petition_json(p, s) for p, s in file.petitions],
+                   "conflicts": file.conflicts})
+        return
+    lines = record_lines(((F.field_label("veterans", k), F.display_value("veterans", k, v))
+                          for k, v in vet.items() if k != "deleted"), title=f"退役军人档案：{vet.get('name') or ''}")
+    nums = lists.numbers(home)
+    lines += ["", f"走访慰问（{len(file.visits)}次，最新在前）"]
+    lines += _numbered(file.visits, _visit_columns(with_veteran=False), nums, "visits") if file.visits else ["（无）"]
+    pets = [_petition_row(p, s) for p, s in file.petitions]
+    lines += ["", f"信访件（{len(pets)}件）"]
+    lines += _numbered(pets, _petition_columns(), nums, "petitions") if pets else ["（无）"]
+    lines += ["", f"未解决的冲突（{len(file.conflicts)}个）"]
+    lines += render(_CONFLICT_COLUMNS, file.conflicts, width=terminal_width()) if file.conflicts else ["（无）"]
+    if file.conflicts:
+        lines.append("查看与处理：station-node conflicts show 编号")
+    echo_lines(lines)
 
 
-_VETERAN_COLUMNS = ("id", "name", "gender", "birth_date", "id_number", "area", "category", "phone", "status")
+def _numbered(rows: list[dict], columns: list[Column], nums, table: str) -> list[str]:
+    """A table of rows numbered from 1, kept as the last list of ``table``."""
+    rows = [{**r, "_no": str(n)} for n, r in enumerate(rows, start=1)]
+    nums.remember(table, [r["id"] for r in rows], first=1)
+    return render(columns, rows, width=terminal_width())
 
 
-@veteran.command("list", help="列出本站的退役军人，可按区划和关键字（姓名、身份证号、电话、住址）筛选。")
+def _default_area(store) -> str:
+    area = records.default_area(store)
+    if area is None:
+        raise ValidationError("请用 --area 指定区划代码（镇、县站点须填写，村/社区站点默认本站）")
+    return area
+
+
+def _field(table: str, name: str) -> Callable[[dict], str]:
+    return lambda r: F.display_value(table, name, r.get(name))
+
+
+def _veteran_columns(full: bool) -> list[Column]:
+    id_number = (lambda r: r.get("id_number") or "") if full else (lambda r: mask_id_number(r.get("id_number")))
+    return [
+        Column("序号", lambda r: r["_no"], keep=True, align="right"),
+        Column("姓名", lambda r: r.get("name") or "", keep=True),
+        Column("性别", _field("veterans", "gender"), priority=3),
+        Column("出生日期", _field("veterans", "birth_date"), priority=7),
+        Column("身份证号", id_number, priority=8),
+        Column("村/社区", _field("veterans", "area"), priority=6),
+        Column("类别", _field("veterans", "category"), priority=4, wrap=True, min_width=9),
+        Column("联系电话", _field("veterans", "phone"), priority=5),
+        Column("状态", _field("veterans", "status"), priority=2),
+    ]
+
+
+_CONFLICT_COLUMNS = [
+    Column("编号", lambda r: r.get("id") or "", keep=True),
+    Column("类型", _field("conflicts", "kind"), priority=3),
+    Column("字段", lambda r: F.field_label(r.get("table") or "veterans", r["field"]) if r.get("field") else "", priority=2),
+    Column("发现时间", lambda r: _local_minutes(r.get("detected_at")), priority=1),
+]
+
+
+def _local_minutes(value) -> str:
+    from vetsync_cli import local_time
+
+    return local_time(value, "%Y-%m-%d %H:%M") if value else ""
+
+
+@veteran.command("list", help="列出本站的退役军人（按姓名拼音排序），每页 50 人，可翻页；可按区划、类别、状态、"
+                              "出生日期和关键字（姓名、身份证号、电话、住址，或姓名拼音/首字母如 zs）筛选。"
+                              "身份证号中间 8 位隐去，加 --full 显示全号。每行的序号可用于下一条命令"
+                              "（如 veteran show 3）。")
 @click.option("--area", metavar="CODE", default=None, help="只列此区划代码（前缀）内的")
-@click.option("--search", metavar="TEXT", default=None, help="在姓名、身份证号、电话、住址中查找")
+@click.option("--search", metavar="TEXT", default=None, help="在姓名、身份证号、电话、住址中查找；或姓名拼音、首字母（zs、zhangsan）")
+@click.option("--category", metavar="类别", default=None, help="只列此类别，如 退役士兵")
+@click.option("--status", metavar="状态", default=None, help="只列此状态：在册、迁出、已故")
+@click.option("--born-from", metavar="D", default=None, help="出生日期不早于 D")
+@click.option("--born-until", metavar="D", default=None, help="出生日期不晚于 D")
+@click.option("--sort", "order", type=click.Choice(["name", "area", "id"]), default="name",
+              help="排序：name 姓名拼音（默认）、area 区划再姓名、id 建档先后")
+@click.option("--full", is_flag=True, help="显示完整身份证号")
+@page_options
 @json_option
 @home_option
-def veteran_list(area, search, as_json, home):
+def veteran_list(area, search, category, status, born_from, born_until, order, full, limit, offset, as_json, home):
     with open_station(home) as store:
-        rows = records.list_veterans(store, area=area, search=search)
-    if as_json:
-        emit_json(rows)
-    else:
-        print_rows("veterans", rows, _VETERAN_COLUMNS, title=f"退役军人（{len(rows)}人）")
+        page = records.veteran_page(store, area=area, search=search, category=category, status=status,
+                                    born_from=born_from, born_until=born_until, order=order,
+                                    limit=window(limit, as_json), offset=offset)
+        if as_json:
+            lists.emit_page_json(page.rows)
+            return
+        print_page(page, _veteran_columns(full), table="veterans", home=home, title="退役军人", unit="人",
+                   more="station-node veteran list" + _repeat(area=area, search=search, category=category,
+                                                                status=status, born_from=born_from,
+                                                                born_until=born_until, sort=order if order != "name" else None,
+                                                                full=full, limit=limit))
+
+
+def _repeat(**options) -> str:
+    """The options of a list command again (for its next page)."""
+    out = []
+    for name, value in options.items():
+        if value in (None, False, ""):
+            continue
+        flag = "--" + name.replace("_", "-")
+        out.append(flag if value is True else f"{flag} {_quoted(str(value))}")
+    return "".join(" " + o for o in out)
+
+
+def _quoted(text: str) -> str:
+    return text if text and all(c.isalnum() or c in "-_./:" for c in text) else "'" + text.replace("'", "'\\''") + "'"
 
 
 # --------------------------------------------------------------------------- visit
@@ -155,7 +259,7 @@ def visit() -> None:
 
 
 @visit.command("add", help="登记一次走访或电话慰问，输出记录编号。日期默认今天。")
-@click.option("--veteran", "veteran_id", required=True, metavar="ID", help="退役军人档案编号")
+@click.option("--veteran", "veteran_id", required=True, metavar="REF", help=f"退役军人：{REF_HELP}")
 @click.option("--kind", required=True, metavar="KIND", help="方式：电话、入户、座谈、视频、其他")
 @click.option("--date", metavar="D", default=None, help="走访日期，如 2024-02-08（默认今天）")
 @click.option("--visitor", "visitors", multiple=True, metavar="NAME", help="走访人，可重复")
@@ -164,10 +268,11 @@ def visit() -> None:
 @json_option
 @home_option
 def visit_add(veteran_id, kind, date, visitors, summary, assignments, as_json, home):
-    with open_station(home) as store:
+    with open_station(home) as store, resolving(home):
         extra = F.parse_assignments("visits", assignments, scope=records.station_scope(store))
         row = records.add_visit(
-            store, veteran_id, kind, date=date, visitors=list(visitors) or None, summary=summary, fields=extra
+            store, lists.veteran_ref(store, home, veteran_id)["id"], kind, date=date,
+            visitors=list(visitors) or None, summary=summary, fields=extra
         )
     if as_json:
         emit_json(row)
@@ -175,30 +280,47 @@ def visit_add(veteran_id, kind, date, visitors, summary, assignments, as_json, h
         click.echo(row["id"])
 
 
-@visit.command("list", help="列出走访慰问记录（最新在前），可只看一名退役军人的。")
-@click.option("--veteran", "veteran_id", metavar="ID", default=None, help="退役军人档案编号")
+def _visit_columns(*, with_veteran: bool = True, names: dict | None = None) -> list[Column]:
+    cols = [
+        Column("序号", lambda r: r["_no"], keep=True, align="right"),
+        Column("走访日期", _field("visits", "visited_on"), priority=9),
+    ]
+    if with_veteran:
+        cols.append(Column("退役军人", lambda r: (names or {}).get(r.get("veteran_id"), ""), keep=True))
+    return cols + [
+        Column("方式", _field("visits", "kind"), priority=8),
+        Column("事由", _field("visits", "occasion"), priority=6),
+        Column("走访人", lambda r: r.get("visitors") or "", priority=4, wrap=True, min_width=8),
+        Column("情况摘要", lambda r: r.get("summary") or "", priority=7, wrap=True, min_width=16),
+        Column("慰问金", _field("visits", "aid_cash"), priority=3, align="right"),
+    ]
+
+
+@visit.command("list", help="列出走访慰问记录（最新在前），每页 50 条，可翻页；可只看一名退役军人的"
+                            "（--veteran 张三），按日期范围和方式筛选。每行的序号可用于下一条命令。")
+@click.option("--veteran", "veteran_id", metavar="REF", default=None, help=f"只看此退役军人的：{REF_HELP}")
+@click.option("--since", metavar="D", default=None, help="走访日期不早于 D")
+@click.option("--until", metavar="D", default=None, help="走访日期不晚于 D")
+@click.option("--kind", metavar="KIND", default=None, help="只列此方式：电话、入户、座谈、视频、其他")
+@click.option("--area", metavar="CODE", default=None, help="只列此区划代码（前缀）内的")
+@page_options
 @json_option
 @home_option
-def visit_list(veteran_id, as_json, home):
-    with open_station(home) as store:
-        rows = records.list_visits(store, veteran_id)
+def visit_list(veteran_id, since, until, kind, area, limit, offset, as_json, home):
+    with open_station(home) as store, resolving(home):
+        vet = lists.veteran_ref(store, home, veteran_id, include_deleted=True) if veteran_id else None
+        page = records.visit_page(store, veteran_id=vet["id"] if vet else None, since=since, until=until, kind=kind,
+                                  area=area, limit=window(limit, as_json), offset=offset)
+        if as_json:
+            lists.emit_page_json(page.rows)
+            return
+        rows = list(page.rows)  # one page
         names = records.veteran_names(store, (r.get("veteran_id") for r in rows))
-    if as_json:
-        emit_json(rows)
-        return
-    print_rows(
-        "visits",
-        rows,
-        ("id", "visited_on"),
-        title=f"走访慰问（{len(rows)}次）",
-        extra={
-            "退役军人": lambda r: names.get(r.get("veteran_id"), r.get("veteran_id") or ""),
-            "方式": lambda r: F.display_value("visits", "kind", r.get("kind")),
-            "事由": lambda r: F.display_value("visits", "occasion", r.get("occasion")),
-            "走访人": lambda r: r.get("visitors") or "",
-            "情况摘要": lambda r: r.get("summary") or "",
-        },
-    )
+    page.rows = iter(rows)
+    title = f"走访慰问：{vet.get('name') or ''}" if vet else "走访慰问"
+    print_page(page, _visit_columns(with_veteran=vet is None, names=names), table="visits", home=home, title=title,
+               unit="次", more="station-node visit list" + _repeat(veteran=veteran_id, since=since, until=until,
+                                                                   kind=kind, area=area, limit=limit))
 
 
 # --------------------------------------------------------------------------- petition
@@ -210,19 +332,24 @@ def petition() -> None:
 
 
 @petition.command("open", help="登记一件信访（同时记“登记”环节），输出编号。检举控告类自动保密。")
-@click.option("--veteran", "veteran_id", metavar="ID", default=None, help="关联的退役军人档案编号")
+@click.option("--veteran", "veteran_id", metavar="REF", default=None, help=f"关联的退役军人：{REF_HELP}")
 @click.option("--channel", required=True, metavar="CH", help="信访形式：书信、走访、电话、网络、传真")
 @click.option("--summary", required=True, metavar="TEXT", help="事项摘要")
 @click.option("--received", metavar="D", default=None, help="收到日期（默认今天）")
 @click.option("--petitioner", metavar="NAME", default=None, help="信访人（默认为关联退役军人的姓名）")
-@click.option("--area", metavar="CODE", default=None, help="区划代码（未关联退役军人时必填）")
+@click.option("--area", metavar="CODE", default=None,
+              help="区划代码（未关联退役军人时必填；村/社区站点默认本站）")
 @click.option("--class", "class_", metavar="CLASS", default=None, help="类别：建议意见类、检举控告类、申诉求决类")
 @_set_option
 @json_option
 @home_option
 def petition_open(veteran_id, channel, summary, received, petitioner, area, class_, assignments, as_json, home):
-    with open_station(home) as store:
+    with open_station(home) as store, resolving(home):
         extra = F.parse_assignments("petitions", assignments, scope=records.station_scope(store))
+        if veteran_id:
+            veteran_id = lists.veteran_ref(store, home, veteran_id)["id"]
+        elif area is None:
+            area = records.default_area(store)
         row = records.open_petition(
             store, veteran_id=veteran_id, channel=channel, summary=summary, received=received,
             petitioner=petitioner, area=area, class_=class_, fields=extra,
@@ -233,8 +360,9 @@ def petition_open(veteran_id, channel, summary, received, petitioner, area, clas
         click.echo(row["id"])
 
 
-@petition.command("event", help="登记信访办理环节（受理、转送/交办、答复、延期、复查申请……），按信访工作条例检查。")
-@click.argument("petition_id", metavar="ID")
+@petition.command("event", help="登记信访办理环节（受理、转送/交办、答复、延期、复查申请……），按信访工作条例检查。"
+                                "REF：信访件的序号（上次列表中的）或编号。")
+@click.argument("petition_id", metavar="REF")
 @click.option("--kind", required=True, metavar="KIND", help="环节，如 受理、答复、延期、复查申请、办结")
 @click.option("--note", metavar="TEXT", default=None, help="说明（延期须写理由）")
 @click.option("--outcome", metavar="O", default=None, help="答复意见：支持、解释说明、不予支持")
@@ -252,9 +380,10 @@ def petition_event(petition_id, kind, note, outcome, date, actor, of, as_json, h
             raise ValidationError("只有“更正”环节用 --of 指明要作废的环节")
         return cli_corrections.correct_command(petition_id, of, note=note, outcome=outcome, date=date, actor=actor,
                                                as_json=as_json, home=home)
-    with open_station(home) as store:
+    with open_station(home) as store, resolving(home):
         event, state = records.add_petition_event(
-            store, petition_id, kind, note=note, at=date, outcome=outcome, actor=actor
+            store, lists.petition_ref(store, home, petition_id)["id"], kind, note=note, at=date, outcome=outcome,
+            actor=actor
         )
     if as_json:
         emit_json(event)
@@ -267,37 +396,65 @@ def _next_due_text(state) -> str:
     return f"{d.what} {d.due}" if d else ""
 
 
-@petition.command("list", help="列出信访件，含当前状态和下一个办理期限；--overdue 只列超期的。")
+def _petition_row(pet: dict, state) -> dict:
+    return {**pet, "_state": state}
+
+
+def _petition_columns(*, with_petitioner: bool = True) -> list[Column]:
+    cols = [
+        Column("序号", lambda r: r["_no"], keep=True, align="right"),
+        Column("收到日期", _field("petitions", "received_on"), priority=9),
+    ]
+    if with_petitioner:
+        cols.append(Column("信访人", lambda r: r.get("petitioner") or "", keep=True))
+    return cols + [
+        Column("形式", _field("petitions", "channel"), priority=5),
+        Column("类别", _field("petitions", "class"), priority=4),
+        Column("状态", lambda r: r["_state"].status_label, priority=8),
+        Column("下一期限", lambda r: _next_due_text(r["_state"]), priority=7, wrap=True, min_width=12),
+        Column("超期", lambda r: "是" if r["_state"].overdue else "", priority=6),
+        Column("事项摘要", lambda r: r.get("summary") or "", priority=3, wrap=True, min_width=16),
+    ]
+
+
+@petition.command("list", help="列出信访件（最新收到的在前），含当前状态和下一个办理期限，每页 50 件，可翻页；"
+                               "--overdue 只列超期的；可只看一名退役军人的（--veteran 张三），按收到日期范围、"
+                               "类别、形式筛选。每行的序号可用于下一条命令（如 petition show 2）。")
 @click.option("--overdue", is_flag=True, help="只列有期限已超期的信访件")
+@click.option("--veteran", "veteran_id", metavar="REF", default=None, help=f"只看此退役军人的：{REF_HELP}")
+@click.option("--since", metavar="D", default=None, help="收到日期不早于 D")
+@click.option("--until", metavar="D", default=None, help="收到日期不晚于 D")
+@click.option("--class", "class_", metavar="CLASS", default=None, help="只列此类别：建议意见类、检举控告类、申诉求决类")
+@click.option("--channel", metavar="CH", default=None, help="只列此形式：书信、走访、电话、网络、传真")
+@click.option("--area", metavar="CODE", default=None, help="只列此区划代码（前缀）内的")
+@page_options
 @json_option
 @home_option
-def petition_list(overdue, as_json, home):
-    with open_station(home) as store:
-        items = records.list_petitions(store, overdue=overdue)
-    if as_json:
-        emit_json([petition_json(p, s) for p, s in items])
-        return
-    states = {p["id"]: s for p, s in items}
-    print_rows(
-        "petitions",
-        [p for p, _ in items],
-        ("id", "received_on", "petitioner", "channel", "class"),
-        title=f"{'超期' if overdue else ''}信访件（{len(items)}件）",
-        extra={
-            "状态": lambda r: states[r["id"]].status_label,
-            "下一期限": lambda r: _next_due_text(states[r["id"]]),
-            "超期": lambda r: "是" if states[r["id"]].overdue else "",
-        },
-    )
+def petition_list(overdue, veteran_id, since, until, class_, channel, area, limit, offset, as_json, home):
+    with open_station(home) as store, resolving(home):
+        vet = lists.veteran_ref(store, home, veteran_id, include_deleted=True) if veteran_id else None
+        page = records.petition_page(store, veteran_id=vet["id"] if vet else None, overdue=overdue, since=since,
+                                     until=until, class_=class_, channel=channel, area=area,
+                                     limit=window(limit, as_json), offset=offset)
+        if as_json:
+            lists.emit_page_json(petition_json(p, s) for p, s in page.rows)
+            return
+        title = ("超期" if overdue else "") + "信访件" + (f"：{vet.get('name') or ''}" if vet else "")
+        print_page(page, _petition_columns(), table="petitions", home=home, title=title, unit="件",
+                   convert=lambda item: _petition_row(*item),
+                   more="station-node petition list" + _repeat(overdue=overdue, veteran=veteran_id, since=since,
+                                                                until=until, **{"class": class_}, channel=channel,
+                                                                area=area, limit=limit))
 
 
-@petition.command("show", help="查看信访件详情：办理环节、当前状态、各项期限（到期日、是否完成、是否超期）。")
-@click.argument("petition_id", metavar="ID")
+@petition.command("show", help="查看信访件详情：办理环节、当前状态、各项期限（到期日、是否完成、是否超期）。"
+                               "REF：信访件的序号（上次列表中的）或编号。")
+@click.argument("petition_id", metavar="REF")
 @json_option
 @home_option
 def petition_show(petition_id, as_json, home):
-    with open_station(home) as store:
-        pet, events, state = records.petition_detail(store, petition_id)
+    with open_station(home) as store, resolving(home):
+        pet, events, state = records.petition_detail(store, lists.petition_ref(store, home, petition_id)["id"])
     if as_json:
         emit_json(petition_json(pet, state, events))
         return

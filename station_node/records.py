@@ -19,30 +19,44 @@ local re-stamp would only race with it.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Protocol
 
 from veterans import values as domain
 
 from veterans import petition as petition_rules
 
-from sync.store import queries
-from sync.engine.errors import StoreError, ValidationError
+from sync.store import duecache, namekeys, queries
+from sync.engine.errors import NotFound, StoreError, ValidationError
+from veterans import find
 from veterans.fields import parse_value
 from veterans.labels import field_label, table_label
 from sync.engine.schema import table as _table
+from sync.store.rows import DatabaseError
 from sync.store.station import Store
 
 __all__ = [
     "station_code",
     "station_scope",
+    "default_area",
+    "RowNumbers",
+    "find_veteran",
+    "find_visit",
+    "find_petition",
+    "refresh_name_keys",
+    "refresh_petition_dues",
+    "Page",
+    "veteran_page",
+    "visit_page",
+    "petition_page",
+    "VeteranFile",
+    "veteran_file",
     "add_veteran",
     "edit_veteran",
     "delete_veteran",
     "get_veteran",
-    "list_veterans",
     "veteran_names",
     "add_visit",
-    "list_visits",
     "open_petition",
     "add_petition_event",
     "petition_detail",
@@ -68,6 +82,13 @@ def station_scope(store: Store) -> str:
     if not scope:
         raise StoreError("数据库缺少站点范围", hint="请先运行 station-node init")
     return scope
+
+
+def default_area(store: Store) -> str | None:
+    """The area a record takes when none is given: a village station's own code
+    (its scope is one village); None at a town or county station (it must be said)."""
+    scope = station_scope(store)
+    return scope if len(scope) == 12 else None
 
 
 def _today(today: _dt.date | None) -> _dt.date:
@@ -141,7 +162,18 @@ def add_veteran(store: Store, fields: dict[str, Any]) -> dict:
     if values.get("status") is None:
         values["status"] = "active"
     row_id = domain.new_id()
-    return _put(store, "veterans", row_id, {k: v for k, v in values.items() if v is not None}, create=True)
+    row = _put(store, "veterans", row_id, {k: v for k, v in values.items() if v is not None}, create=True)
+    _keep_name_keys(store)
+    return row
+
+
+def _keep_name_keys(store: Store) -> None:
+    """Key the new name now (pypinyin is loaded by this write, not by the next list).
+    A cache: should it fail, the next list keys it; the write stands."""
+    try:
+        refresh_name_keys(store)
+    except DatabaseError:
+        pass
 
 
 def get_veteran(store: Store, veteran_id: str) -> dict:
@@ -163,7 +195,9 @@ def edit_veteran(store: Store, veteran_id: str, changes: dict[str, Any]) -> dict
     _require("veterans", {**current, **values}, ("id_number", "name", "area"))
     if "id_number" in values and values["id_number"] != current.get("id_number"):
         _check_unique_id_number(store, values["id_number"], own_id=current["id"])
-    return _put(store, "veterans", current["id"], values, create=False)
+    row = _put(store, "veterans", current["id"], values, create=False)
+    _keep_name_keys(store)
+    return row
 
 
 def delete_veteran(store: Store, veteran_id: str) -> dict:
@@ -171,13 +205,6 @@ def delete_veteran(store: Store, veteran_id: str) -> dict:
     current = get_veteran(store, veteran_id)
     store.write("veterans", current["id"], {"deleted": 1})
     return current
-
-
-def list_veterans(store: Store, area: str | None = None, search: str | None = None) -> list[dict]:
-    """Live veterans, optionally within ``area`` (a prefix in scope) and matching
-    ``search`` (a substring of name, ID number, phone or address)."""
-    prefix = domain.validate_area(area, scope=station_scope(store)) if area else None
-    return queries.veterans(store, area_prefix=prefix, text=search)
 
 
 def veteran_names(store: Store, ids: Iterable[str]) -> dict[str, str]:
@@ -221,14 +248,6 @@ def add_visit(
     _not_future("走访日期", values["visited_on"], _today(today))
     values.update(veteran_id=vet["id"], area=vet["area"], station=station_code(store))
     return _put(store, "visits", domain.new_id(), {k: v for k, v in values.items() if v is not None}, create=True)
-
-
-def list_visits(store: Store, veteran_id: str | None = None) -> list[dict]:
-    """Live visits, newest first; of one veteran when ``veteran_id`` is given."""
-    if veteran_id:
-        vet = store.get("veterans", veteran_id.strip(), include_deleted=True)
-        return queries.visits(store, veteran_id=vet["id"])
-    return queries.visits(store)
 
 
 # --------------------------------------------------------------------------- petitions
@@ -354,15 +373,290 @@ def add_petition_event(
 def list_petitions(
     store: Store, overdue: bool = False, today: _dt.date | None = None
 ) -> list[tuple[dict, petition_rules.PetitionState]]:
-    """Live petitions with their derived state, newest received first;
-    only the overdue ones (``state.overdue``: open and past a legal deadline)
-    when ``overdue``."""
-    day = _today(today)
-    pets = queries.petitions(store)
-    events = _stored_events(store)
-    out = []
+    """Every live petition with its derived state, newest received first; only the
+    overdue ones (``state.overdue``: open and past a legal deadline) when ``overdue``.
+    A list of all: for tests and small stores; a command pages (:func:`petition_page`)."""
+    return list(petition_page(store, overdue=overdue, today=today).rows)
+
+
+# --------------------------------------------------------------------------- finding a record
+#
+# What a clerk types where a command needs one record (veterans.find): an id, the
+# end of an id, a row number of the last list, and for a veteran also the ID
+# number or the name (unique in the station's scope). One function per table; the
+# CLI passes the row numbers kept in the home (station_node.shortcodes), the web
+# page none.
+
+
+class RowNumbers(Protocol):
+    """The row numbers of the last lists (``station_node.shortcodes.LastLists``)."""
+
+    def id_of(self, table: str, number: int) -> str: ...
+
+
+def _by_number(table: str, number: int, numbers: RowNumbers | None) -> str:
+    if numbers is None:
+        raise ValidationError(f"序号 {number} 只在命令行中有效", hint="请用编号")
+    return numbers.id_of(table, number)
+
+
+def _by_tail(store: Store, table: str, ref: find.Reference) -> str:
+    ids = queries.ids_ending(store, table, ref.value)
+    if not ids:
+        raise NotFound(f"找不到编号以 {ref.text} 结尾的{table_label(table)}记录")
+    if len(ids) > 1:
+        raise find.Ambiguous(f"编号以 {ref.text} 结尾的{table_label(table)}记录不止一条，请多输入几位", [{"id": i} for i in ids])
+    return ids[0]
+
+
+def _get(store: Store, table: str, row_id: str, include_deleted: bool) -> dict:
+    return store.get(table, row_id, include_deleted=include_deleted)
+
+
+def find_veteran(store: Store, text: Any, *, numbers: RowNumbers | None = None, include_deleted: bool = False) -> dict:
+    """The veteran a clerk names by id, end of id, row number, ID number or name
+    (unique among the station's veterans); NotFound, or :class:`veterans.find.Ambiguous`
+    with the candidates (a name several veterans have)."""
+    ref = find.parse_reference(text)
+    if ref.kind == "id":
+        return _get(store, "veterans", ref.value, include_deleted)
+    if ref.kind == "number":
+        return _get(store, "veterans", _by_number("veterans", ref.value, numbers), include_deleted)
+    if ref.kind == "tail":
+        return _get(store, "veterans", _by_tail(store, "veterans", ref), include_deleted)
+    if ref.kind == "id_number":
+        found = queries.veterans_with_id_number(store, ref.value, include_deleted=include_deleted)
+        if not found:
+            raise NotFound(f"找不到身份证号为 {ref.value} 的退役军人", hint=_id_number_hint(ref.value))
+        return found[0]
+    scope = station_scope(store)
+    found = queries.veterans_named(store, ref.value, area_prefix=scope, include_deleted=include_deleted)
+    if not found:
+        if ref.value.isascii():
+            raise NotFound(f"找不到退役军人 {ref.text}：不是序号、身份证号或编号，本站也没有叫这个名字的人",
+                           hint="可用 veteran list --search 查找")
+        raise NotFound(f"找不到叫 {ref.value} 的退役军人（本站范围 {scope} 内）", hint="可用 veteran list --search 查找")
+    if len(found) > 1:
+        raise find.Ambiguous(f"本站有 {len(found)} 名退役军人叫 {ref.value}，请用序号或身份证号指定", found)
+    return found[0]
+
+
+def _id_number_hint(value: str) -> str | None:
+    try:
+        domain.validate_id_number(value)
+    except ValidationError as exc:
+        return f"请核对身份证号：{exc}"
+    return None
+
+
+def find_visit(store: Store, text: Any, *, numbers: RowNumbers | None = None, include_deleted: bool = False) -> dict:
+    """The visit a clerk names by id, end of id or row number (of the last list of visits)."""
+    return _find_plain(store, "visits", text, numbers, include_deleted)
+
+
+def find_petition(store: Store, text: Any, *, numbers: RowNumbers | None = None, include_deleted: bool = False) -> dict:
+    """The petition a clerk names by id, end of id or row number (of the last list of petitions)."""
+    return _find_plain(store, "petitions", text, numbers, include_deleted)
+
+
+def _find_plain(store: Store, table: str, text: Any, numbers: RowNumbers | None, include_deleted: bool) -> dict:
+    ref = find.parse_reference(text)
+    if ref.kind == "id":
+        return _get(store, table, ref.value, include_deleted)
+    if ref.kind == "number":
+        return _get(store, table, _by_number(table, ref.value, numbers), include_deleted)
+    if ref.kind == "tail":
+        return _get(store, table, _by_tail(store, table, ref), include_deleted)
+    command = "visit" if table == "visits" else "petition"
+    raise NotFound(f"找不到{table_label(table)} {ref.text}：请用序号或编号",
+                   hint=f"先用 station-node {command} list（可加 --veteran 姓名）列出，再用序号")
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@dataclass
+class Page:
+    """One page of a list: ``rows`` (streamed: read once), ``total`` over every page,
+    and where the page starts (``offset``) and how long it may be (``limit``; None: to the end)."""
+
+    rows: Iterator[Any]
+    total: int
+    offset: int
+    limit: int | None
+
+    @property
+    def first_number(self) -> int:
+        """The row number (序号) of the page's first row."""
+        return self.offset + 1
+
+
+def _name_key(name: str) -> tuple[str, str, str]:
+    from veterans.pinyin import name_key  # pypinyin, only when a name needs a new key
+
+    return tuple(name_key(name))  # type: ignore[return-value]
+
+
+def refresh_name_keys(store: Store) -> int:
+    """Key the names written since the last list (pinyin order and search); returns how many."""
+    return namekeys.refresh(store, _name_key)
+
+
+def _date_option(value: Any, label: str) -> str | None:
+    return None if value in (None, "") else domain.parse_date(value, field_label=label)
+
+
+def _enum_option(table: str, name: str, value: Any) -> str | None:
+    return None if value in (None, "") else parse_value(table, name, value)
+
+
+def _window(limit: int | None, offset: int | None) -> tuple[int | None, int]:
+    if limit is not None and limit < 0:
+        raise ValidationError(f"每页条数 {limit} 不能为负数")
+    if offset is not None and offset < 0:
+        raise ValidationError(f"起始位置 {offset} 不能为负数")
+    return (None if not limit else int(limit)), int(offset or 0)
+
+
+def veteran_page(store: Store, *, area: str | None = None, search: str | None = None, category: Any = None,
+                 status: Any = None, born_from: Any = None, born_until: Any = None, order: str = "name",
+                 limit: int | None = None, offset: int = 0, include_deleted: bool = False) -> Page:
+    """A page of the station's veterans, in pinyin order of their names (``order="area"``:
+    by area first; ``"id"``: in the order they were filed). ``search``: a part of the
+    name, ID number (full-width digits too), phone or address, or the start of the
+    name's pinyin (``zs``, ``zhangsan``); ``category``, ``status``: a code or label;
+    ``born_from``/``born_until``: dates. ``limit`` 0 or None: every row."""
+    if order not in ("name", "area", "id"):
+        raise ValidationError(f"排序方式 {order} 无效，可选：name（姓名拼音）、area（区划）、id（建档先后）")
+    limit, offset = _window(limit, offset)
+    prefix = domain.validate_area(area, scope=station_scope(store)) if area else None
+    text = find.normalize_name(search) if search and search.strip() else None
+    from veterans.pinyin import is_pinyin_query, pinyin_query  # (no pypinyin: only the query's form)
+
+    pinyin = pinyin_query(text) if text and is_pinyin_query(text) else None
+    if order != "id" or pinyin:
+        refresh_name_keys(store)
+    flt = queries.VeteranFilter(
+        area_prefix=prefix, text=text, pinyin=pinyin,
+        category=_enum_option("veterans", "category", category), status=_enum_option("veterans", "status", status),
+        born_from=_date_option(born_from, "出生日期起"), born_until=_date_option(born_until, "出生日期止"))
+    total = queries.count_veterans(store, flt, include_deleted=include_deleted)
+    rows = queries.veteran_page(store, flt, order=order, limit=limit, offset=offset, include_deleted=include_deleted)
+    return Page(rows, total, offset, limit)
+
+
+def visit_page(store: Store, *, veteran_id: str | None = None, since: Any = None, until: Any = None,
+               kind: Any = None, area: str | None = None, limit: int | None = None, offset: int = 0) -> Page:
+    """A page of the visits (of one veteran, by id), newest first; ``since``/``until``:
+    dates (inclusive); ``kind``: 电话, 入户 … (code or label)."""
+    limit, offset = _window(limit, offset)
+    args = dict(veteran_id=veteran_id, since=_date_option(since, "起始日期"), until=_date_option(until, "截止日期"),
+                kind=_enum_option("visits", "kind", kind),
+                area_prefix=domain.validate_area(area, scope=station_scope(store)) if area else None)
+    return Page(queries.visit_page(store, **args, limit=limit, offset=offset), queries.count_visits(store, **args),
+                offset, limit)
+
+
+def _folded(store: Store, pets: Iterable[dict], day: _dt.date, chunk: int = 500
+            ) -> Iterator[tuple[dict, petition_rules.PetitionState]]:
+    """Each petition with its derived state, the events read ``chunk`` petitions at a time."""
+    batch: list[dict] = []
+
+    def fold(batch: list[dict]) -> Iterator[tuple[dict, petition_rules.PetitionState]]:
+        events = _stored_events_of(store, [p["id"] for p in batch])
+        for pet in batch:
+            _, state = petition_rules.fold_events(pet, events.get(pet["id"], []), today=day)
+            yield pet, state
+
     for pet in pets:
-        _, state = petition_rules.fold_events(pet, events.get(pet["id"], []), today=day)
-        if not overdue or state.overdue:
-            out.append((pet, state))
+        batch.append(pet)
+        if len(batch) >= chunk:
+            yield from fold(batch)
+            batch = []
+    if batch:
+        yield from fold(batch)
+
+
+def _stored_events_of(store: Store, petition_ids: list[str]) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for state in queries.events_of(store, petition_ids):
+        out.setdefault(state.values.get("petition_id"), []).append(state)
     return out
+
+
+def petition_page(store: Store, *, veteran_id: str | None = None, overdue: bool = False, since: Any = None,
+                  until: Any = None, class_: Any = None, channel: Any = None, area: str | None = None,
+                  limit: int | None = None, offset: int = 0, today: _dt.date | None = None) -> Page:
+    """A page of the petitions with their derived state (rows are ``(petition, state)``),
+    newest received first; ``overdue``: only those past a legal deadline (every
+    petition is folded to know, a chunk at a time, and only the page is kept);
+    ``since``/``until``: received in that range; ``class_``, ``channel``: code or label."""
+    limit, offset = _window(limit, offset)
+    day = _today(today)
+    args = dict(veteran_id=veteran_id, since=_date_option(since, "起始日期"), until=_date_option(until, "截止日期"),
+                class_=_enum_option("petitions", "class", class_), channel=_enum_option("petitions", "channel", channel),
+                area_prefix=domain.validate_area(area, scope=station_scope(store)) if area else None)
+    if not overdue:
+        pets = queries.petition_page(store, **args, limit=limit, offset=offset)
+        return Page(_folded(store, pets, day), queries.count_petitions(store, **args), offset, limit)
+    refresh_petition_dues(store)
+    pets = queries.overdue_petition_page(store, day.isoformat(), **args, limit=limit, offset=offset)
+    return Page(_folded(store, pets, day), queries.count_overdue_petitions(store, day.isoformat(), **args),
+                offset, limit)
+
+
+def _earliest_due(pet: dict, events: list) -> str | None:
+    """The earliest deadline still unmet (not a window) of an open petition: it is
+    overdue on any day after this one (``PetitionState.overdue``)."""
+    _, state = petition_rules.fold_events(pet, events, today=_dt.date.min)
+    if not state.is_open:
+        return None
+    due = min((d.due for d in state.deadlines if not d.window and d.met_on is None), default=None)
+    return due.isoformat() if due else None
+
+
+_RULES: str | None = None
+
+
+def _fold_rules() -> str:
+    """A fingerprint of the fold's code (veterans.petition and the value parsers it
+    uses): the cached due dates are folded again under any other code."""
+    global _RULES
+    if _RULES is None:
+        import hashlib
+        from pathlib import Path
+
+        digest = hashlib.sha256()
+        for module in (petition_rules, domain):
+            digest.update(Path(module.__file__).read_bytes())
+        _RULES = digest.hexdigest()[:16]
+    return _RULES
+
+
+def refresh_petition_dues(store: Store) -> int:
+    """Fold the petitions written since the last overdue list (their earliest due dates, cached)."""
+    return duecache.refresh(store, _fold_rules(), _earliest_due)
+
+
+# --------------------------------------------------------------------------- a veteran's whole file
+
+
+@dataclass
+class VeteranFile:
+    """A veteran's whole file: the record, the visits (newest first), the petitions
+    (newest first) with their derived state, and the open conflicts about any of them."""
+
+    veteran: dict
+    visits: list[dict]
+    petitions: list[tuple[dict, petition_rules.PetitionState]]
+    conflicts: list[dict]
+
+
+def veteran_file(store: Store, veteran_id: str, today: _dt.date | None = None) -> VeteranFile:
+    """The whole file of one veteran (by id; see :func:`find_veteran` for what a clerk types)."""
+    vet = store.get("veterans", veteran_id)
+    visits = list(queries.visit_page(store, veteran_id=vet["id"]))
+    petitions = list(_folded(store, queries.petition_page(store, veteran_id=vet["id"]), _today(today)))
+    events = [s.id for s in queries.events_of(store, [p["id"] for p, _ in petitions])]
+    about = [vet["id"], *(v["id"] for v in visits), *(p["id"] for p, _ in petitions), *events]
+    return VeteranFile(vet, visits, petitions, queries.open_conflicts_about(store, about))

@@ -395,7 +395,8 @@ def test_overdue_listing(town):
     assert row["overdue"] is True and row["status"] == "registered"
     assert row["next_deadline"]["what"] == "受理告知期限" and row["next_deadline"]["due"] == days_ago(5)
     out = ok(town, "petition", "list", "--overdue")
-    assert late in out and fresh not in out and "已登记" in out and "受理告知期限" in out
+    assert "超期信访件：共 1 件" in out and "已登记" in out and "受理告知期限" in out
+    assert ok_json(town, "petition", "show", "1")["id"] == late  # the row number of the list just printed
 
 
 def test_empty_lists(town):

@@ -11,9 +11,11 @@ function says it returns row states. Every function reads; none writes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator, Union
 
 from sync.engine.rowstate import RowState
+from sync.engine.schema import TABLES
 from sync.engine.scope import scope_range
 from sync.store.rows import RowStore
 
@@ -36,6 +38,19 @@ __all__ = [
     "visited_between",
     "petitions_in",
     "open_conflicts_by_area",
+    "VeteranFilter",
+    "veteran_page",
+    "count_veterans",
+    "veterans_named",
+    "veterans_with_id_number",
+    "ids_ending",
+    "visit_page",
+    "count_visits",
+    "petition_page",
+    "count_petitions",
+    "overdue_petition_page",
+    "count_overdue_petitions",
+    "open_conflicts_about",
 ]
 
 _VETERAN_ORDERS = {"place": "area, name, id", "id": "id"}
@@ -154,3 +169,234 @@ def open_conflicts_by_area(store: AnyStore, scope: str) -> Iterator[tuple[str, i
     yield from store.conn.execute(
         "SELECT area, count(*) FROM conflicts WHERE deleted IS NOT 1 AND status = 'open' AND area >= ? AND area < ? "
         "GROUP BY area", (lo, hi))
+
+
+
+# --------------------------------------------------------------------------- finding and listing (pages)
+#
+# Lists come a page at a time (``limit`` rows from ``offset``; ``limit=None``: to the
+# end) and are streamed: a page is read from a cursor, never as a list of every row.
+
+
+def _window(limit: int | None, offset: int) -> tuple[str, list]:
+    return " LIMIT ? OFFSET ?", [-1 if limit is None else max(0, int(limit)), max(0, int(offset))]
+
+
+@dataclass(frozen=True)
+class VeteranFilter:
+    """Which veterans a list shows: under ``area_prefix``; ``text`` a substring of
+    name, ID number, phone or address, or — ``pinyin`` — the start of the name's
+    pinyin initials or spelling (``zs``, ``zhangs``; needs the name keys,
+    ``sync.store.namekeys``); of one ``category`` and ``status`` code; born in
+    ``[born_from, born_until]`` (``YYYY-MM-DD``)."""
+
+    area_prefix: str | None = None
+    text: str | None = None
+    pinyin: str | None = None
+    category: str | None = None
+    status: str | None = None
+    born_from: str | None = None
+    born_until: str | None = None
+
+
+def _veteran_where(f: VeteranFilter, *, include_deleted: bool = False) -> tuple[str, list, bool]:
+    """(condition on ``v`` and ``k``, params, whether it reads the name keys ``k``)."""
+    where, params = ([] if include_deleted else ["v.deleted IS NOT 1"]), []
+    if f.area_prefix:
+        lo, hi = scope_range(f.area_prefix)
+        where.append("v.area >= ? AND v.area < ?")
+        params += [lo, hi]
+    needs_keys = False
+    text = (f.text or "").strip()
+    if text or f.pinyin:
+        terms = []
+        if text:
+            terms += [f"v.{c} LIKE ? ESCAPE '\\'" for c in _SEARCHED]
+            params += [_like(text)] * len(_SEARCHED)
+        if f.pinyin:
+            needs_keys = True
+            start = f.pinyin.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            terms += ["k.initials LIKE ? ESCAPE '\\'", "k.spelled LIKE ? ESCAPE '\\'"]
+            params += [start, start]
+        where.append("(" + " OR ".join(terms) + ")")
+    for column, value in (("category", f.category), ("status", f.status)):
+        if value:
+            where.append(f"v.{column} = ?")
+            params.append(value)
+    if f.born_from:
+        where.append("v.birth_date >= ?")
+        params.append(f.born_from)
+    if f.born_until:
+        where.append("v.birth_date <= ?")
+        params.append(f.born_until)
+    return " AND ".join(where) or "1", params, needs_keys
+
+
+_PAGE_ORDERS = {"name": "k.sort_key, k.id", "area": "v.area, k.sort_key, k.id", "id": "v.id"}
+
+
+def veteran_page(store: AnyStore, filter: VeteranFilter = VeteranFilter(), *, order: str = "name",
+                 limit: int | None = None, offset: int = 0, include_deleted: bool = False,
+                 chunk: int = 200) -> Iterator[dict]:
+    """The veterans of ``filter``, ``limit`` from ``offset``, in ``order``: ``name``
+    (pinyin, from the name keys: ``sync.store.namekeys.refresh`` first), ``area``
+    (then pinyin) or ``id`` (creation). Streamed: the ids come from one cursor and
+    the records are read ``chunk`` at a time."""
+    where, params, _ = _veteran_where(filter, include_deleted=include_deleted)
+    window, wparams = _window(limit, offset)
+    if order == "id":
+        join = "LEFT JOIN _name_keys k ON k.id = v.id" if filter.pinyin else ""
+    else:
+        join = "JOIN _name_keys k ON k.id = v.id"
+    cur = store.conn.execute(f"SELECT v.id FROM veterans v {join} WHERE {where} ORDER BY {_PAGE_ORDERS[order]}{window}",
+                             [*params, *wparams])
+    while ids := [r[0] for r in cur.fetchmany(chunk)]:
+        loaded = store.load_many("veterans", ids)
+        for row_id in ids:
+            if row_id in loaded:
+                state = loaded[row_id][0]
+                yield {"id": state.id, **state.values}
+
+
+def count_veterans(store: AnyStore, filter: VeteranFilter = VeteranFilter(), *, include_deleted: bool = False) -> int:
+    """How many veterans :func:`veteran_page` has in all (every page)."""
+    where, params, needs_keys = _veteran_where(filter, include_deleted=include_deleted)
+    join = "LEFT JOIN _name_keys k ON k.id = v.id" if needs_keys else ""
+    return store.conn.execute(f"SELECT count(*) FROM veterans v {join} WHERE {where}", params).fetchone()[0]
+
+
+def veterans_named(store: AnyStore, name: str, *, area_prefix: str | None = None, include_deleted: bool = False,
+                   limit: int = 100) -> list[dict]:
+    """The veterans (live, or deleted too) with exactly this name, by area and id (at most ``limit``)."""
+    where, params = ["name = ?"], [name]
+    if not include_deleted:
+        where.append("deleted IS NOT 1")
+    _area(area_prefix, where, params)
+    return [{"id": s.id, **s.values} for s, _ in store.read_states(
+        "veterans", " AND ".join(where) + f" ORDER BY area, id LIMIT {int(limit)}", params)]
+
+
+def veterans_with_id_number(store: AnyStore, id_number: str, *, include_deleted: bool = False) -> list[dict]:
+    """The veterans (live first, then deleted ones when ``include_deleted``) with this ID number."""
+    where = "id_number = ?" + ("" if include_deleted else " AND deleted IS NOT 1")
+    return [{"id": s.id, **s.values} for s, _ in store.read_states(
+        "veterans", where + " ORDER BY deleted IS 1, id", (id_number,))]
+
+
+def ids_ending(store: AnyStore, table: str, tail: str, *, limit: int = 20) -> list[str]:
+    """The ids of ``table`` (live or not) that end with ``tail`` (a fragment of an id's random end)."""
+    if table not in TABLES:
+        raise ValueError(f"not a replicated table: {table}")
+    return [r[0] for r in store.conn.execute(
+        f'SELECT id FROM "{table}" WHERE id LIKE ? ESCAPE \'\\\' ORDER BY id LIMIT ?', ("%" + _like(tail)[1:-1], limit))]
+
+
+def _dated(column: str, since: str | None, until: str | None, where: list[str], params: list) -> None:
+    if since:
+        where.append(f"{column} >= ?")
+        params.append(since)
+    if until:
+        where.append(f"{column} <= ?")
+        params.append(until)
+
+
+def _visit_where(veteran_id, since, until, kind, area_prefix) -> tuple[str, list]:
+    where, params = ["deleted IS NOT 1"], []
+    if veteran_id is not None:
+        where.append("veteran_id = ?")
+        params.append(veteran_id)
+    _dated("visited_on", since, until, where, params)
+    if kind:
+        where.append("kind = ?")
+        params.append(kind)
+    _area(area_prefix, where, params)
+    return " AND ".join(where), params
+
+
+def visit_page(store: AnyStore, *, veteran_id: str | None = None, since: str | None = None, until: str | None = None,
+               kind: str | None = None, area_prefix: str | None = None, limit: int | None = None,
+               offset: int = 0) -> Iterator[dict]:
+    """Live visits (of one veteran; visited in ``[since, until]``; of one ``kind``
+    code), newest first, ``limit`` from ``offset``; streamed."""
+    where, params = _visit_where(veteran_id, since, until, kind, area_prefix)
+    window, wparams = _window(limit, offset)
+    for state, _ in store.read_states("visits", f"{where} ORDER BY visited_on DESC, id DESC{window}", [*params, *wparams]):
+        yield {"id": state.id, **state.values}
+
+
+def count_visits(store: AnyStore, *, veteran_id: str | None = None, since: str | None = None,
+                 until: str | None = None, kind: str | None = None, area_prefix: str | None = None) -> int:
+    where, params = _visit_where(veteran_id, since, until, kind, area_prefix)
+    return store.conn.execute(f"SELECT count(*) FROM visits WHERE {where}", params).fetchone()[0]
+
+
+def _petition_where(veteran_id, since, until, class_, channel, area_prefix) -> tuple[str, list]:
+    where, params = ["deleted IS NOT 1"], []
+    if veteran_id is not None:
+        where.append("veteran_id = ?")
+        params.append(veteran_id)
+    _dated("received_on", since, until, where, params)
+    for column, value in (("class", class_), ("channel", channel)):
+        if value:
+            where.append(f'"{column}" = ?')
+            params.append(value)
+    _area(area_prefix, where, params)
+    return " AND ".join(where), params
+
+
+def petition_page(store: AnyStore, *, veteran_id: str | None = None, since: str | None = None,
+                  until: str | None = None, class_: str | None = None, channel: str | None = None,
+                  area_prefix: str | None = None, limit: int | None = None, offset: int = 0) -> Iterator[dict]:
+    """Live petitions (of one veteran; received in ``[since, until]``; of one class
+    and channel code), newest received first, ``limit`` from ``offset``; streamed."""
+    where, params = _petition_where(veteran_id, since, until, class_, channel, area_prefix)
+    window, wparams = _window(limit, offset)
+    for state, _ in store.read_states("petitions", f"{where} ORDER BY received_on DESC, id DESC{window}",
+                                      [*params, *wparams]):
+        yield {"id": state.id, **state.values}
+
+
+def count_petitions(store: AnyStore, *, veteran_id: str | None = None, since: str | None = None,
+                    until: str | None = None, class_: str | None = None, channel: str | None = None,
+                    area_prefix: str | None = None) -> int:
+    where, params = _petition_where(veteran_id, since, until, class_, channel, area_prefix)
+    return store.conn.execute(f"SELECT count(*) FROM petitions WHERE {where}", params).fetchone()[0]
+
+
+def overdue_petition_page(store: AnyStore, today: str, *, veteran_id: str | None = None, since: str | None = None,
+                          until: str | None = None, class_: str | None = None, channel: str | None = None,
+                          area_prefix: str | None = None, limit: int | None = None, offset: int = 0) -> Iterator[dict]:
+    """As :func:`petition_page`, only the petitions whose earliest open deadline is before
+    ``today`` (``YYYY-MM-DD``), from the cache of ``sync.store.duecache`` (refresh it first)."""
+    where, params = _petition_where(veteran_id, since, until, class_, channel, area_prefix)
+    window, wparams = _window(limit, offset)
+    cur = store.conn.execute(
+        f"SELECT p.id FROM petitions p JOIN _petition_dues d ON d.id = p.id WHERE d.due < ? AND {where} "
+        f"ORDER BY p.received_on DESC, p.id DESC{window}", [today, *params, *wparams])
+    while ids := [r[0] for r in cur.fetchmany(200)]:
+        loaded = store.load_many("petitions", ids)
+        for row_id in ids:
+            if row_id in loaded:
+                state = loaded[row_id][0]
+                yield {"id": state.id, **state.values}
+
+
+def count_overdue_petitions(store: AnyStore, today: str, *, veteran_id: str | None = None, since: str | None = None,
+                            until: str | None = None, class_: str | None = None, channel: str | None = None,
+                            area_prefix: str | None = None) -> int:
+    where, params = _petition_where(veteran_id, since, until, class_, channel, area_prefix)
+    return store.conn.execute(
+        f"SELECT count(*) FROM petitions p JOIN _petition_dues d ON d.id = p.id WHERE d.due < ? AND {where}",
+        [today, *params]).fetchone()[0]
+
+
+def open_conflicts_about(store: AnyStore, row_ids: Iterable[str]) -> list[dict]:
+    """The live open conflicts about any of these rows, oldest first."""
+    ids = sorted(set(row_ids))
+    out: list[dict] = []
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        out += [{"id": s.id, **s.values} for s, _ in store.read_states(
+            "conflicts", f"deleted IS NOT 1 AND status IS NOT 'resolved' AND row_id IN ({','.join('?' * len(part))})",
+            part)]
+    return sorted(out, key=lambda c: (c.get("detected_at") or "", c["id"]))

@@ -1,0 +1,139 @@
+"""What the station's record commands share for finding and listing: a record
+named as the clerk names it (id, row number, ID number, name — see
+:mod:`veterans.find`), the candidates of a name several veterans have, and
+pages of a list (numbered rows kept for the next command, ``--limit`` /
+``--offset``, 80 columns, a pager on a terminal).
+
+The finding itself is :mod:`station_node.records` (``find_veteran`` …) and the
+numbers kept in the home :mod:`station_node.shortcodes`; this module only
+connects them to click.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import click
+
+from station_node import home as home_mod
+from station_node import records
+from station_node.shortcodes import LastLists
+from veterans import find
+from vetsync_cli import CliError
+from vetsync_cli.listing import Column, echo_lines, emit_json_array, render, terminal_width
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "REF_HELP",
+    "numbers",
+    "resolving",
+    "veteran_ref",
+    "visit_ref",
+    "petition_ref",
+    "page_options",
+    "window",
+    "print_page",
+    "emit_page_json",
+    "record_lines",
+    "candidate_columns",
+]
+
+#: Rows of a page when ``--limit`` is not given (human output; ``--json`` gives every row).
+DEFAULT_LIMIT = 50
+
+REF_HELP = "序号（上次列表中的）、身份证号、姓名（本站唯一时）或档案编号"
+
+
+def numbers(home: str | None) -> LastLists:
+    """The row numbers kept in this station home."""
+    return LastLists(home_mod.resolve_home(home))
+
+
+def candidate_columns() -> list[Column]:
+    return [
+        Column("序号", lambda r: r["_no"], keep=True, align="right"),
+        Column("姓名", lambda r: r.get("name") or "", keep=True),
+        Column("身份证号", lambda r: find.mask_id_number(r.get("id_number")), priority=5),
+        Column("村/社区", lambda r: r.get("area") or "", priority=4),
+        Column("出生日期", lambda r: r.get("birth_date") or "", priority=3),
+    ]
+
+
+@contextmanager
+def resolving(home: str | None) -> Iterator[None]:
+    """Turn :class:`veterans.find.Ambiguous` into the candidates (printed, numbered,
+    kept as the last list) and a one-line refusal."""
+    try:
+        yield
+    except find.Ambiguous as exc:
+        rows = exc.candidates
+        if rows and "name" in rows[0]:  # veterans: name, masked ID number, village, birth date
+            numbered = [{**r, "_no": str(n)} for n, r in enumerate(rows, start=1)]
+            numbers(home).remember("veterans", [r["id"] for r in rows], first=1)
+            echo_lines(render(candidate_columns(), numbered, width=terminal_width()))
+        else:  # ids only
+            echo_lines(r["id"] for r in rows)
+        raise CliError(str(exc)) from exc
+
+
+def veteran_ref(store, home: str | None, text: Any, *, include_deleted: bool = False) -> dict:
+    """The veteran named by ``text`` (raises :class:`veterans.find.Ambiguous` inside :func:`resolving`)."""
+    return records.find_veteran(store, text, numbers=numbers(home), include_deleted=include_deleted)
+
+
+def visit_ref(store, home: str | None, text: Any, *, include_deleted: bool = False) -> dict:
+    return records.find_visit(store, text, numbers=numbers(home), include_deleted=include_deleted)
+
+
+def petition_ref(store, home: str | None, text: Any, *, include_deleted: bool = False) -> dict:
+    return records.find_petition(store, text, numbers=numbers(home), include_deleted=include_deleted)
+
+
+def page_options(func: Callable) -> Callable:
+    """``--limit N`` and ``--offset N``."""
+    func = click.option("--offset", type=click.IntRange(min=0), default=0, metavar="N",
+                        help="从第 N+1 条起列出（翻页：--offset 50 为第 51 条起）")(func)
+    return click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+                        help=f"最多列出 N 条（默认 {DEFAULT_LIMIT}；加 --json 时默认全部；0 为全部）")(func)
+
+
+def window(limit: int | None, as_json: bool) -> int | None:
+    """The page length: ``--limit`` as given; else every row for ``--json``, :data:`DEFAULT_LIMIT` for people."""
+    if limit is None:
+        return None if as_json else DEFAULT_LIMIT
+    return limit or None
+
+
+def emit_page_json(rows: Iterable[Any]) -> None:
+    emit_json_array(rows)
+
+
+def print_page(page: records.Page, columns: Sequence[Column], *, table: str, home: str | None, title: str,
+               unit: str, more: str, empty: str = "（无记录）", convert: Callable[[Any], dict] | None = None) -> None:
+    """One page of a list, numbered from the page's first row; the numbers are kept
+    (``table``'s last list) for the next command; ``more``: the command of the next page."""
+    rows = [convert(r) if convert else r for r in page.rows]
+    first = page.first_number
+    for n, row in enumerate(rows, start=first):
+        row["_no"] = str(n)
+    numbers(home).remember(table, [r["id"] for r in rows], first=first)
+    shown = f"第 {first}–{first + len(rows) - 1} {unit}" if rows else ""
+    lines = [f"{title}：共 {page.total} {unit}" + (f"，显示{shown}" if rows and (page.offset or len(rows) < page.total) else "")]
+    if not rows:
+        lines.append(empty)
+    else:
+        lines += render(columns, rows, width=terminal_width())
+    following = page.offset + len(rows)
+    if rows and following < page.total:
+        lines.append(f"下一页：{more} --offset {following}")
+    echo_lines(lines)
+
+
+def record_lines(pairs: Iterable[tuple[str, str]], *, title: str | None = None) -> list[str]:
+    """A record as a table 字段 / 值 (the value wraps to the width; empty values left out)."""
+    rows = [{"k": k, "v": v} for k, v in pairs if v not in (None, "")]
+    out = [title] if title else []
+    out += render([Column("字段", lambda r: r["k"], keep=True), Column("值", lambda r: r["v"], wrap=True, min_width=20)],
+                  rows, width=terminal_width())
+    return out
