@@ -281,9 +281,12 @@ class Dependents:
     open_petitions: int
 
     def text(self) -> str:
-        """走访记录 3 条、信访件 2 件（其中未办结 1 件）"""
-        parts = f"走访记录 {self.visits} 条、信访件 {self.petitions} 件"
-        return parts + (f"（其中未办结 {self.open_petitions} 件）" if self.open_petitions else "")
+        """走访记录 3 条、信访件 2 件（其中未办结 1 件） — what there is of it."""
+        parts = [f"走访记录 {self.visits} 条"] if self.visits else []
+        if self.petitions:
+            parts.append(f"信访件 {self.petitions} 件" + (f"（其中未办结 {self.open_petitions} 件）"
+                                                          if self.open_petitions else ""))
+        return "、".join(parts)
 
 
 def dependents(store: Store, veteran_id: str, today: _dt.date | None = None) -> Dependents:
