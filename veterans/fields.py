@@ -10,6 +10,18 @@ Pure code (stdlib + ``veterans.values``): no sqlite. Three jobs:
 
 An empty value (``""`` or ``None``) parses to ``None``: it clears the field.
 Every error is a :class:`~sync.engine.errors.ValidationError` naming the field.
+
+What clerks really type is folded to one form (:mod:`veterans.typed`): full-width
+digits and letters become ASCII in every field (free text keeps its Chinese
+punctuation), a person's name (:data:`NAME_FIELDS`) gets one middle dot ``·`` and
+no blanks between Chinese characters; numbers are never negative; the dates of
+:data:`MONTH_DATES` may be known to the month only (``1983-12``).
+
+:func:`admissible` is the hub's test of a pushed value: the form this module
+stores, or the form the previous release stored (text before folding, phones
+before the mobile prefixes, negative numbers — the last refused instead by the
+row checks of ``veterans.admission``, which a recovery re-offer skips), so that
+rows written before an upgrade keep syncing.
 """
 
 from __future__ import annotations
@@ -20,7 +32,9 @@ from typing import Any, Iterable
 
 from veterans import values as domain
 from veterans import labels as _labels
-from sync.engine.errors import ValidationError
+from veterans.phones import legacy_phone
+from veterans.typed import canonical_name, fold_alnum, to_half_width
+from sync.engine.errors import ValidationError, VetsyncError
 from sync.engine.limits import text_limit
 from sync.engine.schema import Field, Table, table as _table
 
@@ -31,12 +45,29 @@ __all__ = [
     "resolve_field",
     "settable_fields",
     "field_label",
+    "admissible",
+    "NOT_CANONICAL",
+    "MONTH_DATES",
+    "NAME_FIELDS",
     "BOOL_TRUE",
     "BOOL_FALSE",
 ]
 
 BOOL_TRUE = frozenset({"是", "true", "1", "yes", "y", "t"})
 BOOL_FALSE = frozenset({"否", "false", "0", "no", "n", "f"})
+
+#: Dates that may be known to the month only (stored ``YYYY-MM``): what rosters hold
+#: for a service record (入伍 1983.12) and a plaque. A birth date typed to the month is
+#: checked against the ID number and stored as the ID's day (veterans.admission).
+#: Visits, petitions and their events need the day: legal deadlines count from it.
+MONTH_DATES = frozenset({
+    ("veterans", "birth_date"), ("veterans", "enlisted_on"), ("veterans", "discharged_on"),
+    ("veterans", "honor_plaque"),
+})
+#: Fields holding one person's name (veterans.typed.canonical_name).
+NAME_FIELDS = frozenset({
+    ("veterans", "name"), ("petitions", "petitioner"), ("petitions", "handler"), ("petition_events", "actor"),
+})
 
 
 def _as_table(t: str | Table) -> Table:
@@ -82,6 +113,8 @@ CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def _parse_text(tbl: Table, f: Field, value: Any) -> str | None:
     text = CONTROL_CHARS.sub("", str(value)).strip()
+    if not tbl.hub_only_writes:  # a conflict holds another field's value as it was: never folded
+        text = canonical_name(text) if (tbl.name, f.name) in NAME_FIELDS else fold_alnum(text)
     limit = text_limit(tbl.name, f.name, f.kind)
     if len(text) > limit:
         raise ValidationError(f"{_labels.field_label(tbl, f)}过长（{len(text)} 字，最多 {limit} 字）")
@@ -92,33 +125,43 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _not_negative(label: str, raw: str, number):
+    if number < 0:
+        raise ValidationError(f"{label} {raw} 不能为负数")
+    return number
+
+
 def _parse_int(label: str, value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        return _not_negative(label, str(value), value)
     raw = str(value).strip()
     try:
-        return int(raw.replace(",", ""))
+        number = int(to_half_width(raw).strip().replace(",", ""))
     except ValueError:
         raise ValidationError(f"{label} {raw} 应为整数") from None
+    return _not_negative(label, raw, number)
 
 
 def _parse_real(label: str, value: Any) -> float:
     raw = str(value).strip()
     try:
-        number = float(raw.replace(",", "")) if not isinstance(value, (int, float)) else float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:  # 1,200.50 and 500元 as typed
+            number = float(to_half_width(raw).strip().replace(",", "").removesuffix("元").strip())
     except ValueError:
         raise ValidationError(f"{label} {raw} 应为数字") from None
     if not math.isfinite(number):
         raise ValidationError(f"{label} {raw} 应为有限的数字")
-    return number
+    return _not_negative(label, raw, number)
 
 
 def _parse_bool(label: str, value: Any) -> int:
     if isinstance(value, bool) or value in (0, 1):
         return int(value)
-    raw = str(value).strip()
+    raw = to_half_width(str(value)).strip()
     if raw.lower() in BOOL_TRUE:
         return 1
     if raw.lower() in BOOL_FALSE:
@@ -158,7 +201,8 @@ def parse_value(t: str | Table, name: str, text: Any, *, scope: str | None = Non
     if kind == "bool":
         return _parse_bool(_labels.field_label(tbl, f), text)
     if kind == "date":
-        return domain.parse_date(text, field_label=_labels.field_label(tbl, f))
+        return domain.parse_date(text, field_label=_labels.field_label(tbl, f),
+                                 month_ok=(tbl.name, f.name) in MONTH_DATES)
     if kind == "enum":
         return domain.parse_enum(f.enum, text, field_label=_labels.field_label(tbl, f))
     if kind == "id_number":
@@ -170,6 +214,48 @@ def parse_value(t: str | Table, name: str, text: Any, *, scope: str | None = Non
     if kind == "ref":
         return _parse_ref(_labels.field_label(tbl, f), text)
     raise ValidationError(f"字段 {_describe(tbl, f)} 的类型 {kind} 未知")  # a schema bug
+
+
+#: :func:`admissible`'s reason for a valid value not in its stored form.
+NOT_CANONICAL = "不是规范格式"
+
+
+def _legacy_form(tbl: Table, f: Field, value: Any) -> bool:
+    """Is ``value`` what the previous release stored for field ``f`` (see :func:`admissible`)?"""
+    kind = f.kind
+    if kind == "text":
+        return (type(value) is str and CONTROL_CHARS.sub("", value).strip() == value
+                and 0 < len(value) <= text_limit(tbl.name, f.name, kind))
+    if kind == "phone":
+        return type(value) is str and legacy_phone(value) == value
+    if kind == "int":
+        return type(value) is int
+    if kind == "real":
+        return type(value) is float and math.isfinite(value)
+    return False
+
+
+def admissible(t: str | Table, name: str, value: Any) -> str | None:
+    """Why the hub refuses ``value`` as a stored value of field ``name``, or None.
+
+    The reason is the validator's message, or :data:`NOT_CANONICAL` for a value
+    it would store otherwise (``1970/1/1``). Admitted: ``None``, a value
+    :func:`parse_value` gives back unchanged (the form a
+    station stores), and a value in the form the previous release stored (text
+    not yet folded, a phone before the prefix rule, a negative number): a row
+    written before an upgrade, or by a station not yet upgraded, keeps syncing.
+    """
+    tbl = _as_table(t)
+    f = tbl.get(name)
+    if value is None or f is None:
+        return None
+    try:
+        canonical = parse_value(tbl, name, value)
+    except VetsyncError as exc:
+        return None if _legacy_form(tbl, f, value) else str(exc)
+    if canonical == value or _legacy_form(tbl, f, value):
+        return None
+    return NOT_CANONICAL
 
 
 def parse_assignments(

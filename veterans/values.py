@@ -3,26 +3,35 @@
 Pure code (stdlib only). Every parser takes what a clerk typed or what a
 spreadsheet holds and returns the one canonical form stored in the database,
 or raises :class:`~sync.engine.errors.ValidationError` with a one-line Simplified
-Chinese message that names the field and the bad value.
+Chinese message that names the field and the bad value. Every parser takes
+full-width digits and letters (``１９８３．１２``, ``４４０９０２…``) as their ASCII
+forms (:mod:`veterans.typed`).
 
 Canonical forms:
 
 - enum values: the English code (``"male"``, ``"retired_soldier"``); the
-  Chinese label is for display only (:func:`label`);
+  Chinese label is for display only (:func:`label`); the official and usual
+  other names (烈士遗属 for 烈属) are data, in ``veterans/synonyms.toml``;
 - 公民身份号码: 18 characters, check digit upper-case (GB 11643-1999);
 - area: 统计用区划代码 of 6 (county), 9 (town) or 12 (village) digits;
-- dates ``YYYY-MM-DD``, months ``YYYY-MM``;
+- dates ``YYYY-MM-DD``; a date known to the month only (``1983.12``,
+  ``1983年12月``), where the field allows it, ``YYYY-MM``; months ``YYYY-MM``;
+- phones: one or two numbers (:mod:`veterans.phones`);
 - ids: UUIDv7 strings (time-ordered).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
+from pathlib import Path
 
 from sync.engine import ids as _ids
 from sync.engine.errors import ScopeError, ValidationError
 from sync.engine.scope import AREA_LEVELS as _AREA_LEVELS
+from veterans.phones import validate_phone
+from veterans.typed import canonical_name, to_half_width
 
 __all__ = [
     "ENUMS",
@@ -38,7 +47,12 @@ __all__ = [
     "parent_area",
     "parse_date",
     "parse_month",
+    "excel_serial_date",
+    "EXCEL_SERIALS",
     "validate_phone",
+    "canonical_name",
+    "to_half_width",
+    "synonyms",
     "new_id",
 ]
 
@@ -151,44 +165,65 @@ ENUM_FIELD_LABELS: dict[str, str] = {
     "conflict_status": "冲突状态",
 }
 
-# Extra spellings accepted on input, per enum: alias → code.
-_ALIASES: dict[str, dict[str, str]] = {
-    "gender": {"m": "male", "f": "female", "男性": "male", "女性": "female"},
-    "category": {"军休干部": "retired_cadre", "退休士官": "retired_cadre"},
-    "event_kind": {"转送": "forward", "交办": "forward"},
-    "petition_status": {"已转送": "forwarded", "已交办": "forwarded"},
-    "disability_level": {
-        "0": "none", "无等级": "none", "未评残": "none",
-        **{a: f"level{n}" for n in range(1, 11)
-           for a in (str(n), f"{n}级", _CN_NUMERALS[n - 1], f"{_CN_NUMERALS[n - 1]}级")},
-    },
+# Spellings of the levels (3, 3级, 三, 三级), made rather than listed: the other
+# spellings of every enum are data (synonyms.toml).
+_LEVEL_SPELLINGS: dict[str, str] = {
+    a: f"level{n}" for n in range(1, 11) for a in (str(n), f"{n}级", _CN_NUMERALS[n - 1], f"{_CN_NUMERALS[n - 1]}级")
 }
+_SYNONYMS_FILE = Path(__file__).with_name("synonyms.toml")
 
 
-def _lookup_table(enum_name: str) -> dict[str, str]:
-    """Every accepted spelling (code, label, alias; codes lower-cased) → code."""
+@functools.cache
+def synonyms() -> dict[str, dict[str, str]]:
+    """The synonym table (``veterans/synonyms.toml``): per enum, spelling → code.
+
+    Read once, at the first enum parsed. A section that is no enum, or a target
+    that is neither a label nor a code of its enum, is a broken file: ValueError.
+    """
+    import tomllib
+
+    data = tomllib.loads(_SYNONYMS_FILE.read_text(encoding="utf-8"))
+    out: dict[str, dict[str, str]] = {}
+    for enum_name, spellings in data.items():
+        if enum_name not in ENUMS or not isinstance(spellings, dict):
+            raise ValueError(f"{_SYNONYMS_FILE.name}: [{enum_name}] is no enum")
+        by_label = {lab: code for code, lab in ENUMS[enum_name].items()}
+        for spelling, target in spellings.items():
+            code = target if target in ENUMS[enum_name] else by_label.get(target)
+            if code is None:
+                raise ValueError(f"{_SYNONYMS_FILE.name}: [{enum_name}] {spelling} = {target}: no such label or code")
+            out.setdefault(enum_name, {})[spelling] = code
+    return out
+
+
+@functools.cache
+def _lookup(enum_name: str) -> dict[str, str]:
+    """Every accepted spelling (code, label, synonym; codes lower-cased) → code."""
     table = {code.lower(): code for code in ENUMS[enum_name]}
     table.update({lab: code for code, lab in ENUMS[enum_name].items()})
-    table.update(_ALIASES.get(enum_name, {}))
+    if enum_name == "disability_level":
+        table.update(_LEVEL_SPELLINGS)
+    table.update(synonyms().get(enum_name, {}))
     return table
 
 
-_LOOKUP: dict[str, dict[str, str]] = {name: _lookup_table(name) for name in ENUMS}
-
-
 def parse_enum(enum_name: str, text: object, *, field_label: str | None = None) -> str:
-    """Return the code of ``text``, given as a code, a Chinese label or an alias.
+    """Return the code of ``text``, given as a code, a Chinese label or a synonym.
 
     >>> parse_enum("gender", " 女 ")
     'female'
     >>> parse_enum("disability_level", "3级")
     'level3'
+    >>> parse_enum("category", "烈士遗属")
+    'martyr_family'
     """
     if enum_name not in ENUMS:
         raise KeyError(f"unknown enum {enum_name!r}")
     field = field_label or ENUM_FIELD_LABELS.get(enum_name, enum_name)
     raw = "" if text is None else str(text).strip()
-    code = _LOOKUP[enum_name].get(raw) or _LOOKUP[enum_name].get(raw.lower())
+    typed = to_half_width(raw).strip()
+    table = _lookup(enum_name)
+    code = table.get(typed) or table.get(typed.lower())
     if code is None:
         allowed = "、".join(ENUMS[enum_name].values())
         shown = raw or "（空）"
@@ -220,10 +255,11 @@ def validate_id_number(text: object, *, today: _dt.date | None = None) -> str:
 
     Checks length, digits, region (not ``000000``), the embedded birth date
     (a real date, from 1900 and not after ``today``) and the check digit.
-    15-digit IDs of the first generation are refused with a hint.
+    15-digit IDs of the first generation are refused with a hint. Blanks are
+    dropped and full-width digits and Ｘ taken as ASCII.
     """
     raw = "" if text is None else "".join(str(text).split())
-    value = raw.upper()
+    value = to_half_width(raw).upper()
     if len(value) != 18:
         hint = "15位一代身份证号请换为18位号码" if len(value) == 15 else None
         raise ValidationError(f"身份证号 {raw or '（空）'} 应为18位（实为{len(value)}位）", hint=hint)
@@ -267,7 +303,7 @@ def validate_area(code: object, *, scope: str | None = None) -> str:
     Raises :class:`ValidationError` for a malformed code and
     :class:`ScopeError` for a code outside ``scope`` (scope is a prefix).
     """
-    value = "" if code is None else str(code).strip()
+    value = "" if code is None else to_half_width(str(code)).strip()
     if not (value.isascii() and value.isdigit()) or len(value) not in _AREA_LEVELS:
         raise ValidationError(f"区划代码 {value or '（空）'} 应为6、9或12位数字")
     if value[:6] == "000000":
@@ -295,31 +331,67 @@ _MIN_YEAR, _MAX_YEAR = 1900, 2100
 _DATE_PATTERNS = (
     re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})"),       # 2023-1-5, 2023/1/5, 2023.1.5
     re.compile(r"(\d{4})()(\d{2})(\d{2})"),                  # 20230105
-    re.compile(r"(\d{4})(年)(\d{1,2})月(\d{1,2})[日号]?"),     # 2023年1月5日
+    re.compile(r"(\d{4})\s*(年)\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?"),  # 2023年1月5日
     re.compile(r"(\d{4})(-)(\d{2})-(\d{2})[T ]\d{1,2}:\d{2}.*"),  # ISO datetime: date part
 )
 _MONTH_PATTERNS = (
     re.compile(r"(\d{4})[-/.](\d{1,2})"),
     re.compile(r"(\d{4})(\d{2})"),
-    re.compile(r"(\d{4})年(\d{1,2})月?"),
+    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月?"),
 )
+_YEAR = re.compile(r"\d{4}\s*年?")
+
+# Excel's day numbers (a date cell that lost its format, pasted as a number): day 1 is
+# 1900-01-01 and, Excel counting a 29 February 1900 that never was, day n ≥ 61 is
+# 1899-12-30 + n. Only five digits are read as one (10000–73415: 1927-05-18 to
+# 2100-12-31): four digits are a year (1983), six a month (198312), eight a date (19831201).
+_EXCEL_EPOCH = _dt.date(1899, 12, 30)
+EXCEL_SERIALS = range(10_000, 73_416)
+_SERIAL = re.compile(r"\d{5}")
 
 
-def parse_date(text: object, *, field_label: str = "日期") -> str:
+def excel_serial_date(number: int) -> str:
+    """``YYYY-MM-DD`` of Excel day number ``number`` (one of :data:`EXCEL_SERIALS`)."""
+    if number not in EXCEL_SERIALS:
+        raise ValueError(f"not an Excel day number of 1927–2100: {number}")
+    return (_EXCEL_EPOCH + _dt.timedelta(days=number)).isoformat()
+
+
+def _month_of(raw: str) -> str | None:
+    """``YYYY-MM`` when ``raw`` is a year and a month alone, None when it is not one.
+    Raises for a month out of range."""
+    for pattern in _MONTH_PATTERNS:
+        match = pattern.fullmatch(raw)
+        if match:
+            year, month = int(match.group(1)), int(match.group(2))
+            if 1 <= month <= 12 and _MIN_YEAR <= year <= _MAX_YEAR:
+                return f"{year:04d}-{month:02d}"
+            raise ValueError(raw)
+    return None
+
+
+def parse_date(text: object, *, field_label: str = "日期", month_ok: bool = False) -> str:
     """Return ``YYYY-MM-DD`` from the usual ways dates are written.
 
     Accepts ``2023-01-05``, ``2023-1-5``, ``2023/1/5``, ``2023.1.5``,
     ``20230105``, ``2023年1月5日``, an ISO datetime string (its date part),
-    and :class:`datetime.date` / :class:`datetime.datetime`. Years outside
-    1900–2100 are refused as typos.
+    an Excel day number of five digits (``44931``: see :data:`EXCEL_SERIALS`),
+    full-width digits, and :class:`datetime.date` / :class:`datetime.datetime`.
+    Years outside 1900–2100 are refused as typos. With ``month_ok`` (a date
+    known to the month, such as an enlistment), a year and month alone
+    (``1983.12``, ``1983-12``, ``1983年12月``, ``198312``) gives ``YYYY-MM``;
+    without it, such a month is refused as not precise enough, and so is a year alone.
     """
     if isinstance(text, _dt.datetime):
         text = text.date()
     if isinstance(text, _dt.date):
         return text.isoformat()
-    raw = "" if text is None else str(text).strip()
+    if isinstance(text, float) and text.is_integer():
+        text = int(text)
+    raw = "" if text is None or isinstance(text, bool) else str(text).strip()
+    typed = to_half_width(raw).strip()
     for pattern in _DATE_PATTERNS:
-        match = pattern.fullmatch(raw)
+        match = pattern.fullmatch(typed)
         if match:
             year, _, month, day = match.groups()
             try:
@@ -329,7 +401,24 @@ def parse_date(text: object, *, field_label: str = "日期") -> str:
             if _MIN_YEAR <= value.year <= _MAX_YEAR:
                 return value.isoformat()
             break
-    raise ValidationError(f"{field_label} {raw or '（空）'} 不是有效日期", hint="格式如 2023-01-05")
+    else:
+        if _SERIAL.fullmatch(typed) and int(typed) in EXCEL_SERIALS:
+            return excel_serial_date(int(typed))
+        try:
+            month = _month_of(typed)
+        except ValueError:
+            month = None
+        else:
+            if month is not None:
+                if month_ok:
+                    return month
+                raise ValidationError(f"{field_label} {raw} 只有年月，应写到日", hint="格式如 2023-01-05")
+        if _YEAR.fullmatch(typed):
+            more = "写到月或日" if month_ok else "写到日"
+            raise ValidationError(f"{field_label} {raw} 只有年份，应{more}",
+                                  hint="格式如 1983-12 或 1983-12-01" if month_ok else "格式如 2023-01-05")
+    hint = "格式如 2023-01-05 或 1983-12" if month_ok else "格式如 2023-01-05"
+    raise ValidationError(f"{field_label} {raw or '（空）'} 不是有效日期", hint=hint)
 
 
 def parse_month(text: object, *, field_label: str = "月份") -> str:
@@ -337,43 +426,13 @@ def parse_month(text: object, *, field_label: str = "月份") -> str:
     if isinstance(text, _dt.date):
         return f"{text.year:04d}-{text.month:02d}"
     raw = "" if text is None else str(text).strip()
-    for pattern in _MONTH_PATTERNS:
-        match = pattern.fullmatch(raw)
-        if match:
-            year, month = int(match.group(1)), int(match.group(2))
-            if 1 <= month <= 12 and _MIN_YEAR <= year <= _MAX_YEAR:
-                return f"{year:04d}-{month:02d}"
-            break
-    raise ValidationError(f"{field_label} {raw or '（空）'} 不是有效月份", hint="格式如 2023-01")
-
-
-# --------------------------------------------------------------------------- phones
-
-_MOBILE = re.compile(r"1\d{10}")
-# Area code (0 + 2–3 digits), optional hyphen, local number of 7–8 digits;
-# or a bare local number, which never starts with 0 or 1.
-_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}|[2-9]\d{6,7}")
-
-
-def validate_phone(text: object) -> str:
-    """Return a mobile (11 digits from 1) or landline number, whitespace removed.
-
-    Mobiles are normalised to bare digits (``+86`` and hyphens dropped);
-    landlines keep their single hyphen if typed (``0759-1234567``).
-    """
-    raw = "" if text is None else str(text).strip()
-    value = "".join(raw.split())
-    if value.startswith("+86"):
-        value = value[3:]
-    mobile = value.replace("-", "")
-    if _MOBILE.fullmatch(mobile) and value.count("-") <= 2:
-        return mobile
-    digits = value.replace("-", "")
-    if _LANDLINE.fullmatch(value) and 7 <= len(digits) <= 12:
-        return value
-    raise ValidationError(
-        f"电话 {raw or '（空）'} 无效", hint="手机号11位，固话如 0759-1234567"
-    )
+    try:
+        month = _month_of(to_half_width(raw).strip())
+    except ValueError:
+        month = None
+    if month is None:
+        raise ValidationError(f"{field_label} {raw or '（空）'} 不是有效月份", hint="格式如 2023-01")
+    return month
 
 
 # --------------------------------------------------------------------------- ids
