@@ -72,12 +72,14 @@ def make_roster(path: Path, village: str, n: int, rng: random.Random, used: set)
     columns = [(h, h) for h in ("姓名", "身份证号", "联系电话", "住址", "区划代码", "类别", "入伍时间", "退役时间")]
     rows = []
     for i in range(n):
-        enlisted = dt.date(1970 + rng.randrange(40), rng.randrange(1, 13), 1)
+        number = id_number(rng, used)
+        # enlisted at 18–21 and discharged 2–5 years later: what can be true (the hub refuses the rest)
+        enlisted = dt.date(int(number[6:10]) + 18 + rng.randrange(4), rng.randrange(1, 13), 1)
         rows.append({
-            "姓名": rng.choice(surnames) + rng.choice(given), "身份证号": id_number(rng, used),
+            "姓名": rng.choice(surnames) + rng.choice(given), "身份证号": number,
             "联系电话": f"13{rng.randrange(10**9):09d}", "住址": f"{village[-3:]}村{rng.randrange(1, 9)}组{i + 1}号",
             "区划代码": village, "类别": rng.choice(categories),
-            "入伍时间": f"{enlisted:%Y/%m/%d}", "退役时间": f"{enlisted.year + rng.randrange(2, 16)}-09-01",
+            "入伍时间": f"{enlisted:%Y/%m/%d}", "退役时间": f"{enlisted.year + rng.randrange(2, 6)}-09-01",
         })
     write_table(path, columns, rows, sheet="名册")
 

@@ -31,6 +31,7 @@ from sync.engine.errors import NotFound, StoreError, ValidationError
 from veterans import find
 from veterans.fields import parse_value
 from veterans.labels import field_label, table_label
+from veterans.admission import complete_veteran
 from sync.engine.schema import table as _table
 from sync.store.rows import DatabaseError
 from sync.store.station import Store
@@ -150,15 +151,14 @@ def add_veteran(store: Store, fields: dict[str, Any]) -> dict:
 
     Requires id_number, name and area (in this station's scope); refuses a
     second live veteran with the same ID number. Birth date and gender come
-    from the ID number when not given; status defaults to 在册 (active).
+    from the ID number when not given, and may not contradict it; what cannot
+    be true is refused (:func:`veterans.admission.complete_veteran`); status
+    defaults to 在册 (active).
     """
     values = _clean("veterans", fields, station_scope(store))
     _require("veterans", values, ("id_number", "name", "area"))
     _check_unique_id_number(store, values["id_number"])
-    if values.get("birth_date") is None:
-        values["birth_date"] = domain.birth_date_from_id(values["id_number"])
-    if values.get("gender") is None:
-        values["gender"] = domain.gender_from_id(values["id_number"])
+    values = complete_veteran(values)
     if values.get("status") is None:
         values["status"] = "active"
     row_id = domain.new_id()
@@ -186,7 +186,8 @@ def edit_veteran(store: Store, veteran_id: str, changes: dict[str, Any]) -> dict
 
     A new area must lie in this station's scope: a village station cannot
     move a veteran to another village, its town can. Required fields cannot
-    be cleared, and the ID number must stay unique.
+    be cleared, and the ID number must stay unique. A new ID number brings its
+    gender and birth date unless they are given; what cannot be true is refused.
     """
     current = get_veteran(store, veteran_id)
     if not changes:
@@ -195,6 +196,7 @@ def edit_veteran(store: Store, veteran_id: str, changes: dict[str, Any]) -> dict
     _require("veterans", {**current, **values}, ("id_number", "name", "area"))
     if "id_number" in values and values["id_number"] != current.get("id_number"):
         _check_unique_id_number(store, values["id_number"], own_id=current["id"])
+    values = complete_veteran(values, current)
     row = _put(store, "veterans", current["id"], values, create=False)
     _keep_name_keys(store)
     return row

@@ -565,3 +565,63 @@ def test_scope_is_a_prefix_and_common_areas_are_levels():
     assert common_area("440902001001", "440902001002") == "440902001"
     assert common_area("440902001001", "440902002001") == "440902"
     assert common_area("440902001001", "440903001001") == ""
+
+
+# --------------------------------------------------------------------------- G: what cannot be true
+
+
+@pytest.mark.parametrize("over, reason", [
+    ({"gender": "male"}, "性别“男”与身份证号不一致（按身份证号应为“女”）"),  # idn(80): sequence 080, a woman
+    ({"birth_date": "1971-01-01"}, "出生日期 1971-01-01 与身份证号不一致（按身份证号应为 1970-01-01）"),
+    ({"birth_date": "1970-02"}, "出生日期 1970-02 与身份证号不一致（按身份证号应为 1970-01-01）"),
+    ({"enlisted_on": "1985-12"}, "入伍时间 1985-12 时未满16周岁（出生日期 1970-01-01）"),
+    ({"enlisted_on": "1969-12", "category": "red_army"}, "入伍时间 1969-12 早于出生日期 1970-01-01"),
+    ({"enlisted_on": "1990-03", "discharged_on": "1989-09"}, "退役时间 1989-09 早于入伍时间 1990-03"),
+    ({"enlisted_on": "2099-01"}, "入伍时间 2099-01 晚于今天"),
+    ({"honor_plaque": "2099-01-01"}, "光荣牌悬挂日期 2099-01-01 晚于今天"),
+])
+def test_the_hub_refuses_what_cannot_be_true(hub, over, reason):
+    vet = veteran(80, VILLAGE_A, RA, **over)
+    before = counts(hub)
+    r = push(hub, [vet], VILLAGE_A, RA)
+    assert not r.acked and refused_reasons(r) == [reason]
+    assert counts(hub) == before
+
+
+def test_the_hub_takes_what_may_be_true(hub):
+    vet = veteran(80, VILLAGE_A, RA, gender="female", birth_date="1970-01", enlisted_on="1986-01", discharged_on="1990-12",
+                  phone="13800138000、0668-7654321-801", name="阿不都·热合曼")
+    child = veteran(81, VILLAGE_A, RA, category="red_army", enlisted_on="1982-03")  # 红小鬼: no age rule
+    r = push(hub, [vet, child], VILLAGE_A, RA)
+    assert len(r.acked) == 2 and not r.refused
+    poor = visit(vet, VILLAGE_A, RA, aid_cash=-300.0)
+    crowd = petition(vet, VILLAGE_A, RA, group_size=-2)
+    r = push(hub, [poor, crowd, visit(vet, VILLAGE_A, RA, aid_cash=300.0)], VILLAGE_A, RA)
+    assert refused_reasons(r) == ["慰问金（元） -300 不能为负数", "人数 -2 不能为负数"] and len(r.acked) == 1
+
+
+def test_rows_written_under_the_rules_before_keep_syncing(hub):
+    """A new refusal must not lose what was admitted before: a re-offer to a restored hub
+    is not judged again, an old station's forms (a phone before the prefix rule, a name
+    with •, full-width digits in a note) are admitted, a stored value no push touches is
+    not looked at, and a row pushed deleted is not judged."""
+    assert push(hub, [veteran(81, VILLAGE_A, RA)], VILLAGE_A, RA).acked  # the replica is village A's
+    legacy = veteran(82, VILLAGE_A, RA, gender="male", phone="12012345678", name="阿不都•热合曼", enlisted_on="1980-01-01")
+    epoch = hub.new_epoch()
+    r = hub.apply_push([legacy], station=VILLAGE_A, scope=VILLAGE_A, replica_id=RA, recovery=epoch)
+    assert r.acked and not r.refused
+    assert push(hub, [edit(hub, "veterans", legacy.id, {"address": "东村1号"}, RA)], VILLAGE_A, RA).acked
+    r = push(hub, [edit(hub, "veterans", legacy.id, {"enlisted_on": "1979-12"}, RA)], VILLAGE_A, RA)
+    assert refused_reasons(r) == ["入伍时间 1979-12 时未满16周岁（出生日期 1970-01-01）"]
+    r = push(hub, [edit(hub, "veterans", legacy.id, {"gender": "male"}, RA)], VILLAGE_A, RA)
+    assert refused_reasons(r) == ["性别“男”与身份证号不一致（按身份证号应为“女”）"]
+    assert push(hub, [edit(hub, "veterans", legacy.id, {"gender": "female"}, RA)], VILLAGE_A, RA).acked
+    old = veteran(83, VILLAGE_A, RA, phone="12012345678", name="阿不都•热合曼", note="第３组\n备注")
+    gone = veteran(84, VILLAGE_A, RA, gender="male", deleted=1)
+    r = push(hub, [old, gone], VILLAGE_A, RA)
+    assert len(r.acked) == 2 and not r.refused
+    assert hub.load("veterans", old.id)[0].values["phone"] == "12012345678"
+    # what no release stored is refused as before
+    r = push(hub, [veteran(85, VILLAGE_A, RA, phone="(0668)7654321"), veteran(86, VILLAGE_A, RA, name="甲 ")],
+             VILLAGE_A, RA)
+    assert refused_reasons(r) == ["退役军人字段 联系电话 的值不是规范格式", "退役军人字段 姓名 的值不是规范格式"]

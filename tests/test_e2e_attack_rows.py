@@ -456,3 +456,27 @@ def test_a_station_cannot_use_recovery_to_write_others_versions(net):
                                                 recovery="x" * 65)]), timeout=30))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert_still_serving(hub, st)
+
+
+def test_a_gender_the_id_number_contradicts_is_refused(net):
+    """What cannot be true is refused at the hub too (issue 12): a station's CLI fills
+    gender and birth date from the ID number and refuses others; a hostile one that
+    crafts them gets its row refused with the reason, and nothing is written."""
+    hub, st, _ = net
+    va = st["va"]
+    before = hub_state(hub)
+    replica = new_replica_id()
+    channel, stub = station_stub(hub, va)
+    with channel:
+        man = id_number(91)  # sequence 091: a man
+        rows = [
+            crafted_row("veterans", str(uuid.uuid4()), {"id_number": man, "name": "甲", "area": VILLAGE_A,
+                                                        "gender": "female", "deleted": 0}, replica=replica),
+            crafted_row("veterans", str(uuid.uuid4()), {"id_number": man, "name": "甲", "area": VILLAGE_A,
+                                                        "birth_date": "1971-01-01", "deleted": 0}, replica=replica),
+        ]
+        resp = push_one(stub, rows, replica)
+        assert refused_only(resp, 2) == ["性别“女”与身份证号不一致（按身份证号应为“男”）",
+                                         "出生日期 1971-01-01 与身份证号不一致（按身份证号应为 1970-01-01）"]
+    assert hub_state(hub) == before
+    assert_still_serving(hub, st)

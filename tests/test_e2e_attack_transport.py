@@ -175,8 +175,8 @@ def _veteran(n: int, replica: str) -> pb.Row:
     import json
 
     version = make_version(int(time.time() * 1000), 0, replica)
-    values = {"id_number": id_number(n), "name": f"流{n}", "area": VILLAGE_A, "gender": "male",
-              "birth_date": "1970-01-01", "status": "active", "deleted": 0}
+    values = {"id_number": id_number(n), "name": f"流{n}", "area": VILLAGE_A, "gender": "male" if n % 2 else "female",
+              "birth_date": "1970-01-01", "status": "active", "deleted": 0}  # as the ID number says (the hub checks)
     return pb.Row(table="veterans", id=str(uuid.uuid4()), values=json.dumps(values, ensure_ascii=False).encode(),
                   version=version, created=True)
 

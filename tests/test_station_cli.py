@@ -170,8 +170,8 @@ def test_veteran_add_fills_from_id_number(town):
 
 def test_veteran_add_json_prints_the_row(town):
     row = ok_json(town, "veteran", "add", "--id-number", ID2, "--name", "李四", "--area", VILLAGE,
-                  "--set", "gender=男", "--set", "出生日期=1970年2月3日")
-    assert row["gender"] == "male" and row["birth_date"] == "1970-02-03"  # given values win
+                  "--set", "gender=女", "--set", "出生日期=1970年2月")
+    assert row["gender"] == "female" and row["birth_date"] == "1970-02-02"  # given, agreeing with the ID: its day
 
 
 def test_veteran_show_human_uses_chinese_labels(town):

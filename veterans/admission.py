@@ -11,9 +11,18 @@ scope (a parent that does not exist and one outside the scope read alike).
 
 - every pushed field is in its canonical form, the one the station's validators
   store: ``veterans.fields.parse_value(table, name, value) == value`` (so the same
-  input a clerk gets an error for is refused here); a cheap exact test first
-  for the common kinds (short text, enum codes, dates seen before), the
-  validator itself otherwise;
+  input a clerk gets an error for is refused here), or in the form the previous
+  release stored (``veterans.fields.admissible``: text not yet folded, a phone
+  before the mobile prefixes, so that rows written before an upgrade keep
+  syncing); a cheap exact test first for the common kinds (short text, enum
+  codes, dates seen before), the validator itself otherwise;
+- nothing that cannot be true (:func:`row_problem`, on the row as the push
+  leaves it, where it involves a pushed field; the same rules the station
+  applies through :func:`complete_veteran`): a gender or birth date the ID
+  number contradicts, an enlistment before the age of 16 (except 红军老战士) or
+  before birth, a discharge before the enlistment, a date in the future, a
+  negative amount. Not for a row pushed deleted, nor for a recovery re-offer
+  (its rows were admitted once, maybe under older rules: refusing them would lose them);
 - a new row has every required field; no push clears one;
 - dates of visits, petitions and events are not in the future (a day of slack);
 - ``station`` of a new visit or petition is the pusher's own station (from its
@@ -51,15 +60,16 @@ from typing import Any, Callable, Protocol
 from veterans import values as domain
 
 from veterans import petition as petition_rules
-from sync.engine.errors import VetsyncError
-from veterans.fields import parse_value
+from sync.engine.errors import ValidationError, VetsyncError
+from veterans.fields import NOT_CANONICAL, admissible, display_value
 from veterans.labels import field_label, table_label
 from sync.engine.limits import text_limit
 from sync.engine.rowstate import RowState
 from sync.engine.schema import TABLES, Table
 from sync.engine.scope import in_scope
 
-__all__ = ["DomainChecks", "DOMAIN_CHECKS", "LinkLookup", "PARENT_OUT_OF_REACH"]
+__all__ = ["DomainChecks", "DOMAIN_CHECKS", "LinkLookup", "PARENT_OUT_OF_REACH", "row_problem", "complete_veteran",
+           "ENLISTMENT_AGE"]
 
 # One wording for a parent that does not exist, lies outside the scope or is
 # another station's confidential petition: the pusher learns nothing from it.
@@ -93,8 +103,8 @@ class LinkLookup(Protocol):
 
 
 def _fast_check(t: Table, name: str, memo: set | None) -> Callable[[Any], bool]:
-    """An exact but partial canonical-form test: True only for a value the
-    validator would give back unchanged (False: ask the validator)."""
+    """An exact but partial admissibility test: True only for a value
+    ``veterans.fields.admissible`` admits (False: ask it)."""
     f = t.get(name)
     kind = f.kind
     if memo is not None:
@@ -133,15 +143,125 @@ class _Canonical:
         memo = self.memo.get(name)
         if memo is not None and value in memo:
             return None
-        try:
-            canonical = parse_value(self.t, name, value)
-        except VetsyncError as exc:
-            return f"{table_label(self.t)}字段 {field_label(self.t, name)}：{exc}"
-        if canonical != value:
+        problem = admissible(self.t, name, value)
+        if problem == NOT_CANONICAL:
             return f"{table_label(self.t)}字段 {field_label(self.t, name)} 的值不是规范格式"
+        if problem is not None:
+            return f"{table_label(self.t)}字段 {field_label(self.t, name)}：{problem}"
         if memo is not None and len(memo) < 100_000:
             memo.add(value)
         return None
+
+
+# --------------------------------------------------------------------------- what cannot be true
+
+#: No one enlists younger (兵役法: 18, 17 for some; 16 leaves room for the records of the
+#: 1950s–70s). 红军老战士 are exempt: children served in the Red Army (红小鬼).
+ENLISTMENT_AGE = 16
+_DATES = {name: tuple(f.name for f in t.fields if f.kind == "date") for name, t in TABLES.items()}
+_AMOUNTS = {name: tuple(f.name for f in t.fields if f.kind in ("int", "real"))
+            for name, t in TABLES.items() if not t.hub_only_writes}
+_ID_FIELDS = frozenset({"id_number", "gender", "birth_date"})
+_SERVICE_FIELDS = frozenset({"id_number", "birth_date", "enlisted_on", "discharged_on", "category"})
+_FROM_ID_HINT = "性别和出生日期可不填，按身份证号自动补全"
+
+
+def _before(a: str, b: str) -> bool:
+    """Is date ``a`` certainly before ``b``, each ``YYYY-MM-DD`` or ``YYYY-MM`` (compared to the coarser)?"""
+    n = min(len(a), len(b))
+    return a[:n] < b[:n]
+
+
+def _years_after(day: str, years: int) -> str:
+    """``day`` (``YYYY-MM-DD`` or ``YYYY-MM``) ``years`` later; 29 February on the 28th of a common year."""
+    year = int(day[:4]) + years
+    rest = day[4:]
+    if rest == "-02-29" and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        rest = "-02-28"
+    return f"{year:04d}{rest}"
+
+
+def _born(row: dict) -> str | None:
+    id_number = row.get("id_number")
+    if isinstance(id_number, str) and len(id_number) == 18 and id_number[6:14].isdigit():
+        return f"{id_number[6:10]}-{id_number[10:12]}-{id_number[12:14]}"
+    born = row.get("birth_date")
+    return born if isinstance(born, str) else None
+
+
+def _veteran_problem(row: dict, changed) -> str | None:
+    id_number = row.get("id_number")
+    born = _born(row)
+    if isinstance(id_number, str) and born and not _ID_FIELDS.isdisjoint(changed):
+        sex = "male" if id_number[16] in "13579" else "female"
+        gender = row.get("gender")
+        if gender is not None and gender != sex:
+            return (f"性别“{domain.label('gender', gender)}”与身份证号不一致"
+                    f"（按身份证号应为“{domain.label('gender', sex)}”）")
+        birth = row.get("birth_date")
+        if isinstance(birth, str) and birth != born[:len(birth)]:
+            return f"出生日期 {birth} 与身份证号不一致（按身份证号应为 {born}）"
+    if _SERVICE_FIELDS.isdisjoint(changed):
+        return None
+    enlisted, discharged = row.get("enlisted_on"), row.get("discharged_on")
+    if isinstance(enlisted, str) and born:
+        if _before(enlisted, born):
+            return f"入伍时间 {enlisted} 早于出生日期 {born}"
+        if row.get("category") != "red_army" and _before(enlisted, _years_after(born, ENLISTMENT_AGE)):
+            return f"入伍时间 {enlisted} 时未满{ENLISTMENT_AGE}周岁（出生日期 {born}）"
+    if isinstance(enlisted, str) and isinstance(discharged, str) and _before(discharged, enlisted):
+        return f"退役时间 {discharged} 早于入伍时间 {enlisted}"
+    return None
+
+
+def row_problem(table: str, row: dict, changed, *, latest: str) -> str | None:
+    """What cannot be true of ``row`` (as it will be stored), looking only at rules that
+    involve a field of ``changed``; None when nothing. ``latest`` is the last day a
+    date may be (``YYYY-MM-DD``: today at a station, tomorrow at the hub). A date known
+    to the month only is wrong only when every day of that month would be."""
+    for name in _DATES.get(table, ()):
+        value = row.get(name)
+        if name in changed and isinstance(value, str) and value > latest[:len(value)]:
+            return f"{field_label(table, name)} {value} 晚于今天"
+    for name in _AMOUNTS.get(table, ()):
+        value = row.get(name)
+        if name in changed and isinstance(value, (int, float)) and value < 0:
+            return f"{field_label(table, name)} {display_value(table, name, value)} 不能为负数"
+    if table == "veterans":
+        return _veteran_problem(row, changed)
+    return None
+
+
+def complete_veteran(changes: dict[str, Any], current: dict[str, Any] | None = None, *,
+                     today: _dt.date | None = None) -> dict[str, Any]:
+    """The values a station writes for a veteran: ``changes`` (parsed values) completed
+    from the ID number, or ValidationError naming what cannot be true.
+
+    Gender and birth date come from the ID number when the record is new or its ID
+    number changes and they are not given (or are cleared); a birth date typed to
+    the month that agrees with the ID number is stored as the ID's day. ``current``:
+    the stored record of an edit (None for a new one). Then :func:`row_problem`, with
+    today as the latest date. A stored value this write does not touch is not
+    looked at (a record filed under older rules can still be edited).
+    """
+    before = current or {}
+    out = dict(changes)
+    id_number = out.get("id_number", before.get("id_number"))
+    new_number = current is None or ("id_number" in out and out["id_number"] != before.get("id_number"))
+    if id_number:
+        for name, derived in (("gender", domain.gender_from_id(id_number)),
+                              ("birth_date", domain.birth_date_from_id(id_number))):
+            given = out.get(name)
+            if given is None and (new_number or name in out):
+                out[name] = derived
+            elif name == "birth_date" and isinstance(given, str) and len(given) == 7 and derived.startswith(given):
+                out[name] = derived
+    day = (today or _dt.date.today()).isoformat()
+    problem = row_problem("veterans", {**before, **out}, out.keys(), latest=day)
+    if problem:
+        hint = _FROM_ID_HINT if problem.startswith(("性别", "出生日期")) else None
+        raise ValidationError(problem, hint=hint)
+    return out
 
 
 class DomainChecks:
@@ -190,6 +310,11 @@ class DomainChecks:
         if dated and dated in pushed and values.get(dated):
             if values[dated] > self._latest():
                 return f"{field_label(t, dated)} {values[dated]} 晚于今天"
+        if not recovery and values.get("deleted") != 1:
+            row = values if current is None else {**current.values, **{n: values.get(n) for n in pushed}}
+            problem = row_problem(t.name, row, pushed, latest=self._latest())
+            if problem:
+                return problem
         if t.name in ("visits", "petitions"):
             if recovery and current is None:
                 owner = values.get("station")
