@@ -71,7 +71,8 @@ def resolving(home: str | None) -> Iterator[None]:
         if rows and "name" in rows[0]:  # veterans: name, masked ID number, village, birth date
             numbered = [{**r, "_no": str(n)} for n, r in enumerate(rows, start=1)]
             numbers(home).remember("veterans", [r["id"] for r in rows], first=1)
-            echo_lines(render(candidate_columns(), numbered, width=terminal_width()))
+            title = f"叫 {rows[0]['name']} 的退役军人（{len(rows)}人）："
+            echo_lines([title, *render(candidate_columns(), numbered, width=terminal_width())])
         else:  # ids only
             echo_lines(r["id"] for r in rows)
         raise CliError(str(exc)) from exc

@@ -88,11 +88,11 @@ def version_time(version: str | None) -> str:
         ms = wall_ms_of(version)
     except (ValueError, AttributeError):
         return ""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
 
 
 def local_time_text(iso: str | None) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` in local time of an ISO 8601 time; one without a
+    """``YYYY-MM-DD HH:MM`` in local time of an ISO 8601 time; one without a
     zone (conflicts detected before zones were written) is local already."""
     if not iso:
         return ""
@@ -102,7 +102,7 @@ def local_time_text(iso: str | None) -> str:
         return iso
     if at.tzinfo is not None:
         at = at.astimezone()
-    return at.strftime("%Y-%m-%d %H:%M:%S")
+    return at.strftime("%Y-%m-%d %H:%M")
 
 
 def _state(store: AnyStore, table: str, row_id: str | None):

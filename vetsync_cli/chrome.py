@@ -267,8 +267,9 @@ def console() -> Console:
     return con
 
 
-def local_time(value: str | int | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """An ISO timestamp (with zone) or epoch milliseconds, shown in local time; ``—`` for none."""
+def local_time(value: str | int | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO timestamp (with zone) or epoch milliseconds, shown in local time to the
+    minute (``2026-12-01 20:43``, as every time a clerk reads); ``—`` for none."""
     if value is None or value == "":
         return "—"
     try:
