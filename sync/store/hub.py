@@ -541,11 +541,22 @@ class HubStore:
                 return CONFLICT_FOUND_AGAIN
             state = RowState(t.name, incoming.id, dict(incoming.values), dict(incoming.clock))
             # A dependent follows its parent's area, as a move would have dragged it (the
-            # restored hub may hold the parent where a change it lost had put it).
+            # restored hub may hold the parent where a change it lost had put it). When the
+            # parent has left the pusher's scope meanwhile, the dependent follows it only if the
+            # parent did live where the pusher has the dependent (its history says so): it was
+            # made there before the move, and the pusher is told to drop it (a move record).
+            followed_out = None
             for column, parent_table in _FOLLOWS.get(t.name, ()):
                 parent_id = state.values.get(column)
                 parent = links.row(parent_table, parent_id) if isinstance(parent_id, str) else None
-                if parent is not None and parent.area and parent.area != state.area and in_scope(parent.area, links.scope):
+                if parent is None or not parent.area or parent.area == state.area:
+                    continue
+                if in_scope(parent.area, links.scope):
+                    state.values["area"], state.clock["area"] = parent.area, self.hlc.tick()
+                elif links.owner(t.name, state) != station and (
+                        batch.followed.get((parent_table, parent_id)) == state.area
+                        or self._lived_at(parent_table, parent_id, state.area)):
+                    followed_out = (state.area, state.clock.get("area"))
                     state.values["area"], state.clock["area"] = parent.area, self.hlc.tick()
             if links.owner(t.name, state) == station:
                 # The pusher's own confidential row: it stays with its station when its veteran
@@ -555,14 +566,22 @@ class HubStore:
                     if parent_id is not None and (not isinstance(parent_id, str)
                                                   or links.row(parent_table, parent_id) is None):
                         return OUT_OF_SCOPE.format(scope=links.scope)
-            elif not t.hub_only_writes and not self._hub_linked(t.name, state.clock):
+            elif followed_out is None and not t.hub_only_writes and not self._hub_linked(t.name, state.clock):
                 for check in self._link_checks:
                     problem = check(t.name, state.values, state.clock, True, links)
                     if problem:
                         return problem
             batch.current[key] = state
             batch.save(state, None)
-            batch.add_history(state, None, recovered=True)
+            if followed_out is None:
+                batch.add_history(state, None, recovered=True)
+            else:  # its history says where it was made, then that it followed its parent
+                area, version = followed_out
+                made = RowState(t.name, state.id, {**state.values, "area": area}, {**state.clock, "area": version})
+                batch.add_history(made, None, recovered=True)
+                batch.add_history(made, {"area": (state.area, state.clock["area"])}, recovered=True)
+                batch.moves.append((t.name, state.id, area, state.area))
+                batch.followed[key] = area
             batch.changed[key] = state
             batch.created.add(key)
             return None
@@ -624,6 +643,11 @@ class HubStore:
                 owner=owner,
             )
         return reason
+
+    def _lived_at(self, table: str, row_id: str, area: str) -> bool:
+        """Did the hub's history ever have the row at ``area``? (Rare path: a recovery only.)"""
+        return any(entry.fields.get("area", (None,))[0] == area for entry in history_of(self, row_id)
+                   if entry.table == table)
 
     def _history_versions(self, table: str, row_id: str) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
@@ -726,10 +750,11 @@ class HubStore:
         Every value stays below what a station decodes (``MAX_CONFLICT_VALUE_CHARS``)."""
         values = {
             "kind": c.kind, "table": c.table, "row_id": c.row_id, "field": c.field, "area": area,
-            "winner_value": _conflict_value(c.winner_value), "winner_version": c.winner_version,
-            "winner_station": self.station_of(replica_of(c.winner_version)) if c.winner_version else "",
-            "loser_value": _conflict_value(c.loser_value), "loser_version": c.loser_version,
-            "loser_station": loser_station or (self.station_of(replica_of(c.loser_version)) if c.loser_version else ""),
+            # no winner (a refused edit): None, the canonical empty value its own checks take on a re-offer
+            "winner_value": _conflict_value(c.winner_value), "winner_version": c.winner_version or None,
+            "winner_station": self.station_of(replica_of(c.winner_version)) if c.winner_version else None,
+            "loser_value": _conflict_value(c.loser_value), "loser_version": c.loser_version or None,
+            "loser_station": loser_station or (self.station_of(replica_of(c.loser_version)) if c.loser_version else None),
             "detected_at": _utc_iso(now_ms),
             "status": "open",
         }
@@ -1025,6 +1050,7 @@ class _Batch:
         self.moves: list[tuple[str, str, str, str]] = []
         self.changed: dict[tuple[str, str], RowState] = {}  # every row the batch created or changed, in push order
         self.created: set[tuple[str, str]] = set()
+        self.followed: dict[tuple[str, str], str] = {}  # re-offered dependents that followed their parent out: area made at
 
     def add_history(self, state: RowState, changed: dict | None, *, recovered: bool = False) -> None:
         """The history entry of one change (``changed`` None: a new row), made
