@@ -12,7 +12,8 @@ Layout under the hub home::
 
 A station certificate names its station in exactly one URI SAN,
 ``vetsync:station:<code>``; the code always comes from the hub's token
-record, never from the CSR.
+record (enrollment) or from the certificate the station presents (renewal),
+never from the CSR. No certificate outlives the CA that signs it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -39,6 +41,8 @@ __all__ = [
     "create_ca",
     "issue_server_cert",
     "load_ca",
+    "check_station_csr",
+    "public_key_id",
     "sign_station_csr",
     "station_code_from_cert",
 ]
@@ -47,6 +51,8 @@ STATION_URI_PREFIX = "vetsync:station:"
 CA_DAYS = 3650
 SERVER_DAYS = 730
 STATION_DAYS = 730
+#: a CSR is a few hundred bytes; anything much larger is not one of ours
+MAX_CSR_BYTES = 16384
 _BACKDATE = dt.timedelta(minutes=5)  # tolerate small clock skew between PCs
 
 
@@ -192,7 +198,8 @@ def _leaf_builder(
     ca: CA, subject_cn: str, public_key, days: int
 ) -> tuple[x509.CertificateBuilder, dt.datetime]:
     now = _now()
-    not_after = now + dt.timedelta(days=days)
+    # never beyond the CA's own end: a chain with a leaf that outlives its CA fails on that day anyway
+    not_after = min(now + dt.timedelta(days=days), ca.cert.not_valid_after_utc)
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
@@ -263,6 +270,43 @@ def issue_server_cert(
     return key_path, cert_path
 
 
+def check_station_csr(csr_pem: bytes | str) -> ec.EllipticCurvePublicKey:
+    """The public key of a station's CSR, once the CSR is shown to be one: at most
+    :data:`MAX_CSR_BYTES`, PEM, self-signed by its key (proof of possession), and the
+    key ECDSA P-256. Raises :class:`CSRError` (one line, Chinese) otherwise — also for
+    a key or signature algorithm the library does not know."""
+    if isinstance(csr_pem, str):
+        csr_pem = csr_pem.encode()
+    if len(csr_pem) > MAX_CSR_BYTES:
+        raise CSRError(f"证书请求过大（{len(csr_pem)} 字节，最多 {MAX_CSR_BYTES}）")
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError as exc:
+        raise CSRError("证书请求无法解析 (CSR is not valid PEM)") from exc
+    try:
+        public_key = csr.public_key()
+        valid = csr.is_signature_valid
+    except (UnsupportedAlgorithm, ValueError, TypeError) as exc:
+        raise CSRError("证书请求的密钥或签名算法不受支持（须为 ECDSA P-256）") from exc
+    if not valid:
+        raise CSRError("证书请求签名无效 (CSR signature invalid)")
+    if not (
+        isinstance(public_key, ec.EllipticCurvePublicKey)
+        and isinstance(public_key.curve, ec.SECP256R1)
+    ):
+        raise CSRError("证书请求的密钥必须是 ECDSA P-256 (CSR key must be ECDSA P-256)")
+    return public_key
+
+
+def public_key_id(key_or_cert) -> str:
+    """Lowercase hex SHA-256 of a public key's SubjectPublicKeyInfo DER (of a certificate's key, given
+    one): how the registry recognises a key it has certified before."""
+    if isinstance(key_or_cert, (bytes, str, x509.Certificate)):
+        key_or_cert = _load_cert(key_or_cert).public_key()
+    der = key_or_cert.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
 def sign_station_csr(
     ca: CA, csr_pem: bytes, station_code: str, *, days: int = STATION_DAYS
 ) -> tuple[bytes, int, dt.datetime]:
@@ -270,26 +314,17 @@ def sign_station_csr(
 
     Only the CSR's public key is used: its subject and any SANs it asks for
     are ignored.  The certificate names ``station_code`` (from the hub's
-    token record) as CN and as the single URI SAN ``vetsync:station:<code>``,
-    with client-auth EKU only.  Raises :class:`CSRError` for an unparsable
-    CSR, a bad self-signature or a key that is not ECDSA P-256.
+    token record, or the renewing station's present certificate) as CN and
+    as the single URI SAN ``vetsync:station:<code>``, with client-auth EKU
+    only, valid ``days`` days (1 to :data:`STATION_DAYS`) and never beyond
+    the CA.  Raises :class:`CSRError` for a CSR :func:`check_station_csr`
+    refuses.
     """
     if not station_code or any(c.isspace() for c in station_code):
         raise ValueError(f"bad station code: {station_code!r}")
-    if isinstance(csr_pem, str):
-        csr_pem = csr_pem.encode()
-    try:
-        csr = x509.load_pem_x509_csr(csr_pem)
-    except ValueError as exc:
-        raise CSRError("证书请求无法解析 (CSR is not valid PEM)") from exc
-    if not csr.is_signature_valid:
-        raise CSRError("证书请求签名无效 (CSR signature invalid)")
-    public_key = csr.public_key()
-    if not (
-        isinstance(public_key, ec.EllipticCurvePublicKey)
-        and isinstance(public_key.curve, ec.SECP256R1)
-    ):
-        raise CSRError("证书请求的密钥必须是 ECDSA P-256 (CSR key must be ECDSA P-256)")
+    if not isinstance(days, int) or not 1 <= days <= STATION_DAYS:
+        raise ValueError(f"bad certificate lifetime: {days!r} days")
+    public_key = check_station_csr(csr_pem)
     builder, not_after = _leaf_builder(ca, station_code, public_key, days)
     san = x509.UniformResourceIdentifier(STATION_URI_PREFIX + station_code)
     cert = (

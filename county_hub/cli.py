@@ -59,9 +59,13 @@ __all__ = ["main", "home_option", "open_hub"]
 DEFAULT_LISTEN = "0.0.0.0:7443"
 
 CERT_STATE_LABELS = {"valid": "有效", "expired": "已过期", "revoked": "已吊销"}
+REVOKED_REASON_LABELS = {"revoked": "县中心吊销", "reenrolled": "重新登记", "superseded": "已续期，被新证书取代"}
 AUDIT_KIND_LABELS = {
     "token": "发放登记令牌",
     "enroll": "站点登记",
+    "renew": "证书续期",
+    "renew_refused": "拒绝续期",
+    "superseded": "旧证书被新证书取代",
     "revoke": "吊销证书",
     "push": "站点上传",
     "resolve": "处理冲突",
@@ -163,11 +167,14 @@ def serve(listen: str, request_timeout: float, idle_timeout: float, max_db_mb: i
 @click.option("--station", required=True, metavar="CODE", help="站点区划代码（镇 9 位、村 12 位；加 --county-scope 时为 6 位本县代码）")
 @click.option("--county-scope", is_flag=True, help="令牌发给县中心本级站点（站点代码为 6 位本县代码，可见全县数据）")
 @click.option("--ttl", default=72.0, show_default=True, type=float, metavar="HOURS", help="有效小时数（最长 720）")
+@click.option("--cert-days", "cert_days", default=None, type=click.IntRange(1, 730), metavar="DAYS",
+              help="用此令牌登记所得证书的有效天数（1–730，默认 730）；续期所得证书总是 730 天")
 @home_option
-def token(station: str, county_scope: bool, ttl: float, home: str | None) -> None:
+def token(station: str, county_scope: bool, ttl: float, cert_days: int | None, home: str | None) -> None:
     where = home_mod.resolve_home(home)
     with open_hub(home) as (_store, registry):
-        text = registry.create_token(station, load_ca(where), ttl_hours=ttl, county_scope=county_scope)
+        text = registry.create_token(station, load_ca(where), ttl_hours=ttl, county_scope=county_scope,
+                                     cert_days=cert_days)
     expires = _dt.datetime.now().astimezone() + _dt.timedelta(hours=ttl)
     click.echo(text)
     click.echo(
@@ -177,13 +184,55 @@ def token(station: str, county_scope: bool, ttl: float, home: str | None) -> Non
     )
 
 
-@main.command(help="吊销站点的证书：该站下一次同步即被拒绝。")
-@click.option("--station", required=True, metavar="CODE", help="站点区划代码")
+@main.command(help="吊销证书：--station 吊销站点的全部证书，--serial 只吊销序列号为 HEX 的一张（如续期前的旧证书、"
+                   "丢失的电脑上的证书）。被吊销的证书下一次连接即被拒绝。")
+@click.option("--station", default=None, metavar="CODE", help="站点区划代码：吊销该站的全部证书")
+@click.option("--serial", default=None, metavar="HEX",
+              help="证书序列号（十六进制，见 county-hub certs 或站点的 station-node status）：只吊销这一张")
 @home_option
-def revoke(station: str, home: str | None) -> None:
+def revoke(station: str | None, serial: str | None, home: str | None) -> None:
+    if bool(station) == bool(serial):
+        raise CliError("请给出 --station CODE（吊销站点的全部证书）或 --serial HEX（只吊销一张），二者选一")
     with open_hub(home) as (_store, registry):
-        n = registry.revoke(station)
-    click.echo(f"已吊销站点 {station} 的证书（{n} 张），该站下次连接即被拒绝。如需恢复，请重新发放登记令牌。")
+        if station:
+            n = registry.revoke(station)
+        else:
+            cert, done = registry.revoke_serial(serial)
+    if station:
+        click.echo(f"已吊销站点 {station} 的证书（{n} 张），该站下次连接即被拒绝。如需恢复，请重新发放登记令牌。")
+    elif done:
+        click.echo(f"已吊销站点 {cert['station']} 的证书 {cert['serial']}，用它的连接下次即被拒绝；该站的其他证书不受影响。")
+    else:
+        click.echo(f"站点 {cert['station']} 的证书 {cert['serial']} 早已吊销"
+                   f"（{local_time(cert['revoked_at'])}，"
+                   f"{REVOKED_REASON_LABELS.get(cert['revoked_reason'], cert['revoked_reason'])}），未作改动。")
+
+
+@main.command(help="列出县中心签发的证书：序列号、站点、签发与到期时间、状态、由哪张证书续期而来；吊销单张证书时用来查序列号。")
+@click.option("--station", default=None, metavar="CODE", help="只列出该站点的证书")
+@json_option
+@home_option
+def certs(station: str | None, as_json: bool, home: str | None) -> None:
+    with open_hub(home) as (_store, registry):
+        rows = registry.certs(station)
+    if as_json:
+        emit_json(rows)
+        return
+    shown = [
+        {
+            **r,
+            "issued_at": local_time(r["issued_at"]) if r["issued_at"] else "—",
+            "not_after": local_time(r["not_after"], "%Y-%m-%d") if r["not_after"] else "—",
+            "state": CERT_STATE_LABELS.get(r["state"], r["state"])
+                     + (f"（{REVOKED_REASON_LABELS.get(r['revoked_reason'], r['revoked_reason'])}）"
+                        if r["revoked_reason"] else ""),
+            "renewed_from": r["renewed_from"] or "—",
+        }
+        for r in rows
+    ]
+    columns = [("serial", "序列号"), ("station", "站点"), ("issued_at", "签发时间"), ("not_after", "到期"),
+               ("state", "状态"), ("renewed_from", "续期自")]
+    print_table(columns, shown, title="证书", empty="（尚未签发证书）", no_wrap=("serial", "station"))
 
 
 def _skew_text(skew_ms: int | None) -> str:
@@ -234,8 +283,14 @@ def _detail_text(kind: str, detail: dict) -> str:
         return f"有效期至 {local_time(detail['expires_ms'], '%Y-%m-%d %H:%M')}"
     if kind == "enroll" and "serial" in detail:
         return f"证书序列号 {detail['serial']}"
+    if kind == "revoke" and "serial" in detail:
+        return f"吊销证书 {detail['serial']}"
     if kind == "revoke" and "certificates" in detail:
         return f"吊销证书 {detail['certificates']} 张"
+    if kind == "renew" and "serial" in detail:
+        return f"新证书 {detail['serial']}（原证书 {detail.get('renewed_from', '—')}）"
+    if kind == "superseded" and "serial" in detail:
+        return f"新证书 {detail['serial']} 启用，旧证书 {detail.get('certificates', 0)} 张作废"
     if kind == "push" and "rows" in detail:
         return f"{detail['rows']} 行，拒绝 {detail.get('refused', 0)}，冲突 {detail.get('conflicts', 0)}"
     return "，".join(f"{k}={v}" for k, v in detail.items())

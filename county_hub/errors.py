@@ -5,8 +5,11 @@ The tree::
     sync.engine.errors.VetsyncError
     └── HubError                  hub-side refusal; ``code`` is the gRPC status name to answer with
         ├── Unauthenticated       no usable client certificate, or a revoked one (UNAUTHENTICATED)
+        │   └── CertificateRefused  the certificate is revoked, superseded, expired or unknown to the hub;
+        │                           ``reason`` travels to the station in the trailing metadata
         ├── TokenError            enrollment token unknown, used, expired or for another station (UNAUTHENTICATED)
-        ├── NotEnrolled           a station code with no enrollment (NOT_FOUND)
+        ├── NotEnrolled           a station code with no enrollment, a serial never issued (NOT_FOUND)
+        ├── RenewRefused          a renewal the hub will not sign now (FAILED_PRECONDITION): too soon, key reused
         └── HomeError             hub home missing or already initialised (FAILED_PRECONDITION)
 
 Engine errors (``sync.engine.errors``) reach the servicer too and are mapped there:
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 from sync.engine.errors import VetsyncError
 
-__all__ = ["HubError", "Unauthenticated", "TokenError", "NotEnrolled", "HomeError"]
+__all__ = ["HubError", "Unauthenticated", "CertificateRefused", "TokenError", "NotEnrolled", "RenewRefused",
+           "HomeError"]
 
 
 class HubError(VetsyncError):
@@ -26,6 +30,19 @@ class HubError(VetsyncError):
 
 class Unauthenticated(HubError):
     code = "UNAUTHENTICATED"
+
+
+class CertificateRefused(Unauthenticated):
+    """``reason``: ``revoked``, ``superseded``, ``reenrolled``, ``expired`` or ``unknown`` (PROTOCOL.md
+    "Certificates"); the servicer sends it as trailing metadata ``vetsync-certificate``."""
+
+    def __init__(self, message: str, *, reason: str, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
+class RenewRefused(HubError):
+    code = "FAILED_PRECONDITION"
 
 
 class TokenError(HubError):

@@ -116,7 +116,7 @@ class HubServer:
 
     async def _start(self) -> None:
         lim = self.limits
-        sync = SyncService(self.store, self.registry, self.sync_pool, lim)
+        sync = SyncService(self.store, self.registry, self.sync_pool, lim, ca=self.ca)
         enrollment = EnrollmentService(self.store, self.registry, self.ca, self.enroll_pool, lim)
         plan = [
             (self.port, [sync_handlers(sync)], lim.sync_calls, False,

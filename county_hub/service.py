@@ -17,7 +17,14 @@ of ``serve --max-db-mb``) is ``RESOURCE_EXHAUSTED`` and a disk I/O error
 ``UNAVAILABLE``, each with a Chinese reason: the call's transaction has rolled
 back, nothing of it is acknowledged, and the next call succeeds once there is
 room again (a station retries later). Revocation is checked on every
-call and on every push and pull batch.
+call and on every push and pull batch; a call with a certificate the hub does
+not accept is ``UNAUTHENTICATED`` with the reason (``revoked``,
+``superseded``, ``reenrolled``, ``expired``, ``unknown``) in the trailing
+metadata ``vetsync-certificate``, so that the station can show it.
+
+``Renew`` (PROTOCOL.md "Certificates") signs a certificate for a new key of the
+station named in the presented certificate; the CSR is bounded, checked, and
+trusted for nothing but its public key.
 """
 
 from __future__ import annotations
@@ -32,8 +39,8 @@ from dataclasses import dataclass
 
 import grpc
 
-from county_hub.ca import CA, cert_serial_hex, station_code_from_cert
-from county_hub.errors import HubError, Unauthenticated
+from county_hub.ca import CA, CSRError, MAX_CSR_BYTES, cert_serial_hex, public_key_id, station_code_from_cert
+from county_hub.errors import CertificateRefused, HubError, RenewRefused, Unauthenticated
 from county_hub.gate import Busy, FailureWindow, Slots
 from county_hub.home import mark_served
 from county_hub.limits import Limits
@@ -61,6 +68,10 @@ class Peer:
     station: str
     scope: str
     serial: str
+
+
+#: trailing metadata of a call refused for its certificate: the reason (PROTOCOL.md "Certificates")
+CERTIFICATE_METADATA = "vetsync-certificate"
 
 
 class TimedOut(HubError):
@@ -140,11 +151,14 @@ def guarded(method):
 
     @functools.wraps(method)
     async def wrapper(self, request_iterator, context):
+        trailer: tuple = ()
         try:
             async with asyncio.timeout(self.limits.call_deadline_s):
                 return await method(self, context)
         except VetsyncError as exc:
             status = (_status(exc), str(exc))
+            if isinstance(exc, CertificateRefused):  # the station records why (status: 已吊销 …)
+                trailer = ((CERTIFICATE_METADATA, exc.reason),)
         except Busy:
             status = (grpc.StatusCode.UNAVAILABLE,
                       f"本站同时进行的同步已达上限 {self.limits.calls_per_station} 个，请稍后再试")
@@ -157,7 +171,7 @@ def guarded(method):
             else:
                 log.exception("internal error in %s", method.__name__)
                 status = (grpc.StatusCode.INTERNAL, "县中心内部错误，请联系管理员")
-        await context.abort(*status)
+        await context.abort(*status, trailer)
 
     return wrapper
 
@@ -187,8 +201,10 @@ class _Port:
 
 
 class SyncService(_Port):
-    def __init__(self, hub: HubStore, registry: Registry, pool: Executor, limits: Limits = Limits()):
+    def __init__(self, hub: HubStore, registry: Registry, pool: Executor, limits: Limits = Limits(), *,
+                 ca: CA | None = None):
         super().__init__(hub, registry, pool, limits)
+        self.ca = ca  # signs renewals (Renew); without it Renew is refused
         self._certs: dict[bytes, tuple[str, str]] = {}
         self.slots = Slots(limits.calls_per_station)
         self._refusals_audited: dict[str, float] = {}  # serial -> when its last refused call was audited
@@ -209,11 +225,14 @@ class SyncService(_Port):
         return self._certs[pem]
 
     def _peer(self, station: str, serial: str, call: str) -> Peer:
-        """The peer as the registry knows it now (on a pool thread): refused when revoked."""
+        """The peer as the registry knows it now (on a pool thread): refused when its certificate is
+        revoked, superseded, expired or unknown (``Registry.check_certificate``)."""
         with self.hub.lock:
-            if self.registry.is_revoked(serial):
+            try:
+                self.registry.check_certificate(station, serial)
+            except CertificateRefused:
                 self._audit_refusal(station, serial, call)
-                raise Unauthenticated(f"站点 {station} 的证书已被吊销，请联系县中心")
+                raise
             return Peer(station, self.registry.scope_of(station), serial)
 
     def _audit_refusal(self, station: str, serial: str, call: str) -> None:
@@ -408,6 +427,43 @@ class SyncService(_Port):
         with self.hub.transaction(durable=False):  # rows of personal data were read, like a pull
             self.registry.audit("verify_rows", station, rows=rows, buckets=buckets)
 
+    @guarded
+    async def Renew(self, context):
+        """A certificate for a new key of the presenting station (PROTOCOL.md "Certificates")."""
+        station, serial = self._identity(context)
+        presented = context.auth_context()["x509_pem_cert"][0]
+        with self.slots.take(station):
+            request = await _read_one(context, self.limits.request_timeout_s)
+            return await self.run(self._renew, station, serial, presented, request)
+
+    def _renew(self, station: str, serial: str, presented: bytes, request) -> pb.RenewResponse:
+        if self.ca is None:
+            raise HubError("县中心未加载 CA，不能续期证书")
+        if len(request.csr) > MAX_CSR_BYTES:
+            raise ProtocolError(f"证书请求过大（{len(request.csr)} 字节，最多 {MAX_CSR_BYTES}）")
+        with self.hub.lock:
+            self._peer(station, serial, "Renew")
+            try:
+                renewal = self.registry.renew(station, serial, public_key_id(presented), request.csr, self.ca)
+            except CSRError as exc:
+                self._audit_renew_refusal(station, serial, str(exc))
+                raise ProtocolError(f"证书请求无效：{exc}") from None
+            except RenewRefused as exc:
+                self._audit_renew_refusal(station, serial, str(exc))
+                raise
+        return pb.RenewResponse(certificate=renewal.cert_pem, ca_certificate=self.ca.cert_pem,
+                                not_after=renewal.not_after)
+
+    def _audit_renew_refusal(self, station: str, serial: str, reason: str) -> None:
+        """A refused renewal, audited at most once a minute per station (a flood is one line a minute)."""
+        now = time.monotonic()
+        key = f"renew:{station}"
+        if now - self._refusals_audited.get(key, -60.0) < 60.0:
+            return
+        self._refusals_audited[key] = now
+        with self.hub.transaction(durable=False):
+            self.registry.audit("renew_refused", station, serial=serial, reason=reason[:200])
+
 
 class EnrollmentService(_Port):
     def __init__(self, hub: HubStore, registry: Registry, ca: CA, pool: Executor, limits: Limits = Limits()):
@@ -481,6 +537,7 @@ def sync_handlers(sync: SyncService) -> grpc.GenericRpcHandler:
         "Push": _streaming(sync.Push, pb.PushRequest, pb.PushResponse, replies_stream=True),
         "Pull": _streaming(sync.Pull, pb.PullRequest, pb.PullResponse, replies_stream=True),
         "Verify": _streaming(sync.Verify, pb.VerifyRequest, pb.VerifyResponse, replies_stream=True),
+        "Renew": _streaming(sync.Renew, pb.RenewRequest, pb.RenewResponse, replies_stream=False),
     })
 
 
@@ -495,6 +552,7 @@ def enrollment_handlers(enrollment: EnrollmentService) -> list[grpc.GenericRpcHa
             "Push": _streaming(wrong.refuse, pb.PushRequest, pb.PushResponse, replies_stream=True),
             "Pull": _streaming(wrong.refuse, pb.PullRequest, pb.PullResponse, replies_stream=True),
             "Verify": _streaming(wrong.refuse, pb.VerifyRequest, pb.VerifyResponse, replies_stream=True),
+            "Renew": _streaming(wrong.refuse, pb.RenewRequest, pb.RenewResponse, replies_stream=False),
         }),
     ]
 

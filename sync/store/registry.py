@@ -25,6 +25,9 @@ from typing import Any, Protocol
 
 __all__ = ["RegistryTables", "MIGRATIONS", "TokenRow", "CertRow", "StationRow", "AuditRow"]
 
+_CERT_COLUMNS = ("serial, station, issued_ms, not_after, revoked_ms, revoked_reason, spki, pem, renewed_from, "
+                 "used_ms")
+
 MIGRATIONS = [
     (
         1,
@@ -40,6 +43,22 @@ MIGRATIONS = [
         CREATE TABLE _audit (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, station TEXT,
             detail TEXT);
         CREATE INDEX _audit_at ON _audit (at_ms);
+        """,
+    ),
+    (
+        2,
+        # Certificate renewal (PROTOCOL.md "Certificates"): a certificate's public key (SHA-256 of its
+        # SubjectPublicKeyInfo, hex) and PEM, so that a renewal whose answer was lost gets the same
+        # certificate again; the serial it was renewed from; its first use (which supersedes the
+        # station's older certificates); why it was revoked. A token may set its certificate's lifetime.
+        """
+        ALTER TABLE _certs ADD COLUMN spki TEXT;
+        ALTER TABLE _certs ADD COLUMN pem TEXT;
+        ALTER TABLE _certs ADD COLUMN renewed_from TEXT;
+        ALTER TABLE _certs ADD COLUMN used_ms INTEGER;
+        ALTER TABLE _certs ADD COLUMN revoked_reason TEXT;
+        CREATE INDEX _certs_spki ON _certs (spki);
+        ALTER TABLE _tokens ADD COLUMN cert_days INTEGER;
         """,
     ),
 ]
@@ -58,12 +77,26 @@ class TokenRow:
     station: str
     expires_ms: int
     used_ms: int | None
+    cert_days: int | None = None
 
 
 @dataclass(frozen=True)
 class CertRow:
+    """A certificate the hub issued. ``not_after`` is ISO 8601 text (UTC); ``revoked_reason`` one of
+    ``revoked`` (by the county), ``reenrolled``, ``superseded`` (a renewed certificate of the station
+    came into use), or None for one revoked before reasons were kept; ``spki`` and ``pem`` are None
+    for certificates issued before renewal existed."""
+
     serial: str
-    revoked_ms: int | None
+    station: str = ""
+    issued_ms: int | None = None
+    not_after: str | None = None
+    revoked_ms: int | None = None
+    revoked_reason: str | None = None
+    spki: str | None = None
+    pem: str | None = None
+    renewed_from: str | None = None
+    used_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +112,7 @@ class StationRow:
     skew_ms: int | None
     cert_not_after: str | None
     cert_revoked_ms: int | None
+    cert_serial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,39 +162,84 @@ class RegistryTables:
 
     # -- tokens ----------------------------------------------------------------
 
-    def insert_token(self, secret_hash: str, station: str, created_ms: int, expires_ms: int) -> None:
+    def insert_token(self, secret_hash: str, station: str, created_ms: int, expires_ms: int, *,
+                     cert_days: int | None = None) -> None:
         self._conn.execute(
-            "INSERT INTO _tokens (secret_hash, station, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
-            (secret_hash, station, created_ms, expires_ms),
+            "INSERT INTO _tokens (secret_hash, station, created_ms, expires_ms, cert_days) VALUES (?, ?, ?, ?, ?)",
+            (secret_hash, station, created_ms, expires_ms, cert_days),
         )
 
     def token(self, secret_hash: str) -> TokenRow | None:
         row = self._conn.execute(
-            "SELECT station, expires_ms, used_ms FROM _tokens WHERE secret_hash = ?", (secret_hash,)
+            "SELECT station, expires_ms, used_ms, cert_days FROM _tokens WHERE secret_hash = ?", (secret_hash,)
         ).fetchone()
-        return None if row is None else TokenRow(row[0], row[1], row[2])
+        return None if row is None else TokenRow(row[0], row[1], row[2], row[3])
 
     def mark_token_used(self, secret_hash: str, at_ms: int) -> None:
         self._conn.execute("UPDATE _tokens SET used_ms = ? WHERE secret_hash = ?", (at_ms, secret_hash))
 
     # -- certificates ------------------------------------------------------------
 
-    def record_cert(self, serial_hex: str, station: str, issued_ms: int, not_after_iso: str) -> None:
+    def record_cert(self, serial_hex: str, station: str, issued_ms: int, not_after_iso: str, *,
+                    spki: str | None = None, pem: str | None = None, renewed_from: str | None = None) -> None:
         self._conn.execute(
-            "INSERT INTO _certs (serial, station, issued_ms, not_after) VALUES (?, ?, ?, ?)",
-            (serial_hex, station, issued_ms, not_after_iso),
+            "INSERT INTO _certs (serial, station, issued_ms, not_after, spki, pem, renewed_from) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (serial_hex, station, issued_ms, not_after_iso, spki, pem, renewed_from),
         )
 
-    def revoke_certs_of(self, station: str, at_ms: int) -> int:
+    def revoke_certs_of(self, station: str, at_ms: int, *, reason: str | None = None) -> int:
         """Revoke the station's certificates not yet revoked; returns how many."""
         return self._conn.execute(
-            "UPDATE _certs SET revoked_ms = ? WHERE station = ? AND revoked_ms IS NULL", (at_ms, station)
+            "UPDATE _certs SET revoked_ms = ?, revoked_reason = ? WHERE station = ? AND revoked_ms IS NULL",
+            (at_ms, reason, station),
         ).rowcount
+
+    def revoke_cert(self, serial_hex: str, at_ms: int, *, reason: str) -> bool:
+        """Revoke one certificate if it is not yet revoked; True if it was revoked now."""
+        return self._conn.execute(
+            "UPDATE _certs SET revoked_ms = ?, revoked_reason = ? WHERE serial = ? AND revoked_ms IS NULL",
+            (at_ms, reason, serial_hex),
+        ).rowcount == 1
+
+    def supersede_older(self, station: str, serial_hex: str, issued_ms: int, at_ms: int) -> int:
+        """Revoke (``superseded``) the station's other certificates issued up to ``issued_ms`` and not yet
+        revoked; returns how many."""
+        return self._conn.execute(
+            "UPDATE _certs SET revoked_ms = ?, revoked_reason = 'superseded' "
+            "WHERE station = ? AND serial != ? AND issued_ms <= ? AND revoked_ms IS NULL",
+            (at_ms, station, serial_hex, issued_ms),
+        ).rowcount
+
+    def note_cert_used(self, serial_hex: str, at_ms: int) -> None:
+        self._conn.execute("UPDATE _certs SET used_ms = ? WHERE serial = ? AND used_ms IS NULL", (at_ms, serial_hex))
 
     def cert(self, serial_hex: str) -> CertRow | None:
         """The certificate of that serial, or None if the hub never issued it."""
-        row = self._conn.execute("SELECT revoked_ms FROM _certs WHERE serial = ?", (serial_hex,)).fetchone()
-        return None if row is None else CertRow(serial_hex, row[0])
+        row = self._conn.execute(f"SELECT {_CERT_COLUMNS} FROM _certs WHERE serial = ?", (serial_hex,)).fetchone()
+        return None if row is None else CertRow(*row)
+
+    def newest_cert(self, station: str) -> CertRow | None:
+        """The certificate the hub issued last to ``station`` (revoked or not), or None."""
+        row = self._conn.execute(
+            f"SELECT {_CERT_COLUMNS} FROM _certs WHERE station = ? ORDER BY issued_ms DESC, rowid DESC LIMIT 1",
+            (station,),
+        ).fetchone()
+        return None if row is None else CertRow(*row)
+
+    def certs_with_key(self, station: str, spki: str) -> list[CertRow]:
+        """The station's certificates for the public key ``spki``."""
+        return [CertRow(*r) for r in self._conn.execute(
+            f"SELECT {_CERT_COLUMNS} FROM _certs WHERE spki = ? AND station = ? ORDER BY issued_ms", (spki, station))]
+
+    def certs(self, station: str | None = None) -> list[CertRow]:
+        """Every certificate issued (of one station), by station and then in the order issued."""
+        if station is None:
+            rows = self._conn.execute(f"SELECT {_CERT_COLUMNS} FROM _certs ORDER BY station, issued_ms, rowid")
+        else:
+            rows = self._conn.execute(
+                f"SELECT {_CERT_COLUMNS} FROM _certs WHERE station = ? ORDER BY issued_ms, rowid", (station,))
+        return [CertRow(*r) for r in rows]
 
     # -- stations ----------------------------------------------------------------
 
@@ -205,7 +284,8 @@ class RegistryTables:
             for r in self._conn.execute(
                 "SELECT s.station, s.scope, s.enrolled_ms, s.last_sync_ms, s.pushed, s.pulled, s.skew_ms, "
                 "(SELECT not_after FROM _certs c WHERE c.station = s.station ORDER BY issued_ms DESC LIMIT 1), "
-                "(SELECT revoked_ms FROM _certs c WHERE c.station = s.station ORDER BY issued_ms DESC LIMIT 1) "
+                "(SELECT revoked_ms FROM _certs c WHERE c.station = s.station ORDER BY issued_ms DESC LIMIT 1), "
+                "(SELECT serial FROM _certs c WHERE c.station = s.station ORDER BY issued_ms DESC LIMIT 1) "
                 "FROM _stations s ORDER BY s.station"
             )
         ]
