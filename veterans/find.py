@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.engine.errors import ValidationError
+from veterans.typed import canonical_name
 
 __all__ = [
     "Reference",
@@ -56,8 +57,6 @@ _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f
 _NUMBER = re.compile(r"#?(\d{1,6})")
 _ID_NUMBER = re.compile(r"\d{17}[\dX]")
 _TAIL = re.compile(r"[0-9a-f-]{%d,35}" % TAIL_MIN)
-# Look-alikes of the middle dot in names (Uyghur, Tibetan, foreign names), one form kept.
-_DOTS = str.maketrans({c: "·" for c in "•・‧∙⋅･‧●"})
 
 
 @dataclass(frozen=True)
@@ -89,10 +88,9 @@ def normalize_id_number(text: object) -> str | None:
 
 
 def normalize_name(text: object) -> str:
-    """A name as it is compared: full-width letters made plain (NFKC), the look-alikes
-    of ``·`` made ``·``, spaces between Chinese characters dropped."""
-    value = unicodedata.normalize("NFKC", "" if text is None else str(text)).translate(_DOTS).strip()
-    return re.sub(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", value)
+    """A name as it is stored and compared (:func:`veterans.typed.canonical_name`: full-width
+    letters plain, any dot typed between its parts ``·``, no blanks between Chinese characters)."""
+    return canonical_name("" if text is None else str(text))
 
 
 def parse_reference(text: object) -> Reference:
