@@ -228,3 +228,115 @@ def test_station_export_neutralises_synced_text(tmp_path):
     # the export re-imports as unchanged: no quote grows on the way back
     result = json.loads(call("import", str(tmp_path / "名册.csv"), "--json"))
     assert (result["created"], result["updated"], result["unchanged"]) == (0, 0, 1), result
+
+
+# --------------------------------------------------------------------------- rosters as they are (open_table)
+
+KNOWN = {"姓名", "身份证号", "入伍时间", "退役时间", "序号"}
+
+
+def known(heading: str) -> bool:
+    return heading in KNOWN
+
+
+def _xlsx(tmp_path, rows, name="t.xlsx", formats=None):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    for ref, fmt in (formats or {}).items():
+        ws[ref].number_format = fmt
+    path = tmp_path / name
+    wb.save(path)
+    return path
+
+
+def test_open_table_finds_the_header_below_titles(tmp_path):
+    from veterans.tabular import open_table
+
+    path = _xlsx(tmp_path, [["某镇退役军人花名册"], [], ["填报单位：某村", None, "2024年"],
+                            ["序号", "姓 名", "身份证\n号码 ", "籍贯"], [1, 2, 3, 4], ["1", "张三", "X1", "广东"],
+                            ["序号", "姓 名", "身份证\n号码", "籍贯"], [2, "李四", "X2", None], ["合计", "2人"]])
+
+    def skip(cells):
+        return "合计行" if cells[0] == "合计" else None
+
+    with open_table(path, known=lambda h: h in {"姓名", "序号", "身份证号码"}, skip=skip) as table:
+        assert (table.headers, table.header_line) == (["序号", "姓名", "身份证号码", "籍贯"], 4)
+        rows = list(table)
+        assert table.skipped == [(5, "列序号"), (7, "重复的表头"), (9, "合计行")]
+    assert rows == [(6, {"序号": "1", "姓名": "张三", "身份证号码": "X1", "籍贯": "广东"}),
+                    (8, {"序号": 2, "姓名": "李四", "身份证号码": "X2", "籍贯": None})]
+
+
+def test_open_table_two_header_rows(tmp_path):
+    from veterans.tabular import open_table
+
+    path = _xlsx(tmp_path, [["名册"], ["序号", "姓名", "服役情况", None, "备考"], [None, None, "入伍时间", "退役时间", None],
+                            [1, "张三", "1983.12", "1987.12", None]])
+    with open_table(path, known=known) as table:
+        assert (table.headers, table.header_line) == (["序号", "姓名", "入伍时间", "退役时间", "备考"], 3)
+        assert list(table) == [(4, {"序号": 1, "姓名": "张三", "入伍时间": "1983.12", "退役时间": "1987.12", "备考": None})]
+
+
+def test_open_table_without_a_known_heading_takes_the_first_row(tmp_path):
+    from veterans.tabular import open_table
+
+    path = _xlsx(tmp_path, [[], ["甲", "乙"], ["1", "2"]])
+    with open_table(path, known=known) as table:
+        assert (table.headers, table.header_line, list(table)) == (["甲", "乙"], 2, [(3, {"甲": "1", "乙": "2"})])
+
+
+def test_read_table_is_unchanged_by_the_roster_rules(tmp_path):
+    """The plain reader (reports, mapping files) takes the first row as header and passes nothing over."""
+    path = _xlsx(tmp_path, [["甲", "乙", "丙"], [1, 2, 3], ["甲", "乙", "丙"]])
+    assert read_table(path) == (["甲", "乙", "丙"], [(2, {"甲": 1, "乙": 2, "丙": 3}), (3, {"甲": "甲", "乙": "乙", "丙": "丙"})])
+
+
+def test_month_formatted_date_cells_read_as_months(tmp_path):
+    path = _xlsx(tmp_path, [["a", "b", "c", "d"],
+                            [dt.datetime(1983, 12, 1), dt.datetime(1983, 12, 1), dt.datetime(1983, 12, 5), dt.datetime(1983, 12, 1, 8, 30)]],
+                 formats={"A2": 'yyyy"年"m"月"', "B2": "yyyy.mm", "C2": "yyyy/m/d", "D2": "yyyy-mm-dd hh:mm"})
+    _, rows = read_table(path)
+    assert rows[0][1] == {"a": "1983-12", "b": "1983-12", "c": dt.date(1983, 12, 5), "d": dt.datetime(1983, 12, 1, 8, 30)}
+
+
+def test_csv_digits_excel_would_eat_get_a_tab(tmp_path):
+    values = ["440902196503120071", "44090219800101001X", "440902001001", "440902001", "13800138000", "07591234567",
+              "0", "0759-1234567", 440902001001]
+    path = write_table(tmp_path / "x.csv", COLS, [{"v": v} for v in values])
+    assert _csv_cells(path) == ["\t440902196503120071", "44090219800101001X", "\t440902001001", "440902001",
+                                "13800138000", "\t07591234567", "0", "0759-1234567", "440902001001"]
+    _, rows = read_table(path)
+    assert [r["值"] for _, r in rows] == [str(v) for v in values]
+
+
+def test_write_table_takes_a_generator(tmp_path):
+    """Rows may come from a generator, consumed once, in order (that the memory does not
+    grow with them is tests/test_ledgers.py's memory test)."""
+    pulled = []
+
+    def rows(n):
+        for i in range(n):
+            pulled.append(i)
+            yield {"v": f"行{i}"}
+
+    for suffix in (".csv", ".xlsx"):
+        pulled.clear()
+        path = write_table(tmp_path / f"s{suffix}", COLS, rows(5000))
+        assert pulled == list(range(5000))
+        headers, back = read_table(path)
+        assert len(back) == 5000 and back[-1] == (5001, {"值": "行4999"})
+
+
+def test_highlight_shades_marked_rows(tmp_path):
+    from openpyxl import load_workbook
+
+    cols = [("err", "错误"), ("v", "值")]
+    path = write_table(tmp_path / "h.xlsx", cols, [{"err": "不对", "v": 1}, {"v": 2}], highlight="err")
+    ws = load_workbook(path).worksheets[0]
+    assert ws.auto_filter.ref == "A1:B1"
+    assert ws["A2"].fill.fgColor.rgb == ws["B2"].fill.fgColor.rgb == "FFFFC7CE"
+    assert ws["A3"].fill.fgColor.rgb != "FFFFC7CE"
