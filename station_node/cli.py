@@ -54,6 +54,8 @@ COMMANDS: dict[str, str] = {
     "status": "station_node.cli_sync",
     "report": "station_node.cli_sync",
     "daemon": "station_node.cli_sync",
+    "renew": "station_node.cli_sync",
+    "config": "station_node.cli_sync",
 }
 
 #: A module → the modules that add commands to its groups, loaded right after it
@@ -104,18 +106,31 @@ def main(home: str | None) -> None:
 
 
 @main.command(help="初始化本站：建立站点目录和数据库。离线使用加 --offline；联网登记需 --hub 与 --token；"
-                   "电脑损坏后加 --recover 旧数据库文件，从县中心重建并找回未上传的修改。")
+                   "电脑损坏后加 --recover 旧数据库文件，从县中心重建并找回未上传的修改；"
+                   "已有的站点目录（证书被吊销、过期，或离线初始化后要联网）加 --reenroll --token，换新证书并保留全部数据。")
 @click.option("--station", default=None, metavar="CODE", help="本站区划代码（镇9位、村12位；联网登记时可省略，以令牌为准）")
 @click.option("--offline", is_flag=True, help="不连县中心，离线初始化")
 @click.option("--hub", metavar="HOST:PORT", default=None, help="县中心同步服务地址")
 @click.option("--token", metavar="TOKEN", default=None, help="县中心发放的一次性登记令牌")
 @click.option("--recover", "recover_db", metavar="OLD_DB", default=None,
               help="旧站点数据库文件（只读打开，不会改动）：登记后从县中心重建，再找回其中未上传的修改")
+@click.option("--reenroll", is_flag=True,
+              help="为已有的站点目录重新登记（需本站的新令牌；--hub 可省略，默认原县中心地址）：换新密钥和证书，"
+                   "数据库和未上传的修改保留；离线初始化的站点用它联网")
 @json_option
 @home_option
 def init(station: str | None, offline: bool, hub: str | None, token: str | None, recover_db: str | None,
-         as_json: bool, home: str | None) -> None:
+         reenroll: bool, as_json: bool, home: str | None) -> None:
     where = home_mod.resolve_home(home)
+    if reenroll:
+        if offline or recover_db:
+            raise StationError("--reenroll 不能与 --offline/--recover 同时使用")
+        if not token:
+            raise StationError("重新登记需要 --token TOKEN（县中心为本站新发的登记令牌）")
+        from station_node import cli_sync  # the network: gRPC and cryptography, only here
+
+        cli_sync.init_reenroll(where, station, hub, token, as_json=as_json)
+        return
     if offline:
         if hub or token or recover_db:
             raise StationError("--offline 不能与 --hub/--token/--recover 同时使用")

@@ -1,5 +1,6 @@
-"""Network commands of ``station-node``: ``sync``, ``status``, ``daemon``, and
-the networked ``init`` (called from ``station_node.cli``). Thin: open the
+"""Network commands of ``station-node``: ``sync``, ``verify``, ``status``,
+``report``, ``daemon``, ``renew``, ``config``, and the networked ``init``
+(called from ``station_node.cli``; also ``init --reenroll``). Thin: open the
 store, call one function of ``station_node.session`` / ``enroll`` / ``daemon``,
 print."""
 
@@ -14,10 +15,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from station_node import home as home_mod
 from station_node.cli_common import StationError, emit_json, home_option, json_option, open_station
 from station_node.daemon import Daemon
-from station_node.enroll import enroll
+from station_node.enroll import change_hub, enroll, reenroll
 from station_node.recover import recover as recover_station
-from station_node.session import station_status, sync_with_retry, verify_session
+from station_node.session import RenewalReport, renew_session, station_status, sync_with_retry, verify_session
 from station_node.verify import DEFAULT_VERIFY_EVERY, VerifyReport, set_verify_every
+from station_node.verify import verify_every as verify_every_of
 from sync.engine.defaults import (DAEMON_INTERVAL_S, DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS, MAX_SYNC_ATTEMPTS,
                            SYNC_ATTEMPTS)
 from vetsync_cli.process import tune_gc
@@ -25,7 +27,25 @@ from veterans.labels import table_label
 from veterans.report import build_report
 from vetsync_cli.report_view import show_report
 
-__all__ = ["register", "init_networked"]
+__all__ = ["register", "init_networked", "init_reenroll"]
+
+CERT_STATE_LABELS = {"valid": "有效", "expired": "已过期", "revoked": "已吊销", "unknown": "县中心无此证书记录"}
+_REFUSAL_LABELS = {"revoked": "县中心已吊销", "superseded": "已被续期后的新证书取代", "reenrolled": "本站已重新登记",
+                   "expired": "已过期", "unknown": "县中心无此证书的记录（可能已从较早的备份恢复）"}
+
+
+def init_reenroll(home, station: str | None, hub: str | None, token: str, *, as_json: bool = False) -> None:
+    """``init --reenroll``: an existing home (enrolled, or made ``--offline``) gets a new certificate."""
+    where = home_mod.resolve_home(home)
+    info = reenroll(where, token, target=hub, station=station)
+    if as_json:
+        emit_json({**info, "mode": "networked", "home": str(where)})
+        return
+    what = "已联网登记" if info["joined"] else "已重新登记"
+    click.echo(f"站点 {info['station']} {what}（范围 {info['scope']}），县中心 {info['hub']}，"
+               f"新证书有效期至 {info['not_after'][:10]}（序列号 {info['serial']}）")
+    click.echo(f"本站数据已保留；未上传的修改 {info['pending']} 条，运行 station-node sync 上传。"
+               if info["pending"] else "本站数据已保留。")
 
 
 def init_networked(home, station: str | None, hub: str, token: str, *, recover: str | None = None,
@@ -85,6 +105,21 @@ def _print_verify(result: dict) -> None:
                    f"其他站点版本，请联系县中心恢复")
 
 
+def _cert_text(cert: dict | None) -> str:
+    """The 证书 line of ``status``."""
+    if not cert:
+        return "无"
+    text = f"{CERT_STATE_LABELS.get(cert['state'], cert['state'])}，有效期至 {cert['not_after'][:10]}"
+    if cert["state"] == "valid":
+        text += f"（剩 {cert['days_left']} 天{'，下次同步时自动续期' if cert['renew_due'] else ''}）"
+    if cert.get("refused"):
+        text += f"（{_REFUSAL_LABELS.get(cert['refused']['reason'], cert['refused']['reason'])}；"
+        text += "请向县中心申请新令牌，运行 station-node init --reenroll --token 令牌）"
+    elif cert["state"] == "expired":
+        text += "（请向县中心申请新令牌，运行 station-node init --reenroll --token 令牌）"
+    return text + f"，序列号 {cert['serial']}"
+
+
 def _progress_bar(total_push: int):
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} 行"),
                         TimeElapsedColumn(), transient=True)
@@ -111,6 +146,7 @@ def register(main: click.Group) -> None:
         tune_gc()
         where = home_mod.resolve_home(home)
         verified: list[VerifyReport] = []
+        renewed: list[RenewalReport] = []
         with open_station(home) as store:
             if verify_every is not None:
                 set_verify_every(store, verify_every)
@@ -123,12 +159,14 @@ def register(main: click.Group) -> None:
                 progress, advance = _progress_bar(store.pending_count())
                 with progress:
                     report = sync_with_retry(where, store, attempts=retries, progress=advance, on_retry=on_retry,
-                                             batch_rows=batch_rows, compression=gzip, on_verify=verified.append)
+                                             batch_rows=batch_rows, compression=gzip, on_verify=verified.append,
+                                             on_renew=renewed.append)
             else:
                 report = sync_with_retry(where, store, attempts=retries, on_retry=on_retry, batch_rows=batch_rows,
-                                         compression=gzip, on_verify=verified.append)
+                                         compression=gzip, on_verify=verified.append, on_renew=renewed.append)
         if as_json:
-            emit_json({**report.to_dict(), **({"verify": verified[0].to_dict()} if verified else {})})
+            emit_json({**report.to_dict(), **({"verify": verified[0].to_dict()} if verified else {}),
+                       **({"renewal": renewed[0].to_dict()} if renewed else {})})
             return
         click.echo(f"同步完成：上传 {report.pushed} 条，下载 {report.pulled} 条，移出 {report.evicted} 条，"
                    f"被拒 {report.rejected} 条，新冲突 {report.conflicts} 条（用时 {report.seconds:.2f} 秒）")
@@ -136,6 +174,8 @@ def register(main: click.Group) -> None:
             click.echo(f"  被拒：{r['table']} {r['id']}：{r['reason']}")
         if verified:
             click.echo(f"定期核对：{_verify_line(verified[0].to_dict())}")
+        if renewed:
+            click.echo(renewed[0].line())
 
     @main.command(help="与县中心核对本站范围内的数据（按数据表和区划分组比较校验值），列出不一致的分组；加 --repair 修复。")
     @click.option("--repair", is_flag=True, help="修复不一致：重新取县中心的记录，删除县中心没有的记录（未上传的修改保留，下次同步上传）")
@@ -173,7 +213,7 @@ def register(main: click.Group) -> None:
             ("上次同步", info["last_sync"] or "从未同步"), ("未上传的修改", f"{info['pending']} 条"),
             ("被拒记录", f"{len(info['rejected'])} 条"),
             ("时钟偏差", "未知" if skew_ms is None else f"{skew_ms / 1000:+.1f} 秒（本机减县中心）"),
-            ("证书", "无" if not cert else f"有效期至 {cert['not_after'][:10]}（剩 {cert['days_left']} 天）"),
+            ("证书", _cert_text(cert)),
         ]
         last = info["last_verify"]
         lines.append(("上次核对", "从未核对" if not last else f"{last['at']}，{_verify_line(last)}"))
@@ -181,6 +221,40 @@ def register(main: click.Group) -> None:
             click.echo(f"{k}：{v}")
         for r in info["rejected"]:
             click.echo(f"  被拒：{r['table']} {r['row_id']} {r['fields']}：{r['reason']}")
+
+    @main.command(help="立即续期本站证书（不论剩余几天）：在本机生成新密钥，经双向 TLS 连接向县中心申请新证书，"
+                       "新密钥与证书一起替换旧的；再用新证书连接一次确认。证书剩余不足 30 天时，同步会自动续期。")
+    @json_option
+    @home_option
+    def renew(as_json: bool, home: str | None) -> None:
+        where = home_mod.resolve_home(home)
+        with open_station(home) as store:
+            result = renew_session(where, store)
+        if as_json:
+            emit_json(result.to_dict())
+            return
+        click.echo(f"证书已续期：新证书序列号 {result.serial}，有效期至 {result.not_after[:10]}"
+                   f"（原证书 {result.previous_serial}），县中心已接受新证书")
+
+    @main.command(help="查看或修改本站设置。--hub 改县中心的地址（县中心换了地址或端口时；新地址须在县中心证书所列的主机名或 IP 中）。")
+    @click.option("--hub", default=None, metavar="HOST:PORT", help="县中心同步服务的新地址，如 192.168.1.20:7443")
+    @json_option
+    @home_option
+    def config(hub: str | None, as_json: bool, home: str | None) -> None:
+        with open_station(home) as store:
+            changed = change_hub(store, hub) if hub else None
+            current = {"station": store.meta("station"), "hub": store.meta("hub"),
+                       "mode": store.meta("mode") or ("networked" if store.meta("hub") else "offline"),
+                       "verify_every": verify_every_of(store)}
+        if as_json:
+            emit_json({**current, **({"previous_hub": changed[0]} if changed else {})})
+            return
+        if changed:
+            click.echo(f"县中心地址已改为 {changed[1]}（原为 {changed[0]}），下次同步起生效")
+            return
+        click.echo(f"站点：{current['station']}")
+        click.echo(f"县中心：{current['hub'] or '（离线）'}")
+        click.echo(f"定期核对：每 {current['verify_every']} 次同步" if current["verify_every"] else "定期核对：不核对")
 
     @main.command(help="本站范围的统计报表：在册人数、走访覆盖、信访办理和待处理冲突（与县级报表同一口径）。")
     @click.option("--month", default=None, metavar="YYYY-MM", help="统计月份（默认本月）")

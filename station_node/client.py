@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 import grpc
 
-from station_node.errors import CertificateRejected, HubUnreachable, from_rpc_error
+from station_node.errors import REENROLL_HINT, CertificateRejected, HubUnreachable, from_rpc_error
 from sync.wire import codec
 from sync.wire.codec import pb
 from sync.engine.defaults import DEFAULT_BATCH_ROWS
@@ -121,11 +121,12 @@ class GrpcHub:
             if alert:
                 raise CertificateRejected(
                     f"与县中心 {self.target} 的加密握手失败：本站证书不被接受（{alert}；可能已过期、已吊销或不是本县签发）",
-                    hint="请联系县中心重新发放登记令牌",
+                    hint=REENROLL_HINT,
                 ) from None
             raise
         return Handshake(resp.station, resp.scope, resp.county, resp.hub_wall_ms, wall_ms - resp.hub_wall_ms,
-                         resp.max_batch_rows or DEFAULT_BATCH_ROWS, epoch=resp.epoch, hub_seq=resp.hub_seq)
+                         resp.max_batch_rows or DEFAULT_BATCH_ROWS, epoch=resp.epoch, hub_seq=resp.hub_seq,
+                         pruned_before_ms=resp.pruned_before_ms)
 
     def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0, recovery: str = "") -> Iterator[PushReply]:
         batches = iter(batches)
@@ -176,6 +177,14 @@ class GrpcHub:
                                 resp.cursor, resp.more)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, self.target) from None
+
+    # -- certificate renewal (station_node.session.renew) -------------------------
+
+    def renew(self, csr: bytes) -> tuple[bytes, bytes, str]:
+        """(certificate, CA certificate, not_after) for the key of ``csr``, over this channel (the
+        present certificate names the station)."""
+        resp = self._call(lambda: self.stub.Renew(pb.RenewRequest(csr=csr), timeout=self.timeout))
+        return resp.certificate, resp.ca_certificate, resp.not_after
 
     # -- scope checksums (station_node.verify) ---------------------------------
 

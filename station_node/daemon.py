@@ -48,7 +48,7 @@ class Daemon:
         failures = 0
         while not self.stop_event.is_set():
             try:
-                r = sync_with_retry(self.home, self.store, attempts=1)
+                r = sync_with_retry(self.home, self.store, attempts=1, on_renew=lambda rn: self.report(rn.line()))
                 failures = 0
                 self.report(f"已同步：上传 {r.pushed}，下载 {r.pulled}，移出 {r.evicted}，被拒 {r.rejected}，冲突 {r.conflicts}")
                 wait = self.interval

@@ -10,10 +10,19 @@
 3. The returned certificate is checked (issued by the pinned CA, our key, our
    station) and stored; only then is the station database created.
 A failure at any step leaves no half-made home behind.
+
+``init --reenroll`` (:func:`reenroll`) does the same for a home that already
+exists: a station enrolled before (its certificate revoked, expired, lost, or
+unknown to a hub restored from an old backup) or made with ``--offline`` (it
+joins the network). The database is kept as it is — its replica, its cursor,
+its unpushed edits, which the next ``sync`` pushes; only the key and the
+certificate are replaced, atomically (``station_node.identity``), and the
+hub's address recorded. The token must be for the home's own station.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import ssl
@@ -29,14 +38,22 @@ from sync.wire.codec import pb
 from sync.engine.errors import StoreError
 from sync.wire.gen.vetsync.v1 import sync_pb2_grpc
 
-__all__ = ["enroll", "split_target", "fetch_pinned_ca"]
+__all__ = ["enroll", "reenroll", "change_hub", "split_target", "fetch_pinned_ca"]
+
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\]")
 
 
 def split_target(target: str) -> tuple[str, int]:
-    host, _, port = target.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65535:
-        raise EnrollmentFailed(f"县中心地址应为 主机:端口，例如 192.168.1.10:7443：{target}")
+    """(host, sync port) of ``HOST:PORT``: a host name, an IPv4 address or ``[IPv6]``, and a port
+    below 65535 (the enrollment port is the next one)."""
+    host, _, port = str(target).strip().rpartition(":")
+    if not _HOST.fullmatch(host) or not port.isdigit() or not 0 < int(port) < 65535:
+        raise EnrollmentFailed(f"县中心地址应为 主机:端口，例如 192.168.1.10:7443：{str(target)[:80]}")
     return host.strip("[]"), int(port)
+
+
+def _target_text(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _unverified_chain(tls: ssl.SSLSocket) -> list[bytes]:
@@ -113,3 +130,77 @@ def enroll(home: Path, target: str, token_text: str, *, station: str | None = No
         raise
     return {"station": resp.station, "scope": resp.scope, "county": resp.county, "hub": f"{host}:{port}",
             **identity.cert_info(Path(home))}
+
+
+def reenroll(home: Path, token_text: str, *, target: str | None = None, station: str | None = None,
+             timeout: float = 20.0) -> dict:
+    """``init --reenroll``: a new key and certificate for an existing home, by a one-time token of its own
+    station, over the enrollment port (TLS pinned by the token); the database and its unpushed edits are
+    kept. ``target``: the hub (default: the one the home knows; needed for an offline home). Returns the
+    enrollment info, ``joined`` when an offline home joined the network."""
+    from station_node.session import clear_refusal  # the session's mark of a refused certificate
+
+    try:
+        token = identity.parse_token(token_text)
+    except identity.TokenFormatError as exc:
+        raise EnrollmentFailed(str(exc)) from None
+    home = Path(home)
+    store = home_mod.open_store(home)  # a home that exists, intact
+    try:
+        own = store.meta("station")
+        if station and domain.validate_area(station) != own:
+            raise EnrollmentFailed(f"--station {station} 与本站 {own} 不符")
+        if token.station != own:
+            raise EnrollmentFailed(f"令牌是发给站点 {token.station} 的，本站是 {own}",
+                                   hint=f"请向县中心申请站点 {own} 的登记令牌")
+        known = store.meta("hub")
+        if not (target or known):
+            raise EnrollmentFailed("本站是离线初始化的，联网登记需要 --hub 主机:端口")
+        host, port = split_target(target or known)
+        pinned = identity.paths(home).ca
+        if pinned.exists() and identity.fingerprint(pinned.read_bytes()) != token.ca_fingerprint:
+            raise EnrollmentFailed("令牌的县中心 CA 与本站原来信任的不同（县中心已重建？）",
+                                   hint="请用新的站点目录登记，并加 --recover 本站旧数据库 找回未上传的修改")
+        ca_pem = fetch_pinned_ca(host, port + 1, token.ca_fingerprint, timeout=timeout)
+        home_mod.private_dir(home_mod.tls_dir(home))
+        csr = identity.pending_csr(home, own, fresh=True)
+        try:
+            creds = grpc.ssl_channel_credentials(root_certificates=ca_pem)
+            with grpc.secure_channel(f"{_target_text(host, port + 1)}", creds) as channel:
+                stub = sync_pb2_grpc.EnrollmentStub(channel)
+                try:
+                    resp = stub.Enroll(pb.EnrollRequest(token=token_text.strip(), csr=csr), timeout=timeout)
+                except grpc.RpcError as exc:
+                    err = from_rpc_error(exc, f"{host}:{port + 1}")
+                    raise EnrollmentFailed(f"登记失败：{exc.details() or err}") from None
+            info = identity.install_pending(home, resp.certificate, resp.ca_certificate,
+                                            expected_ca_fp=token.ca_fingerprint, expected_station=own)
+        except identity.IdentityError as exc:
+            identity.discard_pending(home)
+            raise EnrollmentFailed(f"县中心返回的证书不可用：{exc}") from None
+        except BaseException:
+            identity.discard_pending(home)
+            raise
+        joined = not known or store.meta("mode") == "offline"
+        with store.transaction():
+            store.set_meta("scope", resp.scope or own)
+            store.set_meta("county", resp.county or own[:6])
+            store.set_meta("hub", _target_text(host, port))
+            store.set_meta("mode", "networked")
+        clear_refusal(store)
+        return {"station": own, "scope": resp.scope or own, "county": resp.county, "hub": _target_text(host, port),
+                "joined": joined, "pending": store.pending_count(), **info}
+    finally:
+        store.close()
+
+
+def change_hub(store, target: str) -> tuple[str | None, str]:
+    """``config --hub``: record a new address of the hub (``HOST:PORT``, checked); (old, new)."""
+    host, port = split_target(target)
+    if not store.meta("hub"):
+        raise EnrollmentFailed("本站尚未联网登记，没有县中心地址可改",
+                               hint="联网请运行 station-node init --reenroll --hub 主机:端口 --token 令牌")
+    old, new = store.meta("hub"), _target_text(host, port)
+    with store.transaction():
+        store.set_meta("hub", new)
+    return old, new

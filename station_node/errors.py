@@ -11,7 +11,10 @@ The tree::
         ├── CertificateRejected               the TLS handshake failed: expired, revoked or unknown certificate
         ├── NotEnrolled                       no certificate in the station home: run init with a token
         ├── HubRefused                        the hub answered with a permanent status (UNAUTHENTICATED,
-        │                                     PERMISSION_DENIED, INVALID_ARGUMENT, FAILED_PRECONDITION …)
+        │   │                                 PERMISSION_DENIED, INVALID_ARGUMENT, FAILED_PRECONDITION …)
+        │   └── CertificateRevoked            UNAUTHENTICATED for the certificate itself: ``reason`` (revoked,
+        │                                     superseded, reenrolled, expired, unknown) from the hub's trailing
+        │                                     metadata; the session records it for ``status``
         └── EnrollmentFailed                  the hub's certificate does not match the token's fingerprint, …
 
 gRPC errors are translated here, at the boundary (``from_rpc_error``); nothing
@@ -28,7 +31,12 @@ import grpc
 from sync.engine.errors import VetsyncError
 
 __all__ = ["StationNetError", "HubUnreachable", "HubBusy", "CertificateRejected", "NotEnrolled", "HubRefused",
-           "EnrollmentFailed", "from_rpc_error"]
+           "CertificateRevoked", "EnrollmentFailed", "from_rpc_error", "REENROLL_HINT"]
+
+#: what to do when the hub no longer takes this station's certificate
+REENROLL_HINT = "请向县中心申请新的登记令牌，运行 station-node init --reenroll --token 令牌；本站数据与未上传的修改都会保留"
+#: the trailing metadata that carries why the hub refused a certificate (county_hub.service)
+CERTIFICATE_METADATA = "vetsync-certificate"
 
 
 class StationNetError(VetsyncError):
@@ -63,6 +71,14 @@ class HubRefused(StationNetError):
         self.code = code
 
 
+class CertificateRevoked(HubRefused):
+    """The hub does not take this certificate any more (``reason``); not worth a retry."""
+
+    def __init__(self, message: str, *, reason: str, code: str = "UNAUTHENTICATED", hint: str | None = None):
+        super().__init__(message, code=code, hint=hint)
+        self.reason = reason
+
+
 class EnrollmentFailed(StationNetError):
     pass
 
@@ -89,11 +105,24 @@ def from_rpc_error(exc: grpc.RpcError, target: str) -> StationNetError:
         if any(w in (details + debug).lower() for w in _TLS_WORDS) and "connection refused" not in debug:
             return CertificateRejected(
                 f"与县中心 {target} 的加密握手失败：本站证书不被接受（可能已过期、已吊销或不是本县签发）",
-                hint="请联系县中心重新发放登记令牌",
+                hint=REENROLL_HINT,
             )
         return HubUnreachable(f"连不上县中心 {target}（{_short(details)}）", hint="本地数据完好，网络恢复后再同步")
     name = code.name if code else "UNKNOWN"
+    if code == grpc.StatusCode.UNAUTHENTICATED and (reason := _certificate_reason(exc)):
+        return CertificateRevoked(f"县中心拒绝了请求（{name}）：{details}", reason=reason, hint=REENROLL_HINT)
     return HubRefused(f"县中心拒绝了请求（{name}）：{details}", code=name)
+
+
+def _certificate_reason(exc: grpc.RpcError) -> str | None:
+    try:
+        trailer = exc.trailing_metadata() or ()
+    except Exception:  # noqa: BLE001 - not a call's error (no metadata)
+        return None
+    for key, value in trailer:
+        if key == CERTIFICATE_METADATA:
+            return str(value)[:20]
+    return None
 
 
 def _short(details: str) -> str:

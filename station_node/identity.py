@@ -5,6 +5,20 @@ Layout under the station home::
     home/tls/station.key  private key, ECDSA P-256, 0600 (never leaves the PC)
     home/tls/station.crt  certificate issued by the county CA
     home/tls/ca.crt       the county CA certificate (pinned by fingerprint)
+    home/tls/renew.key    the next key, while a renewal or re-enrollment waits for its certificate
+    home/tls/renew.crt    its certificate, checked, for the moment between the two renames below
+
+A new identity (renewal, ``init --reenroll``) never leaves a key beside a
+certificate that is not its own, whatever moment a crash comes at: the new key
+is written (fsynced) to ``renew.key`` before its CSR leaves the PC; the
+certificate that comes back is checked (the pinned CA, this key, this station,
+valid now) and written (fsynced) to ``renew.crt``; then ``renew.key`` is
+renamed over ``station.key`` and ``renew.crt`` over ``station.crt``, and the
+directory fsynced. Whoever next reads the identity (:func:`settle`, run by
+:func:`load_tls_material` and :func:`cert_info`) finishes a swap cut between
+the two renames, so a reader gets the old pair or the new pair. A pending
+key with no certificate is kept: the next renewal sends the same key, and the
+hub answers a renewal whose answer was lost with the same certificate.
 
 Uses ``cryptography`` only and must not import ``county_hub``; the token
 parser is therefore a small copy of ``county_hub.tokens.parse_token``.
@@ -44,6 +58,10 @@ __all__ = [
     "make_key_and_csr",
     "parse_token",
     "paths",
+    "pending_csr",
+    "install_pending",
+    "discard_pending",
+    "settle",
     "store_certificate",
 ]
 
@@ -84,6 +102,11 @@ def paths(home: Path) -> Paths:
     """Where the station's TLS files live under ``home``."""
     tls = Path(home) / "tls"
     return Paths(tls / "station.key", tls / "station.crt", tls / "ca.crt")
+
+
+def _pending(home: Path) -> tuple[Path, Path]:
+    tls = Path(home) / "tls"
+    return tls / "renew.key", tls / "renew.crt"
 
 
 # --------------------------------------------------------------------------- token
@@ -195,6 +218,7 @@ def cert_info(home: Path) -> dict:
     ``days_left`` (may be negative), ``ca_fingerprint``.
     """
     p = paths(home)
+    settle(home)
     cert = _load_cert(_read(p.cert))
     not_after = cert.not_valid_after_utc
     left = not_after - dt.datetime.now(dt.timezone.utc)
@@ -208,9 +232,117 @@ def cert_info(home: Path) -> dict:
 
 
 def load_tls_material(home: Path) -> tuple[bytes, bytes, bytes]:
-    """Return ``(key_pem, cert_pem, ca_pem)`` for the gRPC channel."""
+    """Return ``(key_pem, cert_pem, ca_pem)`` for the gRPC channel: a key and the certificate of
+    that key (a swap cut halfway is finished first, :func:`settle`)."""
     p = paths(home)
-    return _read(p.key), _read(p.cert), _read(p.ca)
+    for _ in range(3):  # another process may be swapping right now: settle and read again
+        settle(home)
+        key, cert = _read(p.key), _read(p.cert)
+        if _pair_matches(key, cert):
+            return key, cert, _read(p.ca)
+    raise IdentityError(f"本站密钥与证书不匹配：{p.key}", hint="请向县中心申请新令牌，运行 station-node init --reenroll --token 令牌")
+
+
+# --------------------------------------------------------------------------- a new identity (renewal, re-enrollment)
+
+
+def pending_csr(home: Path, station_code: str, *, fresh: bool = False) -> bytes:
+    """A CSR (PEM) for the station's next key, ``tls/renew.key``: made now (0600, fsynced before the CSR
+    leaves the PC), or the one still pending from a renewal whose answer never came (``fresh``: a new one
+    whatever is pending)."""
+    settle(home)
+    key_path, _ = _pending(home)
+    key = None
+    if key_path.exists() and not fresh:
+        try:
+            key = _load_key(key_path)
+        except (ValueError, TypeError):  # a half-written or foreign file: replaced
+            key = None
+    if key is None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        _write_durable(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()), mode=0o600)
+        _fsync_dir(key_path.parent)
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, station_code)]))
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def install_pending(home: Path, cert_pem: bytes, ca_pem: bytes, *, expected_ca_fp: str,
+                    expected_station: str) -> dict:
+    """Make the pending key and ``cert_pem`` the station's identity, atomically (see the module's
+    docstring); returns :func:`cert_info` of the new certificate. Refuses (:class:`IdentityError`,
+    the present identity untouched) a CA that is not the pinned one, a certificate it did not issue,
+    one for another key or another station, or one not valid now. ``ca.crt`` is written only when
+    the home has none (an offline home joining the network)."""
+    p = paths(home)
+    key_path, cert_path = _pending(home)
+    cert, ca = _load_cert(cert_pem), _load_cert(ca_pem)
+    if fingerprint(ca) != expected_ca_fp.strip().lower():
+        raise IdentityError("县中心 CA 指纹与本站信任的不一致，拒绝保存证书")
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        raise IdentityError("证书不是由县中心 CA 签发的") from exc
+    if _station_of(cert) != expected_station:
+        raise IdentityError(f"证书上的站点不是 {expected_station}")
+    now = dt.datetime.now(dt.timezone.utc)
+    if not cert.not_valid_before_utc - dt.timedelta(minutes=10) <= now < cert.not_valid_after_utc:
+        raise IdentityError("县中心签发的证书不在有效期内（请核对本机时间）")
+    if _key_id(key_path) != _spki(cert.public_key()):
+        if _key_id(p.key) == _spki(cert.public_key()):  # another process (the daemon) installed it meanwhile
+            settle(home)
+            return cert_info(home)
+        raise IdentityError("证书与本站新密钥不匹配")
+    if not p.ca.exists():
+        _write_durable(p.ca, ca.public_bytes(serialization.Encoding.PEM))
+    _write_durable(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    _fsync_dir(cert_path.parent)
+    settle(home)  # the two renames
+    return cert_info(home)
+
+
+def discard_pending(home: Path) -> None:
+    """Forget a pending key that is not to be used. A ``renew.crt`` is left to :func:`settle`, which
+    puts it in place when its key already is (another process's swap between its renames)."""
+    _pending(home)[0].unlink(missing_ok=True)
+    settle(home)
+
+
+def settle(home: Path) -> None:
+    """Finish a swap to a new identity that stopped between its steps (a crash, a kill): a checked
+    ``renew.crt`` whose key is ``renew.key`` or already ``station.key`` is put in place; one that
+    belongs to neither is removed. A pending key alone is left for the next renewal."""
+    p = paths(home)
+    key_path, cert_path = _pending(home)
+    if not cert_path.exists():
+        return
+    try:
+        new = _spki(_load_cert(cert_path.read_bytes()).public_key())
+    except (OSError, IdentityError):
+        cert_path.unlink(missing_ok=True)
+        return
+    try:
+        if _key_id(key_path) == new:
+            os.replace(key_path, p.key)  # from here the key is the new one, and renew.crt is its certificate
+        if _key_id(p.key) == new:
+            os.replace(cert_path, p.cert)
+        else:
+            cert_path.unlink(missing_ok=True)
+    except FileNotFoundError:  # another process finished the swap meanwhile
+        pass
+    _fsync_dir(p.key.parent)
+
+
+def _key_id(path: Path) -> bytes | None:
+    """The public key (SPKI DER) of the private key in ``path``, or None (missing, unreadable)."""
+    try:
+        return _spki(_load_key(path).public_key())
+    except (OSError, ValueError, TypeError):  # IdentityError is a ValueError
+        return None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -260,8 +392,41 @@ def _station_of(cert: x509.Certificate) -> str | None:
     return None
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _pair_matches(key_pem: bytes, cert_pem: bytes) -> bool:
+    try:
+        key = serialization.load_pem_private_key(key_pem, None)
+        return _spki(key.public_key()) == _spki(_load_cert(cert_pem).public_key())
+    except (ValueError, TypeError, IdentityError):
+        return False
+
+
+def _write_durable(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``path`` (made with ``mode`` from the start) and fsync it."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    _write_durable(tmp, data)
     os.replace(tmp, path)
+    _fsync_dir(path.parent)
