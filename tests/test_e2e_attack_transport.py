@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 REQUEST_TIMEOUT = 4.0  # the hub's --request-timeout in these tests
 HELD = 64
-HELD_METHODS = {"Enrollment/Enroll", "Sync/Handshake", "Sync/Push", "Sync/Pull", "Sync/Verify"}
+HELD_METHODS = {"Enrollment/Enroll", "Sync/Handshake", "Sync/Push", "Sync/Pull", "Sync/Verify", "Sync/Renew"}
 
 
 def start_hub(root, *extra: str) -> Hub:
@@ -108,7 +108,7 @@ def test_held_open_calls_do_not_freeze_the_hub(net):
         threads.append(threading.Thread(target=silent_call, daemon=True,
                                         args=(enroll_channels[i % 8], "Enrollment/Enroll", stop, outcomes["enroll"])))
     for i in range(HELD):  # 64 idle streams of one enrolled station, over every method it has
-        method = ("Sync/Push", "Sync/Pull", "Sync/Handshake", "Sync/Verify")[i % 4]
+        method = ("Sync/Push", "Sync/Pull", "Sync/Handshake", "Sync/Verify", "Sync/Renew")[i % 5]
         threads.append(threading.Thread(target=silent_call, daemon=True,
                                         args=(station_channels[i % 8], method, stop, outcomes["stream"])))
     try:
@@ -349,3 +349,118 @@ def test_verify_tells_a_station_only_its_own_scope(net):
         assert fetched == []  # the accusation stays with village B
     assert "verify_rows" in {k for (k,) in query(hub.home, "SELECT kind FROM _audit WHERE station = ?", (VILLAGE_A,))}
     assert vb.sync()["station"] == VILLAGE_B  # and the hub goes on serving
+
+
+# --------------------------------------------------------------------------- Renew
+
+
+def _csr(key, station: str, *, uri: str | None = None) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, station)]))
+    if uri:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri)]),
+                                        critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def _p256():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _certs(hub: Hub, station: str) -> list[str]:
+    return [r[0] for r in query(hub.home, "SELECT serial FROM _certs WHERE station = ? ORDER BY issued_ms", (station,))]
+
+
+def test_renew_gives_a_hostile_station_nothing(tmp_path):
+    """Garbage, huge, badly signed and wrong-key CSRs are INVALID_ARGUMENT and sign nothing; a CSR
+    asking for another station's name gets a certificate naming the caller; a revoked caller is
+    UNAUTHENTICATED; a flood of renewals from one station signs nothing more and does not stop
+    another station's sync."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from county_hub.ca import station_code_from_cert
+
+    hub = start_hub(tmp_path)
+    try:
+        code = "440902001031"
+        bad = Station(tmp_path / "bad", code)
+        bad.cli("init", "--hub", hub.target, "--token", hub.token(code, "--cert-days", "5"))
+        vb = Station(tmp_path / "vb", VILLAGE_B).enroll(hub)
+        vb.add_veteran(id_number(40), "王四十")
+        vb.sync()
+        before = row_counts(hub.home)
+        enrolled = _certs(hub, code)
+        channel, stub = station_stub(hub, bad)
+        with channel:
+            good = _csr(_p256(), code)
+            tampered = bytearray(x509.load_pem_x509_csr(good).public_bytes(Encoding.DER))
+            tampered[-4] ^= 0x01  # a byte of the signature
+            tampered_pem = x509.load_der_x509_csr(bytes(tampered)).public_bytes(Encoding.PEM)
+            rsa_csr = _csr(rsa.generate_private_key(public_exponent=65537, key_size=2048), code)
+            for csr in (b"", b"\x00" * 100, b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+                        b"A" * 20_000, good + b"\n" + b"A" * 20_000, tampered_pem, rsa_csr):
+                with pytest.raises(grpc.RpcError) as err:
+                    stub.Renew(pb.RenewRequest(csr=csr), timeout=10)
+                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (csr[:40], err.value.details())
+                assert "证书请求" in err.value.details()
+            with pytest.raises(grpc.RpcError) as err:  # not a RenewRequest at all
+                channel.unary_unary("/vetsync.v1.Sync/Renew", request_serializer=None,
+                                    response_deserializer=None)(b"\x0a\xff\xff", timeout=10)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert _certs(hub, code) == enrolled  # nothing signed
+
+            # another station's name asked for, in the subject and a SAN: the certificate names the caller
+            resp = stub.Renew(pb.RenewRequest(csr=_csr(_p256(), VILLAGE_B, uri=f"vetsync:station:{VILLAGE_B}")),
+                              timeout=10)
+            cert = x509.load_pem_x509_certificate(resp.certificate)
+            assert station_code_from_cert(cert) == code
+            assert [v for v in cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value] == [
+                x509.UniformResourceIdentifier(f"vetsync:station:{code}")]
+            assert len(_certs(hub, code)) == len(enrolled) + 1
+
+            # a flood of renewals, each with a new key, from the same station: nothing more is signed,
+            # and another station syncs within its usual time meanwhile
+            codes: list[str] = []
+
+            def flood():
+                for _ in range(15):
+                    try:
+                        stub.Renew(pb.RenewRequest(csr=_csr(_p256(), code)), timeout=20)
+                        codes.append("OK")
+                    except grpc.RpcError as exc:
+                        codes.append(exc.code().name)
+
+            threads = [threading.Thread(target=flood) for _ in range(4)]
+            usual = statistics.median(timed_sync(vb) for _ in range(2))
+            for t in threads:
+                t.start()
+            during = [timed_sync(vb) for _ in range(3)]
+            for t in threads:
+                t.join(60)
+            assert statistics.median(during) < max(3 * usual, usual + 2.0), (usual, during)
+            assert len(codes) == 60 and "OK" not in codes, codes
+            assert set(codes) <= {"FAILED_PRECONDITION", "UNAVAILABLE"}, codes  # refused, or over the station's slots
+            assert len(_certs(hub, code)) == len(enrolled) + 1
+            flood_audit = query(hub.home, "SELECT count(*) FROM _audit WHERE kind = 'renew_refused' AND station = ?",
+                                (code,))[0][0]
+            assert 1 <= flood_audit <= 3  # audited, at most once a minute, not once a call
+
+            hub.cli("revoke", "--station", code)
+            with pytest.raises(grpc.RpcError) as err:
+                stub.Renew(pb.RenewRequest(csr=_csr(_p256(), code)), timeout=10)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED and "吊销" in err.value.details()
+            assert dict(err.value.trailing_metadata())["vetsync-certificate"] == "revoked"
+        assert len(_certs(hub, code)) == len(enrolled) + 1
+        assert row_counts(hub.home) == before
+        assert vb.sync()["station"] == VILLAGE_B
+        assert hub.proc.poll() is None
+    finally:
+        hub.stop()

@@ -48,6 +48,7 @@ class Net:
             "Handshake": self.sync_channel.unary_unary("/vetsync.v1.Sync/Handshake", **raw),
             "Push": self.sync_channel.stream_stream("/vetsync.v1.Sync/Push", **raw),
             "Pull": self.sync_channel.unary_stream("/vetsync.v1.Sync/Pull", **raw),
+            "Renew": self.sync_channel.unary_unary("/vetsync.v1.Sync/Renew", **raw),
             "Enroll": self.enroll_channel.unary_unary("/vetsync.v1.Enrollment/Enroll", **raw),
         }
         self.health = health_pb2_grpc.HealthStub(self.enroll_channel)
@@ -107,7 +108,7 @@ def net(tmp_path_factory):
 
 
 @settings(FUZZ, max_examples=50)
-@given(method=st.sampled_from(["Handshake", "Push", "Pull", "Enroll"]),
+@given(method=st.sampled_from(["Handshake", "Push", "Pull", "Renew", "Enroll"]),
        bodies=st.lists(st.binary(max_size=600), min_size=1, max_size=3))
 def _random_bytes(net, method, bodies):
     code = net.call(method, bodies if method == "Push" else bodies[0])
@@ -271,6 +272,63 @@ def test_random_handshakes_and_pulls(net):
     assert calls[C.FAILED_PRECONDITION] > 10 and calls[C.OK] > 10, calls
 
 
+def _a_csr(key, cn: str) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    return (x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+
+
+@st.composite
+def csrs(draw) -> bytes:
+    """A CSR a station could send (P-256, its own name or another's), cut, spliced or noised now and then."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = _a_csr(ec.generate_private_key(ec.SECP256R1()), draw(st.sampled_from([VILLAGE_A, VILLAGE_B, "x" * 60, "管理员"])))
+    how = draw(st.sampled_from(["whole", "cut", "flip", "noise", "pad"]))
+    # positions drawn whatever the PEM's length (a new key each time: its length varies)
+    if how == "cut":
+        pem = pem[: draw(st.integers(0, 10_000)) % (len(pem) + 1)]
+    elif how == "flip":
+        i = draw(st.integers(0, 10_000)) % len(pem)
+        pem = pem[:i] + bytes([pem[i] ^ draw(st.integers(1, 255))]) + pem[i + 1:]
+    elif how == "noise":
+        pem = draw(st.binary(max_size=400))
+    elif how == "pad":
+        pem = pem + b"\n" * draw(st.integers(1, 20_000))
+    return pem
+
+
+@settings(FUZZ, max_examples=30)
+@given(csr=csrs())
+def _renewals(net, csr):
+    # a CSR the hub takes is still refused: the station's certificate was issued today (one a day)
+    assert net.call("Renew", pb.RenewRequest(csr=csr).SerializeToString()) in {C.INVALID_ARGUMENT,
+                                                                               C.FAILED_PRECONDITION}
+    net.assert_serving()
+
+
+def test_random_renewals_sign_nothing(net):
+    before = query_certs(net.hub)
+    with net.tally() as (calls, _):
+        _renewals(net)
+    assert calls[C.INVALID_ARGUMENT] > 3 and calls[C.FAILED_PRECONDITION] > 3, calls
+    assert query_certs(net.hub) == before
+
+
+def query_certs(hub: Hub) -> list[tuple]:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{hub.home / 'hub.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute("SELECT serial, revoked_ms FROM _certs ORDER BY serial").fetchall()
+    finally:
+        conn.close()
+
+
 # Bodies the hub must refuse whatever ran before: not a message at all (a truncated field).
 GARBAGE = [b"\x0a\xff\xff", b"\xff" * 8]
 
@@ -280,9 +338,9 @@ def test_a_normal_sync_works_after_hostile_calls(net):
     real station still syncs: in any order, alone or after the fuzzing above."""
     with net.tally() as (calls, _):
         for body in GARBAGE:
-            for method in ("Handshake", "Push", "Pull"):
+            for method in ("Handshake", "Push", "Pull", "Renew"):
                 net.call(method, [body] if method == "Push" else body)
-    assert calls == {C.INVALID_ARGUMENT: 3 * len(GARBAGE)}, calls
+    assert calls == {C.INVALID_ARGUMENT: 4 * len(GARBAGE)}, calls
     net.assert_serving()
     vid = net.station.add_veteran(id_number(2), "王二")
     report = net.station.sync()
