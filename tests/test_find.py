@@ -389,3 +389,32 @@ def test_a_page_reads_only_its_rows(tmp_path):
         assert peak(lambda: list(records.petition_page(store, overdue=True, limit=20).rows)) < 300_000
     finally:
         store.close()
+
+
+def test_the_pager_only_at_a_terminal_and_only_for_a_long_output(monkeypatch, capsys):
+    from vetsync_cli import listing
+
+    paged = []
+    monkeypatch.setattr(listing.click, "echo_via_pager", lambda gen: paged.append("".join(gen)))
+    monkeypatch.setattr(listing.shutil, "get_terminal_size", lambda: __import__("os").terminal_size((80, 24)))
+    long = [f"第{n}行" for n in range(100)]
+    monkeypatch.setattr(listing, "_interactive", lambda: False)
+    listing.echo_lines(long)
+    assert not paged and capsys.readouterr().out.splitlines() == long  # a pipe: printed as it is
+    monkeypatch.setattr(listing, "_interactive", lambda: True)
+    listing.echo_lines(long[:10])
+    assert not paged  # fits the window
+    listing.echo_lines(long)
+    assert paged == ["\n".join(long) + "\n"]
+
+
+def test_a_list_of_keyed_names_does_not_load_pypinyin(town, people):
+    import subprocess
+    import sys
+
+    ok(town, "veteran", "list")  # the names are keyed (by the adds already)
+    code = ("import sys; from station_node.cli import main\n"
+            f"main.main(['veteran', 'list', '--search', 'zs', '--home', {str(town)!r}], standalone_mode=False)\n"
+            "print('pypinyin' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "False" and "张三" in out

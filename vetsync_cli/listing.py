@@ -169,10 +169,15 @@ def terminal_width() -> int | None:
     return int(env) if env.isdigit() and int(env) > 0 else None
 
 
+def _interactive() -> bool:
+    """Is someone at a terminal (output and keyboard both)?"""
+    return sys.stdout.isatty() and sys.stdin.isatty()
+
+
 def echo_lines(lines: Iterable[str]) -> None:
-    """Print lines; through the pager when on a terminal and taller than it."""
+    """Print lines; through the pager when someone is at a terminal and they are taller than it."""
     lines = list(lines)
-    if sys.stdout.isatty() and sys.stdin.isatty() and len(lines) > shutil.get_terminal_size().lines - 1:
+    if _interactive() and len(lines) > shutil.get_terminal_size().lines - 1:
         click.echo_via_pager(_with_newlines(lines))
         return
     if lines:
