@@ -5,6 +5,9 @@
 
 Each command opens the store, calls one function of
 :mod:`station_node.corrections` and prints the result (``--json``: the record).
+Records are named as everywhere else (:mod:`station_node.lists`): a row number
+of the last list, the id or its end, and a veteran's ID number or unique name
+(several: the candidates are listed).
 Loaded with :mod:`station_node.cli_records` (``station_node.cli.EXTENDS``):
 :func:`register` adds the commands to its groups.
 """
@@ -13,12 +16,13 @@ from __future__ import annotations
 
 import click
 
-from station_node import cli_records
+from station_node import cli_records, lists
 from station_node.cli_common import StationCommand, emit_json, home_option, json_option, open_station
 
 __all__ = ["register", "correct_command"]
 
 _SET_HELP = "要修改的字段，可重复，如 --set 情况摘要=…（字段名可用中文或英文；字段= 清空）"
+_ROW_REF = "序号（上次列表中的）或编号"
 
 
 def register(group: click.Group) -> None:
@@ -39,15 +43,15 @@ def _veteran_name(store, veteran_id: str | None) -> str:
 
 
 @click.command("restore", cls=StationCommand, help="恢复已删除的退役军人档案（恢复会同步到县中心和其他站点）。"
-                               "县中心清理掉的早期删除记录不能再恢复。")
-@click.argument("veteran_id", metavar="ID")
+                               f"县中心清理掉的早期删除记录不能再恢复。REF：{lists.REF_HELP}。")
+@click.argument("veteran_id", metavar="REF")
 @json_option
 @home_option
 def veteran_restore(veteran_id, as_json, home):
     from station_node import corrections
 
-    with open_station(home) as store:
-        row, deps = corrections.restore_veteran(store, veteran_id)
+    with open_station(home) as store, lists.resolving(home):
+        row, deps = corrections.restore_veteran(store, veteran_id, numbers=lists.numbers(home))
     if as_json:
         emit_json(row)
         return
@@ -59,19 +63,21 @@ def veteran_restore(veteran_id, as_json, home):
 # --------------------------------------------------------------------------- visits
 
 
-@click.command("edit", cls=StationCommand, help="修改一条走访慰问记录，如 --set 情况摘要=…；记在了别人名下用 --veteran 改正。")
-@click.argument("visit_id", metavar="ID")
+@click.command("edit", cls=StationCommand, help="修改一条走访慰问记录，如 --set 情况摘要=…；记在了别人名下用 --veteran 改正。"
+                                            f"REF：{_ROW_REF}。")
+@click.argument("visit_id", metavar="REF")
 @click.option("--set", "assignments", multiple=True, metavar="字段=值", help=_SET_HELP)
-@click.option("--veteran", "veteran_id", metavar="ID", default=None, help="改为这名退役军人的走访（档案编号）")
+@click.option("--veteran", "veteran_id", metavar="REF", default=None,
+              help=f"改为这名退役军人的走访（{lists.REF_HELP}）")
 @json_option
 @home_option
 def visit_edit(visit_id, assignments, veteran_id, as_json, home):
     from station_node import corrections, records
     from veterans import fields as F
 
-    with open_station(home) as store:
+    with open_station(home) as store, lists.resolving(home):
         changes = F.parse_assignments("visits", assignments, scope=records.station_scope(store))
-        row = corrections.edit_visit(store, visit_id, changes, veteran_ref=veteran_id)
+        row = corrections.edit_visit(store, visit_id, changes, veteran_ref=veteran_id, numbers=lists.numbers(home))
         name = _veteran_name(store, row.get("veteran_id"))
     if as_json:
         emit_json(row)
@@ -79,16 +85,16 @@ def visit_edit(visit_id, assignments, veteran_id, as_json, home):
         click.echo(f"已修改走访记录：{row['id']}（{name}，{row.get('visited_on') or ''}）")
 
 
-@click.command("delete", cls=StationCommand, help="删除一条走访慰问记录（删除会同步到县中心）。")
-@click.argument("visit_id", metavar="ID")
+@click.command("delete", cls=StationCommand, help=f"删除一条走访慰问记录（删除会同步到县中心）。REF：{_ROW_REF}。")
+@click.argument("visit_id", metavar="REF")
 @json_option
 @home_option
 def visit_delete(visit_id, as_json, home):
     from station_node import corrections
     from veterans import fields as F
 
-    with open_station(home) as store:
-        row = corrections.delete_visit(store, visit_id)
+    with open_station(home) as store, lists.resolving(home):
+        row = corrections.delete_visit(store, visit_id, numbers=lists.numbers(home))
         name = _veteran_name(store, row.get("veteran_id"))
     if as_json:
         emit_json(row)
@@ -101,19 +107,21 @@ def visit_delete(visit_id, as_json, home):
 
 
 @click.command("edit", cls=StationCommand, help="修改信访件的登记内容（信访人、联系方式、形式、收到日期、类别、摘要、承办人……），"
-                            "办理环节有误用 petition event --kind 更正。")
-@click.argument("petition_id", metavar="ID")
+                            f"办理环节有误用 petition event --kind 更正。REF：{_ROW_REF}。")
+@click.argument("petition_id", metavar="REF")
 @click.option("--set", "assignments", multiple=True, metavar="字段=值", help=_SET_HELP)
-@click.option("--veteran", "veteran_id", metavar="ID", default=None, help="改为关联这名退役军人（档案编号；区划随之）")
+@click.option("--veteran", "veteran_id", metavar="REF", default=None,
+              help=f"改为关联这名退役军人（{lists.REF_HELP}；区划随之）")
 @json_option
 @home_option
 def petition_edit(petition_id, assignments, veteran_id, as_json, home):
     from station_node import corrections, records
     from veterans import fields as F
 
-    with open_station(home) as store:
+    with open_station(home) as store, lists.resolving(home):
         changes = F.parse_assignments("petitions", assignments, scope=records.station_scope(store))
-        row = corrections.edit_petition(store, petition_id, changes, veteran_ref=veteran_id)
+        row = corrections.edit_petition(store, petition_id, changes, veteran_ref=veteran_id,
+                                        numbers=lists.numbers(home))
         _, _, state = records.petition_detail(store, row["id"])
     if as_json:
         emit_json(row)
@@ -129,8 +137,9 @@ def correct_command(petition_id, of, *, note, outcome, date, actor, as_json, hom
     from station_node import corrections
     from veterans.values import label
 
-    with open_station(home) as store:
-        done = corrections.correct_event(store, petition_id, of, note=note, at=date, actor=actor, outcome=outcome)
+    with open_station(home) as store, lists.resolving(home):
+        done = corrections.correct_event(store, petition_id, of, note=note, at=date, actor=actor, outcome=outcome,
+                                         numbers=lists.numbers(home))
     if as_json:
         emit_json(done.event)
         return

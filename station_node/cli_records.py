@@ -105,16 +105,17 @@ def _on_terminal() -> bool:
 
 
 @veteran.command("delete", help="删除退役军人档案（删除会同步到县中心）。在终端上先列出其走访记录和信访件数"
-                                "（这些不删除）并询问确认；可用 veteran restore 撤销。")
-@click.argument("veteran_id", metavar="ID")
+                                f"（这些不删除）并询问确认；可用 veteran restore 撤销。REF：{REF_HELP}。")
+@click.argument("veteran_id", metavar="REF")
 @click.option("--yes", is_flag=True, help="不询问确认（用于脚本）")
 @home_option
 def veteran_delete(veteran_id, yes, home):
     from station_node import corrections
 
-    with open_station(home) as store:
+    with open_station(home) as store, resolving(home):
+        numbers = lists.numbers(home)
         if not yes and _on_terminal():
-            vet = corrections.find_record(store, "veterans", veteran_id)
+            vet = corrections.find_record(store, "veterans", veteran_id, numbers=numbers)
             deps = corrections.dependents(store, vet["id"])
             keeps = (f"其{deps.text()}不删除，仍保留并照常同步"
                      + ("，未办结的信访件仍须按期办理" if deps.open_petitions else "")
@@ -122,7 +123,7 @@ def veteran_delete(veteran_id, yes, home):
             click.confirm(f"将删除退役军人档案：{vet.get('name') or ''}（编号 {vet['id']}）。{keeps}；"
                           f"删除后可用 station-node veteran restore {vet['id']} 恢复。确定删除吗？",
                           abort=True, err=True)
-        row, deps = corrections.delete_veteran(store, veteran_id)
+        row, deps = corrections.delete_veteran(store, veteran_id, numbers=numbers)
     click.echo(f"已删除：{row['id']}（{row.get('name') or ''}）")
     if deps.visits or deps.petitions:
         click.echo(f"其{deps.text()}保留未删")

@@ -6,9 +6,10 @@ Library code over a :class:`sync.store.station.Store`, like
 before anything is written, and each operation is one write that syncs
 (``store.write``: stamped with this replica's HLC, pending for the next push).
 
-- Records are named through :func:`find_record` — for now by their id; one
-  function, so that a resolver of ID numbers, names and list codes can take
-  its place.
+- Records are named through :func:`find_record`, as a clerk names them
+  (:func:`station_node.records.find_veteran` and its kin: the id or its end, a
+  row number of the last list when ``numbers`` are given, a veteran's ID
+  number or unique name).
 - A station edits only rows in its own scope, and a new area only within it
   (the hub refuses the rest again, and keeps a refused edit of a row that has
   moved away as a conflict for its new station).
@@ -64,11 +65,17 @@ _PETITION_DERIVED = {"station": "登记站点", "confidential": "保密属性（
 # --------------------------------------------------------------------------- finding a record
 
 
-def find_record(store: Store, table: str, ref: str, *, include_deleted: bool = False) -> dict:
-    """The record of ``table`` that ``ref`` names — for now its id (surrounding
-    blanks ignored); NotFound otherwise. Every command of this module finds its
+_FINDERS = {"veterans": records.find_veteran, "visits": records.find_visit, "petitions": records.find_petition}
+
+
+def find_record(store: Store, table: str, ref: str, *, numbers: records.RowNumbers | None = None,
+                include_deleted: bool = False) -> dict:
+    """The record of ``table`` (veterans, visits, petitions) that ``ref`` names, as
+    :mod:`station_node.records` finds it (``numbers``: the row numbers of the last
+    lists, at the command line); NotFound, or :class:`veterans.find.Ambiguous`
+    for a name several veterans have. Every operation of this module finds its
     records here."""
-    return store.get(table, (ref or "").strip(), include_deleted=include_deleted)
+    return _FINDERS[table](store, ref, numbers=numbers, include_deleted=include_deleted)
 
 
 def _in_scope(store: Store, table: str, row: dict) -> None:
@@ -116,16 +123,16 @@ def _write(store: Store, table: str, row_id: str, values: dict[str, Any]) -> dic
 
 
 def edit_visit(store: Store, visit_ref: str, changes: dict[str, Any], *, veteran_ref: str | None = None,
-               today: _dt.date | None = None) -> dict:
+               numbers: records.RowNumbers | None = None, today: _dt.date | None = None) -> dict:
     """Change fields of a visit; returns the record. ``veteran_ref``: the visit
     was logged against the wrong person — it moves to this veteran (and its area)."""
     today = today or _dt.date.today()
-    visit = find_record(store, "visits", visit_ref)
+    visit = find_record(store, "visits", visit_ref, numbers=numbers)
     _in_scope(store, "visits", visit)
     values = _changes("visits", changes, records.station_scope(store),
                       forbidden={"veteran_id": "退役军人（请用 --veteran 指定）"}) if changes else {}
     if veteran_ref is not None:
-        vet = find_record(store, "veterans", veteran_ref)
+        vet = find_record(store, "veterans", veteran_ref, numbers=numbers)
         _in_scope(store, "veterans", vet)
         if vet["id"] != visit.get("veteran_id"):
             values.update(veteran_id=vet["id"], area=vet["area"])
@@ -137,9 +144,9 @@ def edit_visit(store: Store, visit_ref: str, changes: dict[str, Any], *, veteran
     return _write(store, "visits", visit["id"], values)
 
 
-def delete_visit(store: Store, visit_ref: str) -> dict:
+def delete_visit(store: Store, visit_ref: str, *, numbers: records.RowNumbers | None = None) -> dict:
     """Delete a visit (a tombstone that syncs); returns the record as it was."""
-    visit = find_record(store, "visits", visit_ref)
+    visit = find_record(store, "visits", visit_ref, numbers=numbers)
     _in_scope(store, "visits", visit)
     store.write("visits", visit["id"], {"deleted": 1})
     return visit
@@ -149,7 +156,7 @@ def delete_visit(store: Store, visit_ref: str) -> dict:
 
 
 def edit_petition(store: Store, petition_ref: str, changes: dict[str, Any], *, veteran_ref: str | None = None,
-                  today: _dt.date | None = None) -> dict:
+                  numbers: records.RowNumbers | None = None, today: _dt.date | None = None) -> dict:
     """Change fields of a petition (not its event log); returns the record.
 
     A petition linked to a veteran has the veteran's area (``veteran_ref``
@@ -161,12 +168,12 @@ def edit_petition(store: Store, petition_ref: str, changes: dict[str, Any], *, v
     """
     today = today or _dt.date.today()
     scope = records.station_scope(store)
-    pet = find_record(store, "petitions", petition_ref)
+    pet = find_record(store, "petitions", petition_ref, numbers=numbers)
     _in_scope(store, "petitions", pet)
     forbidden = {**_PETITION_DERIVED, "veteran_id": "关联的退役军人（请用 --veteran 指定）"}
     values = _changes("petitions", changes, scope, forbidden=forbidden) if changes else {}
     if veteran_ref is not None:
-        vet = find_record(store, "veterans", veteran_ref)
+        vet = find_record(store, "veterans", veteran_ref, numbers=numbers)
         _in_scope(store, "veterans", vet)
         if "area" in values and values["area"] != vet["area"]:
             raise ValidationError("关联退役军人的信访件随其区划，不能另指定区划代码")
@@ -235,7 +242,7 @@ def _event_ref(events: list[dict], ref: str) -> str:
 
 def correct_event(store: Store, petition_ref: str, of: str | None, *, note: str | None, at: Any = None,
                   actor: str | None = None, outcome: str | None = None,
-                  today: _dt.date | None = None) -> Correction:
+                  numbers: records.RowNumbers | None = None, today: _dt.date | None = None) -> Correction:
     """Void the step ``of`` (its number in the history or its id) of a petition by a 更正 event.
 
     The 更正 needs a reason (``note``); it is dated ``at`` (default today, not in
@@ -248,7 +255,8 @@ def correct_event(store: Store, petition_ref: str, of: str | None, *, note: str 
         raise ValidationError("更正须指明要作废的环节", hint="用 --of 指定 petition show 中的序号或环节编号")
     if outcome is not None:
         raise ValidationError("“更正”不需要答复意见，只有答复、复查意见、复核意见有")
-    pet, events, state = records.petition_detail(store, find_record(store, "petitions", petition_ref)["id"], today)
+    pet, events, state = records.petition_detail(
+        store, find_record(store, "petitions", petition_ref, numbers=numbers)["id"], today)
     _in_scope(store, "petitions", pet)
     index = petition_rules.check_correction(events, _event_ref(events, str(of)))
     target = events[index]
@@ -301,17 +309,19 @@ def dependents(store: Store, veteran_id: str, today: _dt.date | None = None) -> 
     return Dependents(len(visits), len(petitions), open_)
 
 
-def delete_veteran(store: Store, veteran_ref: str) -> tuple[dict, Dependents]:
+def delete_veteran(store: Store, veteran_ref: str, *,
+                   numbers: records.RowNumbers | None = None) -> tuple[dict, Dependents]:
     """Delete a veteran (a tombstone that syncs); returns the record as it was
     and its visits and petitions, which stay as they are."""
-    vet = find_record(store, "veterans", veteran_ref)
+    vet = find_record(store, "veterans", veteran_ref, numbers=numbers)
     _in_scope(store, "veterans", vet)
     deps = dependents(store, vet["id"])
     store.write("veterans", vet["id"], {"deleted": 1})
     return vet, deps
 
 
-def restore_veteran(store: Store, veteran_ref: str) -> tuple[dict, Dependents]:
+def restore_veteran(store: Store, veteran_ref: str, *,
+                    numbers: records.RowNumbers | None = None) -> tuple[dict, Dependents]:
     """Undo the delete of a veteran: ``deleted`` back to 0, a write that syncs.
 
     Refused when the station no longer holds the tombstone (never filed here,
@@ -319,7 +329,7 @@ def restore_veteran(store: Store, veteran_ref: str) -> tuple[dict, Dependents]:
     (a resolved duplicate: the merge, not a delete), and when another live
     veteran has its ID number now."""
     try:
-        vet = find_record(store, "veterans", veteran_ref, include_deleted=True)
+        vet = find_record(store, "veterans", veteran_ref, numbers=numbers, include_deleted=True)
     except NotFound:
         raise NotFound(f"找不到已删除的退役军人档案：{(veteran_ref or '').strip()}",
                        hint="从未在本站登记，或删除已久、记录已被县中心清理，不能再恢复") from None

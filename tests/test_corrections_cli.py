@@ -24,6 +24,7 @@ TODAY = dt.date.today()
 TOWN, VILLAGE, VILLAGE2 = "440902001", "440902001001", "440902001002"
 ID1 = "44090219600101001" + id_number_check_digit("44090219600101001")
 ID2 = "44090219700202002" + id_number_check_digit("44090219700202002")
+ID3 = "44090219750303003" + id_number_check_digit("44090219750303003")
 
 
 def run(home: Path, *args: str):
@@ -139,7 +140,7 @@ def test_visit_edit_refusals(village):
     assert_refused(village, "visit", "edit", xid, "--set", f"退役军人={vid}",
                    match="错误：退役军人（请用 --veteran 指定）不能在此修改")
     assert_refused(village, "visit", "edit", "no-such-visit", "--set", "情况摘要=x",
-                   match="错误：找不到走访慰问记录：no-such-visit")
+                   match="错误：找不到走访慰问 no-such-visit：请用序号或编号")
 
 
 def test_visit_delete(village):
@@ -373,3 +374,21 @@ def test_the_new_commands_have_chinese_help():
         assert result.exit_code == 0 and "用法" in result.stdout, result.output
     assert "--of EVENT" in CliRunner().invoke(main, ["petition", "event", "--help"]).stdout
     assert "--yes" in CliRunner().invoke(main, ["veteran", "delete", "--help"]).stdout
+
+
+def test_records_are_named_as_in_every_other_command(village):
+    """Row numbers of the last list, ID numbers, unique names; a shared name lists the candidates."""
+    vid = add_veteran(village)
+    add_visit(village, vid)
+    ok(village, "visit", "list")  # numbers its rows for the next command
+    ok(village, "visit", "edit", "1", "--set", "情况摘要=电话回访")
+    assert ok_json(village, "visit", "list")[0]["summary"] == "电话回访"
+    assert ok(village, "veteran", "delete", "张三").startswith(f"已删除：{vid}（张三）")
+    assert ok(village, "veteran", "restore", ID1).startswith(f"已恢复：{vid}（张三）")
+    first, second = add_veteran(village, ID2, "李四"), add_veteran(village, ID3, "李四")
+    result = run(village, "veteran", "delete", "李四")
+    assert result.exit_code == 1 and result.stderr == "错误：本站有 2 名退役军人叫 李四，请用序号或身份证号指定\n"
+    assert "叫 李四 的退役军人（2人）" in result.stdout
+    ok(village, "veteran", "delete", "2")  # the second candidate listed
+    remaining = {r["id"] for r in ok_json(village, "veteran", "list")}
+    assert len(remaining & {first, second}) == 1 and vid in remaining
