@@ -432,15 +432,21 @@ def find_veteran(store: Store, text: Any, *, numbers: RowNumbers | None = None, 
             raise NotFound(f"找不到身份证号为 {ref.value} 的退役军人", hint=_id_number_hint(ref.value))
         return found[0]
     scope = station_scope(store)
-    found = queries.veterans_named(store, ref.value, area_prefix=scope, include_deleted=include_deleted)
+    found = queries.veterans_named(store, ref.value, area_prefix=scope, include_deleted=include_deleted,
+                                   limit=_MAX_CANDIDATES)
     if not found:
         if ref.value.isascii():
             raise NotFound(f"找不到退役军人 {ref.text}：不是序号、身份证号或编号，本站也没有叫这个名字的人",
                            hint="可用 veteran list --search 查找")
         raise NotFound(f"找不到叫 {ref.value} 的退役军人（本站范围 {scope} 内）", hint="可用 veteran list --search 查找")
     if len(found) > 1:
-        raise find.Ambiguous(f"本站有 {len(found)} 名退役军人叫 {ref.value}，请用序号或身份证号指定", found)
+        many = f"至少 {len(found)}" if len(found) >= _MAX_CANDIDATES else str(len(found))
+        raise find.Ambiguous(f"本站有 {many} 名退役军人叫 {ref.value}，请用序号或身份证号指定", found)
     return found[0]
+
+
+#: The candidates a name lists at most (the message says "at least" then).
+_MAX_CANDIDATES = 100
 
 
 def _id_number_hint(value: str) -> str | None:
