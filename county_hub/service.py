@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as _dt
 import functools
 import logging
 import time
@@ -50,6 +51,7 @@ from sync.wire.codec import pb
 from sync.engine.errors import ClockSkew, Forbidden, ProtocolError, VetsyncError
 from sync.store import digest
 from sync.store.hub import HubStore
+from sync.store.retention import Retention
 from sync.store.rows import disk_fault
 from sync.engine.defaults import DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS
 from sync.engine.replicate import check_skew
@@ -72,6 +74,16 @@ class Peer:
 
 #: trailing metadata of a call refused for its certificate: the reason (PROTOCOL.md "Certificates")
 CERTIFICATE_METADATA = "vetsync-certificate"
+
+
+#: A replica left behind by a prune (``sync.store.retention``): it may hold records deleted since.
+STALE_REPLICA = "本站数据库停在县中心 {date} 的数据清理之前，其中可能仍有已在别处删除的记录，不能继续同步"
+STALE_HINT = ("请向县中心申请新的登记令牌，用 station-node init --hub 县中心地址:端口 --token 令牌 --recover 旧数据库 "
+              "在新目录重建本站，未上传的修改会一并找回")
+
+
+def _local_date(ms: int) -> str:
+    return _dt.datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d")
 
 
 class TimedOut(HubError):
@@ -262,6 +274,9 @@ class SyncService(_Port):
         _check_replica(request.replica_id)
         if request.wall_ms < 0:  # would also overflow the skew column
             raise ProtocolError(f"站点时钟值不合法：{request.wall_ms}")
+        retention = Retention(self.hub)
+        if stale := retention.stale_since(request.replica_id):
+            raise HubError(STALE_REPLICA.format(date=_local_date(stale)), hint=STALE_HINT)
         now = int(time.time() * 1000)
         skew_ms = request.wall_ms - now if request.wall_ms else 0
         self.hub.bind_replica(request.replica_id, peer.station)  # writes only at first sight
@@ -271,7 +286,7 @@ class SyncService(_Port):
         return pb.HandshakeResponse(
             protocol=codec.PROTOCOL_VERSION, schema=SCHEMA_VERSION, station=peer.station, scope=peer.scope,
             hub_wall_ms=now, county=self.hub.meta("county") or "", hub_seq=seq, max_batch_rows=MAX_BATCH_ROWS,
-            epoch=self.hub.epoch,
+            epoch=self.hub.epoch, pruned_before_ms=retention.pruned_before_ms,
         )
 
     @guarded
@@ -353,7 +368,8 @@ class SyncService(_Port):
                         break
             finally:
                 if peer is not None:
-                    await self.run(self._record_pull, peer.station, total, request.cursor, cursor)
+                    await self.run(self._record_pull, peer.station, total, request.cursor, cursor,
+                                   request.replica_id)
 
     def _pull_batch(self, station: str, serial: str, replica_id: str, cursor: int, limit: int):
         peer = self._peer(station, serial, "Pull")  # per batch, like a push
@@ -369,9 +385,11 @@ class SyncService(_Port):
                                 more=batch.more)
         return peer, batch, reply
 
-    def _record_pull(self, station: str, rows: int, from_cursor: int, to_cursor: int) -> None:
+    def _record_pull(self, station: str, rows: int, from_cursor: int, to_cursor: int, replica_id: str = "") -> None:
         with _unless_disk_fault("pull"), self.hub.transaction(durable=False):
             self.registry.record_pull(station, rows, from_cursor=from_cursor, to_cursor=to_cursor)
+            # what the station had applied when it asked: a prune waits for it (sync.store.retention)
+            Retention(self.hub).note_pulled(replica_id, from_cursor)
 
     @guarded
     async def Verify(self, context):

@@ -212,7 +212,7 @@ def _merge(plan: Plan, part: Plan) -> None:
         plan.counts[kind] += n
 
 
-def _round(store: Store, hub: VerifyPeer, batch_rows: int, *, repair: bool = False):
+def _round(store: Store, hub: VerifyPeer, batch_rows: int, *, repair: bool = False, retired_before: int = 0):
     """One comparison (and, with ``repair``, its fixes applied): None when the
     station is behind the hub, else (scope, buckets compared, bucket counts, plan).
 
@@ -220,11 +220,13 @@ def _round(store: Store, hub: VerifyPeer, batch_rows: int, *, repair: bool = Fal
     ``GROUP_ROWS`` of the hub's rows, so that a county's station never holds its
     whole scope in memory. A hub row is compared with the station's row of the
     same id wherever it lies; a station row that no fetched hub row matches is
-    decided on at the end (the hub may hold it in a bucket of a later group)."""
+    decided on at the end (the hub may hold it in a bucket of a later group).
+    ``retired_before``: the hub's ``pruned_before_ms``; older tombstones are left out
+    on both sides (PROTOCOL.md "Retention")."""
     scope, seq, theirs = hub.verify_digests()
     if seq > store.cursor:
         return None
-    ours = digest.station_digests(store)
+    ours = digest.station_digests(store, retired_before=retired_before)
     counts = {k: (theirs.get(k, (0, 0))[0], ours.get(k, (0, 0))[0]) for k in theirs.keys() | ours.keys()}
     candidates = sorted(k for k in counts if theirs.get(k) != ours.get(k))
     plan = Plan()
@@ -241,7 +243,7 @@ def _round(store: Store, hub: VerifyPeer, batch_rows: int, *, repair: bool = Fal
                 return None
         keys = {(r.table, r.id) for r in hub_rows}
         seen |= keys
-        local = digest.station_bucket_rows(store, group)
+        local = digest.station_bucket_rows(store, group, retired_before=retired_before)
         for table in {t for t, _ in keys}:
             missing = [i for t, i in keys if t == table and (t, i) not in local]
             local.update(((table, i), loaded) for i, loaded in store.load_many(table, missing).items())
@@ -262,10 +264,10 @@ def _diffs(plan: Plan, counts: dict) -> list[BucketDiff]:
             for (t, a), ids in sorted(plan.diffs.items())]
 
 
-def _compared(store: Store, hub: VerifyPeer, batch_rows: int, *, repair: bool = False):
+def _compared(store: Store, hub: VerifyPeer, batch_rows: int, *, repair: bool = False, retired_before: int = 0):
     """A round the station is not behind in: pull and start over when it is (None: still behind)."""
     for attempt in range(ROUNDS):
-        found = _round(store, hub, batch_rows, repair=repair)
+        found = _round(store, hub, batch_rows, repair=repair, retired_before=retired_before)
         if found is not None:
             return found
         if attempt < ROUNDS - 1:
@@ -284,7 +286,8 @@ def verify_once(store: Store, hub: VerifyPeer, *, repair: bool = False,
         raise VerifyRefused("县中心的数据库已从备份恢复，本站尚未完成恢复，暂不能核对",
                             hint="请先运行 station-node sync，完成后再核对")
     batch_rows = max(1, min(batch_rows, hello.max_batch_rows))
-    found = _compared(store, hub, batch_rows, repair=repair)
+    retired_before = hello.pruned_before_ms
+    found = _compared(store, hub, batch_rows, repair=repair, retired_before=retired_before)
     if found is None:
         report.result = "behind"
     else:
@@ -293,7 +296,7 @@ def verify_once(store: Store, hub: VerifyPeer, *, repair: bool = False,
         report.result = "differs" if plan.diffs else "clean"
         if repair and plan.fixes:
             report.repaired = {k: n for k, n in plan.counts.items() if n}
-            again = _compared(store, hub, batch_rows)
+            again = _compared(store, hub, batch_rows, retired_before=retired_before)
             if again is None:
                 report.result = "behind"
             else:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the session runs on a station's store; the engine imports n
     from sync.store.station import Store
 
 __all__ = ["HubPeer", "Handshake", "PushReply", "SyncReport", "sync_once", "check_skew", "MAX_SKEW_MS", "SKEW_MS_META",
-           "HUB_EPOCH_META", "RECOVERING_META", "RECOVERY_REFUSED", "needs_recovery"]
+           "HUB_EPOCH_META", "RECOVERING_META", "RECOVERY_REFUSED", "PRUNED_APPLIED_META", "needs_recovery"]
 
 # The store's meta key of the skew (station clock minus hub clock, ms) learnt at the last handshake.
 SKEW_MS_META = "last_skew_ms"
@@ -34,6 +34,10 @@ HUB_EPOCH_META = "hub_epoch"
 # it says nothing of the row, so the station keeps it.
 RECOVERY_REFUSED = "县中心未接收这批恢复数据（本站已与当前县中心数据库完整同步过，或县中心已再次更换）"
 RECOVERING_META = "recovering_epoch"
+
+# The store's meta key of the hub's ``pruned_before_ms`` whose tombstones this station has
+# dropped (PROTOCOL.md "Retention"): a new value from the hub is applied once.
+PRUNED_APPLIED_META = "pruned_applied_ms"
 
 # The hub refuses versions more than this far ahead of its own clock.
 MAX_SKEW_MS = 5 * 60 * 1000
@@ -61,6 +65,7 @@ class Handshake:
     max_batch_rows: int = MAX_BATCH_ROWS
     epoch: str = ""  # the hub database's lineage ("": a hub from before epochs)
     hub_seq: int = -1  # the hub's newest change sequence (-1: not told)
+    pruned_before_ms: int = 0  # the hub has removed the tombstones deleted before this (0: none)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class SyncReport:
     # Recovery from a hub restored from a backup: rows re-offered, and those the hub refused.
     recovered: int = 0
     recovery_refused: int = 0
+    # Retention: tombstones dropped because the hub has removed them (PROTOCOL.md "Retention").
+    pruned: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -121,7 +128,9 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
     station last synced with (``needs_recovery``), the session first re-offers
     every row the station holds as acknowledged and then pulls its scope again
     from the start (PROTOCOL.md "Recovery"); a session cut short resumes the
-    recovery next time."""
+    recovery next time. A session that pulled to the end under a new
+    ``pruned_before_ms`` drops the tombstones the hub has removed
+    (``Store.drop_pruned``, PROTOCOL.md "Retention")."""
     started = time.monotonic()
     report = SyncReport()
     hello = hub.handshake(store.replica_id, int(time.time() * 1000))
@@ -181,8 +190,17 @@ def sync_once(store: Store, hub: HubPeer, *, batch_rows: int = DEFAULT_BATCH_ROW
     report.cursor = store.cursor
     if stale:  # the whole scope came from 0: a row the hub refused and did not send is no longer ours
         report.evicted += store.drop_unless_pending(stale)
+    # Pulled to the end: this station holds what the hub held when it announced the value, and
+    # drops the tombstones the hub removed (once per value; again while one waits on a pending field).
+    pruned = max(0, hello.pruned_before_ms)
+    settle = bool(pruned) and store.meta(PRUNED_APPLIED_META) != str(pruned)
+    if settle:
+        report.pruned, waiting = store.drop_pruned(pruned)
+        settle = not waiting  # a tombstone with a pending field: dropped by a later session
     with store.transaction(durable=recovering):
         store.set_meta("last_sync_ms", int(time.time() * 1000))
+        if settle:
+            store.set_meta(PRUNED_APPLIED_META, pruned)
         if recovering:  # pushed and pulled in full: this hub is the one we sync with now
             store.set_meta(HUB_EPOCH_META, hello.epoch or None)
             store.set_meta(RECOVERING_META, None)

@@ -9,7 +9,10 @@ is JSON with sorted keys) and the JSON array of the values of the fields its
 clock names, in the order the packed clock names them. A bucket's digest is
 the sum of its rows' hashes modulo 2**64: independent of the order the rows
 are read in, one streaming pass over the rows, nothing sorted. Tombstones are
-rows like any other.
+rows like any other, but for the *retired* ones: deleted before the hub's
+``pruned_before_ms`` (``sync.store.retention``), which neither side counts (the
+hub removed them, a station drops them; one that either side still holds is no
+difference).
 
 The hub's buckets hold exactly the rows the station may receive: its scope,
 and confidential petitions, their events and conflicts only of that station
@@ -35,6 +38,7 @@ from sync.engine.rowstate import RowState
 from sync.engine.schema import TABLES
 from sync.engine.scope import scope_range
 from sync.store.hub import HubStore
+from sync.store.retention import Retention, deleted_ms, retired
 from sync.store.rows import RowStore, _loads, _q
 
 __all__ = ["MAX_FETCH_BUCKETS", "DIGESTS_PER_RESPONSE", "Digests", "RowFix", "row_hash", "state_hash", "hub_digests", "hub_bucket_rows", "station_digests",
@@ -84,14 +88,16 @@ def combine(hashes: Iterable[int]) -> int:
     return sum(hashes) & _MASK
 
 
-def _scan(conn, table: str, where: str, params: tuple) -> Iterator[tuple[str, int, int]]:
-    """(area, seq, hash) of each row of ``table`` matching ``where``, streamed."""
+def _scan(conn, table: str, where: str, params: tuple, retired_before: int = 0) -> Iterator[tuple[str, int, int]]:
+    """(area, seq, hash) of each row of ``table`` matching ``where``, streamed; a
+    tombstone deleted before ``retired_before`` comes with the hash None (not counted)."""
     fields = TABLES[table].data_fields
     cur = conn.cursor()
     cur.row_factory = None  # plain tuples: this reads every row of a scope
     cols = ", ".join(_q(c) for c in ("id", "area", "seq", "_clock", "_extra", *fields))
     cur.execute(f"SELECT {cols} FROM {_q(table)} WHERE {where}", params)
     at = {name: i + 5 for i, name in enumerate(fields)}
+    deleted_at = at["deleted"]
     getters: dict[tuple[str, ...], Callable[[tuple], tuple] | None] = {}  # field names -> a getter of their values
 
     def getter(names: tuple[str, ...]) -> Callable[[tuple], tuple] | None:
@@ -104,6 +110,9 @@ def _scan(conn, table: str, where: str, params: tuple) -> Iterator[tuple[str, in
 
     for row in cur:
         row_id, area, seq, clock, extra = row[0], row[1], row[2], row[3], row[4]
+        if retired_before and row[deleted_at] == 1 and deleted_ms(table, clock) < retired_before:
+            yield area or "", seq, None
+            continue
         if not clock or clock[0] == "{":
             clock = _canonical_clock(table, clock)
         names = packed_names(table, clock)
@@ -121,9 +130,11 @@ def _scan(conn, table: str, where: str, params: tuple) -> Iterator[tuple[str, in
         yield area or "", seq, row_hash(row_id, clock, values)
 
 
-def _add(buckets: dict[tuple[str, str], list[int]], table: str, rows: Iterator[tuple[str, int, int]]) -> None:
-    """Fold scanned rows into ``buckets`` ([rows, sum] per (table, area))."""
+def _add(buckets: dict[tuple[str, str], list[int]], table: str, rows: Iterator[tuple[str, int, int | None]]) -> None:
+    """Fold scanned rows into ``buckets`` ([rows, sum] per (table, area)); a retired row (hash None) is not counted."""
     for area, _seq, h in rows:
+        if h is None:
+            continue
         b = buckets.get((table, area))
         if b is None:
             buckets[(table, area)] = [1, h]
@@ -149,7 +160,8 @@ def _scope_seq(hub: HubStore, lo: str, hi: str, station: str) -> int:
     return max(top, moved or 0)
 
 
-def _paged(hub: HubStore, table: str, where: str, params: tuple, lo: str, page: int) -> Iterator[tuple[str, int, int]]:
+def _paged(hub: HubStore, table: str, where: str, params: tuple, lo: str, page: int,
+           retired_before: int = 0) -> Iterator[tuple[str, int, int]]:
     """``_scan`` of the areas from ``lo`` on, in pages of ``page`` rows in (area,
     seq) order, each page its own read transaction: the hub's lock is never held
     for a whole county. (The row value comes first: SQLite seeks the (area, seq)
@@ -158,7 +170,7 @@ def _paged(hub: HubStore, table: str, where: str, params: tuple, lo: str, page: 
     while True:
         with hub.transaction("DEFERRED"):
             rows = list(_scan(hub.conn, table, f"(area, seq) > (?, ?) AND ({where}) ORDER BY area, seq LIMIT ?",
-                              (*after, *params, page)))
+                              (*after, *params, page), retired_before))
         yield from rows
         if len(rows) < page:
             return
@@ -170,12 +182,13 @@ def hub_digests(hub: HubStore, scope: str, station: str, *, page: int = 5000) ->
     scope's newest seq, read after the rows: a row changed while they were read
     either was read as it was before (and the station, behind that change, holds
     it so too) or has a seq at most the one returned (and the station, behind
-    it, compares nothing)."""
+    it, compares nothing). Retired tombstones are not counted."""
     lo, hi = scope_range(scope)
+    retired_before = Retention(hub).pruned_before_ms
     buckets: dict[tuple[str, str], list[int]] = {}
     for name in TABLES:
         where, params = HubStore._scope_where(name, lo, hi, station)
-        _add(buckets, name, _paged(hub, name, where, params, lo, page))
+        _add(buckets, name, _paged(hub, name, where, params, lo, page, retired_before))
     with hub.transaction("DEFERRED"):
         top = _scope_seq(hub, lo, hi, station)
     return _finish(buckets), top
@@ -188,47 +201,59 @@ def hub_bucket_rows(hub: HubStore, scope: str, station: str, buckets: list[tuple
     the caller checks), as a pull sends them: ``limit`` rows and about
     ``max_bytes`` bytes of values at most (at least one row). ``start``: (index
     of the bucket, seq after which its rows continue). Returns the rows, where
-    the next page starts (None: done) and the scope's newest seq (as of this page)."""
+    the next page starts (None: done) and the scope's newest seq (as of this page).
+    Retired tombstones are not sent."""
     lo, hi = scope_range(scope)
     out: list[RowState] = []
     size = 0
     index, after = start
     with hub.transaction("DEFERRED"):
         top = _scope_seq(hub, lo, hi, station)
+        retired_before = Retention(hub).pruned_before_ms
         while index < len(buckets):
             table, area = buckets[index]
             where, params = HubStore._scope_where(table, lo, hi, station)
-            page = list(hub.read_states(table, f"area = ? AND seq > ? AND {where} ORDER BY seq LIMIT ?",
-                                        (area, after, *params, limit - len(out) + 1)))
-            for state, _ in page:
-                if len(out) >= limit or (out and size > max_bytes):
-                    return out, (index, after), top
-                values = state.values
-                state.values = {k: values.get(k) for k in state.clock}
-                size += len(orjson.dumps(state.values)) + len(state.id) + 40 * len(set(state.clock.values()))
-                out.append(state)
-                after = state.seq
+            while True:
+                want = limit - len(out) + 1
+                page = list(hub.read_states(table, f"area = ? AND seq > ? AND {where} ORDER BY seq LIMIT ?",
+                                            (area, after, *params, want)))
+                for state, _ in page:
+                    if len(out) >= limit or (out and size > max_bytes):
+                        return out, (index, after), top
+                    after = state.seq
+                    if retired(state, retired_before):
+                        continue
+                    values = state.values
+                    state.values = {k: values.get(k) for k in state.clock}
+                    size += len(orjson.dumps(state.values)) + len(state.id) + 40 * len(set(state.clock.values()))
+                    out.append(state)
+                if len(page) < want:  # the bucket is done (a page of retired rows alone reads on)
+                    break
             index, after = index + 1, 0
     return out, None, top
 
 
-def station_digests(store: RowStore) -> Digests:
-    """The station's buckets: every row it holds, whatever its area."""
+def station_digests(store: RowStore, *, retired_before: int = 0) -> Digests:
+    """The station's buckets: every row it holds, whatever its area, but the tombstones
+    deleted before ``retired_before`` (the hub's ``pruned_before_ms``, from the handshake)."""
     buckets: dict[tuple[str, str], list[int]] = {}
     with store.transaction("DEFERRED"):
         for name in TABLES:
-            _add(buckets, name, _scan(store.conn, name, "1", ()))
+            _add(buckets, name, _scan(store.conn, name, "1", (), retired_before))
     return _finish(buckets)
 
 
-def station_bucket_rows(store: RowStore, buckets: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[RowState, dict]]:
-    """The station's rows of ``buckets``: (table, id) -> (state, pending marks)."""
+def station_bucket_rows(store: RowStore, buckets: Iterable[tuple[str, str]], *,
+                        retired_before: int = 0) -> dict[tuple[str, str], tuple[RowState, dict]]:
+    """The station's rows of ``buckets``: (table, id) -> (state, pending marks); retired
+    tombstones (deleted before ``retired_before``) left out."""
     out: dict[tuple[str, str], tuple[RowState, dict]] = {}
     with store.transaction("DEFERRED"):
         for table, area in buckets:
             where, params = ("area = ?", (area,)) if area else ("(area IS NULL OR area = '')", ())
             for state, pending in store.read_states(table, where, params):
-                out[(table, state.id)] = (state, pending)
+                if not retired(state, retired_before):
+                    out[(table, state.id)] = (state, pending)
     return out
 
 

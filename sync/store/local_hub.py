@@ -1,6 +1,7 @@
 """An in-process ``HubPeer`` over a ``HubStore``: for tests and benchmarks of
 the engine without a network. It applies the same rules as the gRPC servicer
-(scope from the registered station, clock-skew refusal)."""
+(scope from the registered station, clock-skew refusal, the pulled cursor
+noted for retention)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Iterable, Iterator
 
 from sync.engine.rowstate import PullBatch
 from sync.store.hub import HubStore
+from sync.store.retention import Retention
 from sync.engine.replicate import Handshake, PushReply, check_skew
 from sync.engine.rowstate import RowState
 
@@ -26,7 +28,8 @@ class LocalHub:
         self.replica_id = replica_id
         now = int(time.time() * 1000)
         return Handshake(self.station, self.scope, self.hub.meta("county", "") or "", now, wall_ms - now,
-                         epoch=self.hub.epoch, hub_seq=self.hub.last_seq)
+                         epoch=self.hub.epoch, hub_seq=self.hub.last_seq,
+                         pruned_before_ms=Retention(self.hub).pruned_before_ms)
 
     def push(self, batches: Iterable[list[RowState]], *, cursor: int = 0, recovery: str = "") -> Iterator[PushReply]:
         for rows in batches:
@@ -36,6 +39,7 @@ class LocalHub:
             yield PushReply(r.acked, r.refused, r.conflicts, rows)
 
     def pull(self, cursor: int, batch_rows: int) -> Iterator[PullBatch]:
+        Retention(self.hub).note_pulled(self.replica_id, cursor)  # what the servicer records of a pull
         while True:
             batch = self.hub.changes_since(cursor, self.scope, station=self.station, replica_id=self.replica_id,
                                            limit=batch_rows)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator
 from sync.engine.clocks import pack_pending, pending_groups, unpack_clock, unpack_pending
 from sync.engine.rowstate import Eviction, RowState
 from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES, Table
+from sync.store.retention import deleted_ms, live_references
 from sync.store.rows import REPLICATED, RowStore, _dumps, _loads, _q
 
 __all__ = ["Store", "REPLICATED"]
@@ -245,6 +246,36 @@ class Store(RowStore):
                         f"DELETE FROM {_q(name)} WHERE _pending IS NULL AND id IN ({','.join('?' * len(chunk))})",
                         chunk).rowcount
         return dropped
+
+    # -- retention -------------------------------------------------------------
+
+    def drop_pruned(self, before_ms: int) -> tuple[int, int]:
+        """The hub has removed the tombstones deleted before ``before_ms`` (its
+        ``pruned_before_ms``, PROTOCOL.md "Retention"): drop this station's own, in one
+        transaction — those that hold no pending field and that no live row here refers
+        to (a visit of a deleted veteran still shows its name), as the hub keeps those.
+        Returns (dropped, kept for a pending field): a tombstone kept for a pending
+        field is dropped by a later call, once the push has settled it."""
+        dropped = pending_kept = 0
+        with self.transaction():
+            for name in PARENTS_FIRST:
+                old, busy = [], 0
+                for row_id, clock, pending in self.conn.execute(
+                        f"SELECT id, _clock, _pending FROM {_q(name)} WHERE deleted = 1"):
+                    if deleted_ms(name, clock) < before_ms:
+                        if pending:
+                            busy += 1
+                        else:
+                            old.append(row_id)
+                referred = live_references(self.conn, name, old)
+                old = [row_id for row_id in old if row_id not in referred]
+                for i in range(0, len(old), 500):
+                    chunk = old[i : i + 500]
+                    dropped += self.conn.execute(
+                        f"DELETE FROM {_q(name)} WHERE _pending IS NULL AND id IN ({','.join('?' * len(chunk))})",
+                        chunk).rowcount
+                pending_kept += busy
+        return dropped, pending_kept
 
     # -- pull side -----------------------------------------------------------
 
