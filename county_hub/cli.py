@@ -71,6 +71,7 @@ AUDIT_KIND_LABELS = {
     "resolve": "处理冲突",
     "resolution": "处理冲突",
     "restore": "恢复数据库",
+    "prune": "数据清理",
 }
 
 
@@ -466,5 +467,7 @@ def restore(src: str, yes: bool, as_json: bool, home: str | None) -> None:
 # --------------------------------------------------------------------------- plug-ins
 
 from county_hub import cli_conflicts as _cli_conflicts  # noqa: E402
+from county_hub import cli_prune as _cli_prune  # noqa: E402
 
 _cli_conflicts.register(main)
+_cli_prune.register(main)
