@@ -74,7 +74,10 @@ def find_record(store: Store, table: str, ref: str, *, numbers: records.RowNumbe
     :mod:`station_node.records` finds it (``numbers``: the row numbers of the last
     lists, at the command line); NotFound, or :class:`veterans.find.Ambiguous`
     for a name several veterans have. Every operation of this module finds its
-    records here."""
+    records here. An exact id is taken as it is, whatever its form."""
+    loaded = store.load(table, ref.strip()) if isinstance(ref, str) and ref.strip() else None
+    if loaded is not None and (include_deleted or not loaded[0].deleted):
+        return {"id": loaded[0].id, **loaded[0].values}
     return _FINDERS[table](store, ref, numbers=numbers, include_deleted=include_deleted)
 
 
