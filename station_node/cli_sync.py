@@ -206,17 +206,20 @@ def register(main: click.Group) -> None:
         if as_json:
             emit_json(info)
             return
+        from vetsync_cli import local_time  # times as a clerk reads them: local, to the minute
+
         cert = info["certificate"]
         skew_ms = info["clock_skew_ms"]
         lines = [
             ("站点", info["station"]), ("范围", info["scope"]), ("县中心", info["hub"] or "（离线）"),
-            ("上次同步", info["last_sync"] or "从未同步"), ("未上传的修改", f"{info['pending']} 条"),
+            ("上次同步", local_time(info["last_sync"]) if info["last_sync"] else "从未同步"),
+            ("未上传的修改", f"{info['pending']} 条"),
             ("被拒记录", f"{len(info['rejected'])} 条"),
             ("时钟偏差", "未知" if skew_ms is None else f"{skew_ms / 1000:+.1f} 秒（本机减县中心）"),
             ("证书", _cert_text(cert)),
         ]
         last = info["last_verify"]
-        lines.append(("上次核对", "从未核对" if not last else f"{last['at']}，{_verify_line(last)}"))
+        lines.append(("上次核对", "从未核对" if not last else f"{local_time(last['at'])}，{_verify_line(last)}"))
         for k, v in lines:
             click.echo(f"{k}：{v}")
         for r in info["rejected"]:
