@@ -35,6 +35,7 @@ from sync.engine.errors import ValidationError
 from sync.store.station import Store
 from veterans.fields import display_value
 from veterans.labels import field_label
+from sync.engine.schema import table as _table
 from veterans.tabular import write_table
 
 from station_node.records import station_scope
@@ -107,26 +108,30 @@ def _range(store: Store, area: str | None, since: Any, until: Any) -> tuple[str 
     return prefix, first, last
 
 
-def _text(table: str, name: str, value: Any) -> Any:
-    """A ledger cell: enum and bool labels, numbers as numbers, empty as None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and _kind(table, name) in ("real", "int"):
-        return value
-    return display_value(table, name, value) or None
-
-
-def _kind(table: str, name: str) -> str:
-    from sync.engine.schema import table as _table
-
+def _converter(table: str, name: str) -> Callable[[Any], Any]:
+    """The ledger cell of a stored value of ``table.name``: enum labels, 是/否, numbers as
+    numbers, None for empty (made once a column: a ledger has millions of cells)."""
     f = _table(table).get(name)
-    return f.kind if f else "text"
+    kind = f.kind if f else "text"
+    if kind == "enum":
+        labels = domain.ENUMS[f.enum]
+        return lambda v: None if v is None or v == "" else labels.get(v, v)
+    if kind == "bool":
+        return lambda v: None if v is None or v == "" else display_value(table, name, v)
+    return lambda v: None if v is None or v == "" else v
+
+
+def _converters(table: str, columns: list[tuple[str, str]]) -> list[tuple[str, Callable[[Any], Any]]]:
+    return [(key, _converter(table, key)) for key, _ in columns if key != _SEQ and "." not in key]
+
+
+_VETERAN_CONVERTERS = [(f"veteran.{n}", n, _converter("veterans", n)) for n in _VETERAN_FIELDS]
 
 
 def _veteran_cells(vet: dict | None) -> dict[str, Any]:
     if not vet:
         return {}
-    return {f"veteran.{n}": _text("veterans", n, vet.get(n)) for n in _VETERAN_FIELDS}
+    return {key: conv(vet.get(name)) for key, name, conv in _VETERAN_CONVERTERS}
 
 
 def _counted(rows: Iterator[dict], progress: Progress | None, seen: list[int]) -> Iterator[dict]:
@@ -143,10 +148,11 @@ def export_visits(store: Store, path: str | Path, *, area: str | None = None, si
     """Write the 走访慰问台账 to ``path`` (.xlsx or .csv); see the module docstring."""
     prefix, first, last = _range(store, area, since, until)
     columns = visit_columns()
+    own = _converters("visits", columns)
 
     def rows() -> Iterator[dict]:
         for visit, vet in roster_reads.ledger_rows(store, "visits", area_prefix=prefix, first=first, last=last):
-            row = {key: _text("visits", key, visit.get(key)) for key, _ in columns if key != _SEQ}
+            row = {key: conv(visit.get(key)) for key, conv in own}
             row.update(_veteran_cells(vet))
             yield row
 
@@ -179,6 +185,7 @@ def export_petitions(store: Store, path: str | Path, *, area: str | None = None,
     prefix, first, last = _range(store, area, since, until)
     day = today or _dt.date.today()
     columns = petition_columns(confidential=confidential)
+    own = _converters("petitions", columns)
     withheld = [0]
 
     def rows() -> Iterator[dict]:
@@ -191,7 +198,7 @@ def export_petitions(store: Store, path: str | Path, *, area: str | None = None,
                     withheld[0] += 1
                     continue
                 _, state = petition_rules.fold_events(pet, events.get(pet["id"], []), today=day)
-                row = {key: _text("petitions", key, pet.get(key)) for key, _ in columns if key != _SEQ}
+                row = {key: conv(pet.get(key)) for key, conv in own}
                 row.update(_veteran_cells(vet))
                 due = state.next_due
                 row.update(

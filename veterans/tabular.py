@@ -232,28 +232,40 @@ def _write_xlsx(path: Path, columns: list[tuple[Hashable, str]], rows: Iterator[
         cell.font = bold
         header.append(cell)
     ws.append(header)
-    date_format = "yyyy-mm-dd"
     for row in chain(head, rows):
         shaded = highlight is not None and row.get(highlight) not in (None, "")
         out = []
         for key, _ in columns:
             value = row.get(key)
+            if value is not None and not isinstance(value, (str, _dt.date, int, float)):
+                value = str(value)  # bool is an int; dates and datetimes get openpyxl's own formats
             if isinstance(value, str):
                 value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                cell = WriteOnlyCell(ws, value=value)
-                cell.data_type = "s"  # text starting with "=" stays text, never a formula
-            elif isinstance(value, (_dt.date, _dt.datetime, int, float, bool)) or value is None:
-                cell = WriteOnlyCell(ws, value=value)
-                if type(value) is _dt.date:
-                    cell.number_format = date_format
-            else:
-                cell = WriteOnlyCell(ws, value=str(value))
-                cell.data_type = "s"
+                if value.startswith(("=", "#")):  # a formula or an error code to openpyxl: keep it text
+                    value = _text_cell(ws, value)
             if shaded:
-                cell.fill = shade
-            out.append(cell)
+                value = _shaded(ws, value, shade)
+            out.append(value)  # plain values: openpyxl writes them through one reused cell (fast)
         ws.append(out)
     wb.save(path)
+
+
+def _text_cell(ws, value: str):
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"  # text starting with "=" stays text, never a formula
+    return cell
+
+
+def _shaded(ws, value: Any, fill):
+    from openpyxl.cell import Cell, WriteOnlyCell
+
+    cell = value if isinstance(value, Cell) else WriteOnlyCell(ws, value=value)
+    if cell.data_type == "f":
+        cell.data_type = "s"
+    cell.fill = fill
+    return cell
 
 
 # --------------------------------------------------------------------------- reading
