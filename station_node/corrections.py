@@ -23,8 +23,10 @@ before anything is written, and each operation is one write that syncs
   counts them for the confirmation. :func:`restore_veteran` is an ordinary
   write of ``deleted`` = 0 with a newer version — the hub takes it as a
   fast-forward of its tombstone — for as long as the station holds the
-  tombstone (``county-hub prune`` removes old ones, and the station drops them
-  after it).
+  tombstone (``county-hub prune`` removes old ones, but not one a live visit or
+  petition refers to, and the station drops them after it; a restore pushed
+  between the hub's prune and the station's next sync is refused by the hub and
+  kept in the rejected list, PROTOCOL.md "Retention").
 """
 
 from __future__ import annotations
