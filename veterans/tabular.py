@@ -11,18 +11,20 @@ Used by the reports (``veterans.report``), by roster import/export and by the
   file is written next to its target and renamed over it, so a failed
   write never leaves half a file. ``highlight=KEY`` shades the rows whose
   value under KEY is not empty (``.xlsx``; the error roster of an import).
-- :func:`open_table` reads a table as rosters really are: it finds the
-  header row itself among the first rows (title rows, merged title cells,
-  blank rows above it are passed over) when given ``known`` (is this text a
-  heading we know?), takes a second header row under merged group headings
-  (服役情况 over 入伍时间 / 退役时间), passes over a row of column numbers
-  under the header (1, 2, 3 …), a repeated header row, and the rows its
-  ``skip`` names (合计, 填表人 … rows: :attr:`TableRows.skipped`), and
-  yields every other non-empty row as ``(line, {heading: value})`` *while
-  reading* (``.xlsx`` in openpyxl's read-only mode), ``line`` being the
-  row's 1-based line in the file so that import errors can point at it.
+- :func:`open_table` reads a table and yields every non-empty row as
+  ``(line, {heading: value})`` *while reading* (``.xlsx`` in openpyxl's
+  read-only mode), ``line`` being the row's 1-based line in the file so that
+  import errors can point at it. Given ``known`` (is this text a heading we
+  know?) it reads it as rosters really are: the header row is the row with
+  most known headings among the first :data:`HEADER_SCAN` (title rows, merged
+  title cells, blank rows above it are passed over), a second header row
+  under merged group headings (服役情况 over 入伍时间 / 退役时间) is taken, and
+  a row of column numbers under the header (1, 2, 3 …) and a repeated header
+  row are passed over. Rows its ``skip`` names (合计, 填表人 …) are passed over
+  too; :attr:`TableRows.skipped` lists them all.
 - :func:`read_table` is the plain form: the header is the first non-empty
-  row; returns ``(headers, [(line, {heading: value}), …])`` as a list.
+  row, no row is passed over; returns ``(headers, [(line, {heading: value}),
+  …])`` as a list.
 
 Cells: ``.xlsx``, the first sheet; date cells come back as
 :class:`datetime.date` (a time of day other than midnight keeps the
