@@ -120,10 +120,10 @@ def test_a_newer_database_is_still_refused_at_open(tmp_path):
 # --------------------------------------------------------------------------- what a local command loads
 
 # Never loaded by a local command: the network (gRPC, protobuf, TLS identities), the
-# migrations of an already current schema, the Excel library.
+# migrations of an already current schema, the hub's store, a sync's pruning, the Excel library.
 NOT_LOCAL = ("grpc", "grpc_health", "google.protobuf", "cryptography", "sync.wire", "sync.store.migrations",
-             "openpyxl", "station_node.cli_sync", "station_node.session", "station_node.client",
-             "station_node.cli_roster")
+             "sync.store.hub", "sync.store.retention", "openpyxl", "station_node.cli_sync", "station_node.session",
+             "station_node.client", "station_node.cli_roster")
 
 _PROBE = """
 import json, sys

@@ -18,7 +18,6 @@ from typing import Any, Callable, Iterable, Iterator
 from sync.engine.clocks import pack_pending, pending_groups, unpack_clock, unpack_pending
 from sync.engine.rowstate import Eviction, RowState
 from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES, Table
-from sync.store.retention import deleted_ms, live_references
 from sync.store.rows import REPLICATED, RowStore, _dumps, _loads, _q
 
 __all__ = ["Store", "REPLICATED"]
@@ -256,6 +255,8 @@ class Store(RowStore):
         to (a visit of a deleted veteran still shows its name), as the hub keeps those.
         Returns (dropped, kept for a pending field): a tombstone kept for a pending
         field is dropped by a later call, once the push has settled it."""
+        from sync.store.retention import deleted_ms, live_references  # ~10 ms to import: only a sync prunes
+
         dropped = pending_kept = 0
         with self.transaction():
             for name in PARENTS_FIRST:
