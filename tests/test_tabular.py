@@ -340,3 +340,20 @@ def test_highlight_shades_marked_rows(tmp_path):
     assert ws.auto_filter.ref == "A1:B1"
     assert ws["A2"].fill.fgColor.rgb == ws["B2"].fill.fgColor.rgb == "FFFFC7CE"
     assert ws["A3"].fill.fgColor.rgb != "FFFFC7CE"
+
+
+def test_open_table_two_header_rows_the_lower_with_more_headings(tmp_path):
+    """基本情况 and 服役情况 merged over most columns: the lower row has more headings than the
+    upper, whose 序号 and 姓名 are merged down."""
+    from veterans.tabular import open_table
+
+    path = _xlsx(tmp_path, [["名册"], ["序号", "姓名", "基本情况", None, "服役情况", None],
+                            [None, None, "身份证号", "籍贯", "入伍时间", "退役时间"],
+                            [1, "张三", "X1", "广东", "1983.12", "1987.12"]])
+    with open_table(path, known=known) as table:
+        assert (table.headers, table.header_line) == (["序号", "姓名", "身份证号", "籍贯", "入伍时间", "退役时间"], 3)
+        assert [line for line, _ in table] == [4]
+    # a title that happens to be a heading is no upper header row: it stands over a heading
+    path = _xlsx(tmp_path, [["姓名"], ["姓名", "身份证号"], ["张三", "X1"]], name="t2.xlsx")
+    with open_table(path, known=known) as table:
+        assert (table.headers, table.header_line, list(table)) == (["姓名", "身份证号"], 2, [(3, {"姓名": "张三", "身份证号": "X1"})])

@@ -17,8 +17,10 @@ Used by the reports (``veterans.report``), by roster import/export and by the
   import errors can point at it. Given ``known`` (is this text a heading we
   know?) it reads it as rosters really are: the header row is the row with
   most known headings among the first :data:`HEADER_SCAN` (title rows, merged
-  title cells, blank rows above it are passed over), a second header row
-  under merged group headings (服役情况 over 入伍时间 / 退役时间) is taken, and
+  title cells, blank rows above it are passed over), two header rows are
+  read as one (服役情况 merged over 入伍时间 / 退役时间; or 基本情况 over most
+  columns, the lower row then holding most headings, 序号 and 姓名 merged
+  down beside it), and
   a row of column numbers under the header (1, 2, 3 …) and a repeated header
   row are passed over. Rows its ``skip`` names (合计, 填表人 …) are passed over
   too; :attr:`TableRows.skipped` lists them all.
@@ -349,6 +351,13 @@ def _choose_header(first: list[tuple[int, list[Any]]], known: Callable[[str], bo
     return best
 
 
+def _parent_header(upper: list[Any], lower: list[Any], known: Callable[[str], bool]) -> bool:
+    """Is ``upper`` the top row of a two-row header over ``lower`` (the row with most known
+    headings): its own known headings stand only over empty cells of ``lower`` (merged down)?"""
+    own = [i for i, c in enumerate(upper) if c is not None and known(_heading(c))]
+    return bool(own) and all(i >= len(lower) or lower[i] is None for i in own)
+
+
 def _sub_header(cells: list[Any], known: Callable[[str], bool] | None) -> bool:
     """Is this row, under the header, a second header row (every cell a known heading)?"""
     if known is None:
@@ -397,10 +406,13 @@ def _start(path: Path, raw: Iterator[tuple[int, list[Any]]], known, skip) -> Tab
     if not first:
         raise ValidationError(f"文件 {path.name} 没有表头（内容为空）")
     at = _choose_header(first, known)
+    two_rows = known is not None and at > 0 and _parent_header(first[at - 1][1], first[at][1], known)
+    if two_rows:
+        at -= 1  # the row with most headings is the lower of two: 序号, 姓名 … merged down beside it
     header_line, header_cells = first[at]
-    rest = first[at + 1:]
     headers = [_heading(c) for c in header_cells]
-    if rest and _sub_header(rest[0][1], known):
+    rest = first[at + 1:]
+    if rest and (two_rows or _sub_header(rest[0][1], known)):
         header_line, sub = rest.pop(0)
         headers += [""] * (len(sub) - len(headers))
         for i, c in enumerate(sub):
