@@ -37,10 +37,11 @@ A prune (``plan`` then ``run``):
    holds the old area and not the new) has pulled.
 
 ``run`` works in batches, each one short transaction (the hub serves meanwhile),
-re-checking every row. The plan is kept in ``_meta.prune_running`` until the end: a
-run cut short is resumed by the next (``running``). The last transaction announces
+re-checking every row. Its first transaction marks the stale replicas, announces
 ``pruned_before_ms`` = the greatest cutoff so far (monotone; sent in every handshake)
-and runs the caller's ``finish`` (the audit entry).
+and keeps the plan in ``_meta.prune_running`` until the end: a run cut short is
+resumed by the next (``running``). The last transaction runs the caller's ``finish``
+(the audit entry).
 
 A station drops, on each new announced value, its own tombstones deleted before it that
 hold no pending field and that no live row of its own refers to
@@ -217,7 +218,7 @@ class Retention:
     @property
     def pruned_before_ms(self) -> int:
         """The announced value: every tombstone deleted before it that the hub held
-        when it last pruned is gone (0: never pruned)."""
+        when it last pruned is gone, or going (a prune running), or retired (0: never pruned)."""
         return int(self.hub.meta(PRUNED_META) or 0)
 
     def note_pulled(self, replica_id: str, cursor: int) -> None:
@@ -354,6 +355,9 @@ class Retention:
             with self.hub.transaction():
                 for rid in plan.stale:  # first: a replica left behind can never sync past what goes
                     self.hub.set_meta(_STALE + rid, plan.cutoff_ms)
+                # announced before anything goes: what the stations drop meanwhile, and what the hub
+                # still holds until its batch comes, are retired tombstones, no difference to a verify
+                self.hub.set_meta(PRUNED_META, max(self.pruned_before_ms, plan.cutoff_ms))
                 self.hub.set_meta(RUNNING_META, plan.to_json())
         done = plan.done
         batch_rows = max(1, batch_rows)
@@ -398,12 +402,9 @@ class Retention:
                 progress("moves", min(i + batch_rows, len(victims)), len(victims))
 
         with self.hub.transaction():
-            previous = self.pruned_before_ms
-            announced = max(previous, plan.cutoff_ms)
-            self.hub.set_meta(PRUNED_META, announced)
             self.hub.set_meta(RUNNING_META, None)
-            result = PruneResult(plan.cutoff_ms, announced, dict(done["tombstones"]), done["history"], done["moves"],
-                                 list(plan.stale_stations), resumed)
+            result = PruneResult(plan.cutoff_ms, self.pruned_before_ms, dict(done["tombstones"]), done["history"],
+                                 done["moves"], list(plan.stale_stations), resumed)
             if finish:
                 finish(result)
         return result
