@@ -292,6 +292,10 @@ def _detail_text(kind: str, detail: dict) -> str:
         return f"新证书 {detail['serial']}（原证书 {detail.get('renewed_from', '—')}）"
     if kind == "superseded" and "serial" in detail:
         return f"新证书 {detail['serial']} 启用，旧证书 {detail.get('certificates', 0)} 张作废"
+    if kind == "prune" and "cutoff_ms" in detail:
+        held = f"；未下载的站点 {'、'.join(detail['holders'])}" if detail.get("holders") else ""
+        return (f"截止 {local_time(detail['cutoff_ms'], '%Y-%m-%d %H:%M')}，删除记录 {detail.get('tombstones_total', 0)} 条，"
+                f"修改历史 {detail.get('history', 0)} 条，迁移记录 {detail.get('moves', 0)} 条{held}")
     if kind == "push" and "rows" in detail:
         return f"{detail['rows']} 行，拒绝 {detail.get('refused', 0)}，冲突 {detail.get('conflicts', 0)}"
     return "，".join(f"{k}={v}" for k, v in detail.items())
