@@ -14,10 +14,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from station_node import home as home_mod
 from station_node.cli_common import StationError, emit_json, home_option, json_option, open_station
-from station_node.daemon import Daemon
+from station_node.daemon import EXIT_PERMANENT, Daemon
 from station_node.enroll import change_hub, enroll, reenroll
 from station_node.recover import recover as recover_station
-from station_node.session import RenewalReport, renew_session, station_status, sync_with_retry, verify_session
+from station_node.session import (DEFAULT_TIMEOUT_S, RenewalReport, renew_session, station_status, sync_with_retry,
+                                  verify_session)
 from station_node.verify import DEFAULT_VERIFY_EVERY, VerifyReport, set_verify_every
 from station_node.verify import verify_every as verify_every_of
 from sync.engine.defaults import (DAEMON_INTERVAL_S, DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS, MAX_SYNC_ATTEMPTS,
@@ -131,6 +132,16 @@ def _progress_bar(total_push: int):
     return progress, advance
 
 
+_timeout_option = click.option(
+    "--timeout", default=DEFAULT_TIMEOUT_S, show_default=True, type=click.FloatRange(0.5, 3600), metavar="秒",
+    help="县中心多少秒没有应答即算作无响应（网络很慢时调大）")
+
+
+def _stamped(line: str) -> None:
+    """A daemon log line, with the local time first (journald or a log file keeps it)."""
+    click.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {line}", err=True)
+
+
 def register(main: click.Group) -> None:
     @main.command(help="与县中心同步一次：先上传本站修改，再下载本站范围内的更新。")
     @click.option("--retries", default=SYNC_ATTEMPTS, show_default=True, type=click.IntRange(1, MAX_SYNC_ATTEMPTS), help="连不上县中心时最多尝试几次")
@@ -139,9 +150,10 @@ def register(main: click.Group) -> None:
     @click.option("--gzip", "gzip", is_flag=True, help="压缩传输（网速很慢时用；快速网络上反而更慢）")
     @click.option("--verify-every", "verify_every", default=None, type=click.IntRange(0, 100000), metavar="N",
                   help=f"每同步 N 次后与县中心核对一次数据（默认 {DEFAULT_VERIFY_EVERY}，0 为不核对；设定后本站以后的同步和后台同步都按此执行）")
+    @_timeout_option
     @json_option
     @home_option
-    def sync(retries: int, batch_rows: int, gzip: bool, verify_every: int | None, as_json: bool,
+    def sync(retries: int, batch_rows: int, gzip: bool, verify_every: int | None, timeout: float, as_json: bool,
              home: str | None) -> None:
         tune_gc()
         where = home_mod.resolve_home(home)
@@ -160,10 +172,11 @@ def register(main: click.Group) -> None:
                 with progress:
                     report = sync_with_retry(where, store, attempts=retries, progress=advance, on_retry=on_retry,
                                              batch_rows=batch_rows, compression=gzip, on_verify=verified.append,
-                                             on_renew=renewed.append)
+                                             on_renew=renewed.append, timeout=timeout)
             else:
                 report = sync_with_retry(where, store, attempts=retries, on_retry=on_retry, batch_rows=batch_rows,
-                                         compression=gzip, on_verify=verified.append, on_renew=renewed.append)
+                                         compression=gzip, on_verify=verified.append, on_renew=renewed.append,
+                                         timeout=timeout)
         if as_json:
             emit_json({**report.to_dict(), **({"verify": verified[0].to_dict()} if verified else {}),
                        **({"renewal": renewed[0].to_dict()} if renewed else {})})
@@ -269,14 +282,16 @@ def register(main: click.Group) -> None:
             rep = build_report(store, store.meta("scope"), month=month, today=dt.date.today())
         show_report(rep, out=out, as_json=as_json)
 
-    @main.command(help="后台定时同步，直到收到停止信号；县中心不可达时逐步延长间隔重试。")
+    @main.command(help="后台定时同步，直到收到停止信号；县中心不可达或无响应时逐步延长间隔一直重试。"
+                       f"只有本站证书被吊销等无法自行恢复的问题才退出（退出码 {EXIT_PERMANENT}）。每行日志带时间。")
     @click.option("--interval", default=DAEMON_INTERVAL_S, show_default=True, type=click.FloatRange(0.1, 86400), help="同步间隔（秒）")
+    @_timeout_option
     @home_option
-    def daemon(interval: float, home: str | None) -> None:
+    def daemon(interval: float, timeout: float, home: str | None) -> None:
         tune_gc()
         where = home_mod.resolve_home(home)
         with open_station(home) as store:
-            d = Daemon(where, store, interval=interval, report=lambda line: click.echo(line, err=True))
+            d = Daemon(where, store, interval=interval, timeout=timeout, report=_stamped)
             d.install_signals()
             code = d.run()
         sys.exit(code)

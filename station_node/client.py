@@ -117,7 +117,8 @@ class GrpcHub:
         except HubUnreachable:
             # With TLS 1.3 the hub refuses a client certificate after the client's side of the handshake
             # is done, and gRPC reports only "Socket closed": ask the hub once more, over plain TLS.
-            alert = probe_client_certificate(self.target, self.tls_files) if self.tls_files else None
+            alert = (probe_client_certificate(self.target, self.tls_files, timeout=min(5.0, self.timeout))
+                     if self.tls_files else None)
             if alert:
                 raise CertificateRejected(
                     f"与县中心 {self.target} 的加密握手失败：本站证书不被接受（{alert}；可能已过期、已吊销或不是本县签发）",

@@ -1,7 +1,10 @@
 """``station-node daemon``: sync on an interval and on demand (SIGUSR1),
-backing off while the hub is unreachable or this PC's disk is full or failing.
-The loop only schedules ``sync_with_retry``; it stops on SIGTERM/SIGINT, and on
-a permanent error (a rejected certificate must not be retried forever)."""
+backing off while the hub is unreachable, does not answer, fails, or this PC's
+disk is full or failing — for as long as that lasts. The loop only schedules
+``sync_with_retry``; it stops on SIGTERM/SIGINT (exit 0), and on a permanent
+error only (a revoked or rejected certificate, a hub of another county, a
+protocol the hub does not speak: exit ``EXIT_PERMANENT``), which no retry can
+mend. Anything else that escapes is a crash (exit 1, systemd restarts it)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Callable
 
 import tenacity
 
-from station_node.session import sync_with_retry
+from station_node.session import DEFAULT_TIMEOUT_S, sync_with_retry
 from sync.engine.defaults import DAEMON_INTERVAL_S, DAEMON_MAX_BACKOFF_S
 from sync.engine.errors import VetsyncError
 from sync.store.rows import DatabaseError, disk_fault
@@ -21,13 +24,16 @@ from sync.store.station import Store
 
 log = logging.getLogger("station_node.daemon")
 
-__all__ = ["Daemon"]
+__all__ = ["Daemon", "EXIT_PERMANENT"]
+
+#: the daemon's exit status for a problem a person must mend (the systemd unit does not restart on it)
+EXIT_PERMANENT = 3
 
 
 class Daemon:
     def __init__(self, home: Path, store: Store, *, interval: float = DAEMON_INTERVAL_S, max_backoff: float = DAEMON_MAX_BACKOFF_S,
-                 report: Callable[[str], None] = print):
-        self.home, self.store = home, store
+                 timeout: float = DEFAULT_TIMEOUT_S, report: Callable[[str], None] = print):
+        self.home, self.store, self.timeout = home, store, timeout
         self.interval, self.max_backoff = interval, max_backoff
         self.report = report
         self.stop_event = threading.Event()
@@ -48,14 +54,15 @@ class Daemon:
         failures = 0
         while not self.stop_event.is_set():
             try:
-                r = sync_with_retry(self.home, self.store, attempts=1, on_renew=lambda rn: self.report(rn.line()))
+                r = sync_with_retry(self.home, self.store, attempts=1, timeout=self.timeout,
+                                    on_renew=lambda rn: self.report(rn.line()))
                 failures = 0
                 self.report(f"已同步：上传 {r.pushed}，下载 {r.pulled}，移出 {r.evicted}，被拒 {r.rejected}，冲突 {r.conflicts}")
                 wait = self.interval
             except VetsyncError as exc:
                 if not exc.retryable:
-                    self.report(f"错误：{exc}")
-                    return 1
+                    self.report(f"错误：{exc}；后台同步停止，须人工处理")
+                    return EXIT_PERMANENT
                 failures += 1
                 wait = self._backoff(_State(failures))
                 self.report(f"同步失败（第 {failures} 次），{wait:.0f} 秒后重试：{exc}")

@@ -32,7 +32,7 @@ import grpc
 
 from station_node import home as home_mod
 from station_node import identity
-from station_node.errors import EnrollmentFailed, from_rpc_error
+from station_node.errors import EnrollmentFailed, from_rpc_error, network_cause
 from veterans import values as domain
 from sync.wire.codec import pb
 from sync.engine.errors import StoreError
@@ -73,7 +73,7 @@ def fetch_pinned_ca(host: str, port: int, fingerprint: str, *, timeout: float = 
             with ctx.wrap_socket(raw, server_hostname=host) as tls:
                 chain = _unverified_chain(tls)
     except OSError as exc:
-        raise EnrollmentFailed(f"连不上县中心登记端口 {host}:{port}（{exc.strerror or exc}）",
+        raise EnrollmentFailed(f"连不上县中心登记端口 {host}:{port}（{network_cause(str(exc).lower())}）",
                                hint="请确认县中心已启动、地址和端口正确") from None
     for der in chain:
         if identity.fingerprint(der) == fingerprint:

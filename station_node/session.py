@@ -39,13 +39,16 @@ from sync.store.station import Store
 __all__ = ["connect", "sync_with_retry", "station_status", "verify_session", "renew", "renew_session",
            "renewal_due", "RenewalReport", "RENEW_WITHIN_DAYS", "CERT_REFUSED_META", "clear_refusal"]
 
+#: seconds without an answer from the hub before a call counts as unanswered (``sync --timeout``)
+DEFAULT_TIMEOUT_S = 60.0
+
 #: a certificate with fewer days than this left is renewed by the next sync (the hub's window too)
 RENEW_WITHIN_DAYS = 30
 #: the hub's last refusal of this station's certificate: JSON {serial, reason, at_ms}
 CERT_REFUSED_META = "cert_refused"
 
 
-def connect(home: Path, store: Store, *, timeout: float = 60.0, compression: bool = False) -> GrpcHub:
+def connect(home: Path, store: Store, *, timeout: float = DEFAULT_TIMEOUT_S, compression: bool = False) -> GrpcHub:
     target = store.meta("hub")
     if not target:
         raise NotEnrolled("本站是离线初始化的，没有县中心地址",
@@ -132,7 +135,7 @@ def _renew_if_due(home: Path, store: Store, hub: GrpcHub) -> RenewalReport | Non
         return RenewalReport("failed", error=str(exc))
 
 
-def renew_session(home: Path, store: Store, *, timeout: float = 60.0) -> RenewalReport:
+def renew_session(home: Path, store: Store, *, timeout: float = DEFAULT_TIMEOUT_S) -> RenewalReport:
     """``station-node renew``: renew now, whatever is left, then make one call with the new certificate
     (the hub then retires the old ones). Errors are raised (one line for the clerk)."""
     try:
@@ -186,7 +189,7 @@ def sync_with_retry(
     sleep: Callable[[float], None] = time.sleep,
     progress: Progress | None = None,
     on_retry: Callable[[Exception, float], None] | None = None,
-    timeout: float = 60.0,
+    timeout: float = DEFAULT_TIMEOUT_S,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     compression: bool = False,
     verify_every: int | None = None,
@@ -245,7 +248,7 @@ def _verify_every_n(store: Store, hub: GrpcHub, every: int | None, on_verify, ba
         on_verify(result)
 
 
-def verify_session(home: Path, store: Store, *, repair: bool = False, timeout: float = 60.0,
+def verify_session(home: Path, store: Store, *, repair: bool = False, timeout: float = DEFAULT_TIMEOUT_S,
                    batch_rows: int = DEFAULT_BATCH_ROWS) -> VerifyReport:
     """``station-node verify``: one verify (and repair) over a connection of its own, not retried."""
     try:

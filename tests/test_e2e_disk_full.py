@@ -363,15 +363,23 @@ class _Rpc(grpc.RpcError):
     (grpc.StatusCode.RESOURCE_EXHAUSTED, "Received message larger than max (40000000 vs. 33554432)", "HubRefused",
      False),
     (grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses", "HubUnreachable", True),
+    (grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", "HubUnreachable", True),
+    (grpc.StatusCode.DEADLINE_EXCEEDED, "ssl handshake: Deadline Exceeded", "HubUnreachable", True),
+    (grpc.StatusCode.INTERNAL, "县中心内部错误，请联系管理员", "HubBusy", True),
+    (grpc.StatusCode.UNIMPLEMENTED, "Method not found!", "HubRefused", False),
     (grpc.StatusCode.INVALID_ARGUMENT, "一批最多 5000 行", "HubRefused", False),
 ])
 def test_the_hub_saying_later_is_retried(code, details, kind, retryable):
+    """And what the clerk reads: the hub's own words (Chinese), never gRPC's (English)."""
     from station_node.errors import from_rpc_error
 
     err = from_rpc_error(_Rpc(code, details), "127.0.0.1:7443")
     assert type(err).__name__ == kind and err.retryable is retryable
+    words = str(err).replace(code.name, "").replace("127.0.0.1:7443", "").replace("vetsync", "")
+    assert not any("a" <= c.lower() <= "z" for c in words), str(err)
     if kind == "HubBusy":
-        assert details in str(err) and code.name in str(err) and err.code == code.name
+        assert code.name in str(err) and err.code == code.name
+        assert (details in str(err)) is any("\u4e00" <= c <= "\u9fff" for c in details)
 
 
 def test_a_full_hub_is_retried_with_backoff_then_reported(tmp_path, monkeypatch):

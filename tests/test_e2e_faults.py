@@ -5,9 +5,11 @@ nothing lost, nothing duplicated (DESIGN §4 "Every step is resumable")."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -263,3 +265,91 @@ def test_daemon_syncs_a_change_made_while_it_runs(tmp_path):
     assert daemon.returncode == 0, err
     assert "已同步" in err
     assert rows_of(hub.home, "veterans") == rows_of(station.home, "veterans")
+
+
+class SilentHub:
+    """A TCP port that accepts connections and never says a word: a hung hub, or a
+    middlebox that swallows everything."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.held: list = []
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self.held.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_a_hub_that_never_answers_is_unresponsive_not_a_certificate_problem(tmp_path):
+    """Connected and no answer: the sync says the hub does not answer (not that the certificate is
+    refused), and the daemon waits it out with backoff, its lines stamped, until it is stopped."""
+    hub = Hub(tmp_path / "hub").start()
+    station = Station(tmp_path / "va", VILLAGE_A).enroll(hub)
+    hub.stop()
+    silent = SilentHub()
+    try:
+        set_station_meta(station.home, "hub", f"127.0.0.1:{silent.port}")
+        started = time.monotonic()
+        failed = station.cli("sync", "--retries", "1", "--timeout", "1.5", check=False, timeout=60)
+        assert time.monotonic() - started < 20
+        message = one_line_error(failed)
+        assert f"县中心 127.0.0.1:{silent.port} 无响应" in message, message
+        assert "证书" not in failed.stderr, failed.stderr
+        assert silent.accepted >= 1  # it did connect: the hub is there and silent
+
+        daemon = subprocess.Popen([STATION, "daemon", "--interval", "0.2", "--timeout", "1", "--home", str(station.home)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        try:
+            time.sleep(6)
+            assert daemon.poll() is None, daemon.communicate(timeout=5)
+            daemon.send_signal(signal.SIGTERM)
+            _, err = daemon.communicate(timeout=20)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait(10)
+    finally:
+        silent.close()
+    assert daemon.returncode == 0, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    failures = [line for line in lines if "同步失败" in line]
+    assert len(failures) >= 2, err  # retried, not given up
+    assert all("无响应" in line and "后重试" in line for line in failures), err
+    assert "证书" not in err, err
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line) for line in lines), err
+
+
+def test_the_daemon_stops_on_a_revoked_certificate_with_its_own_exit_status(tmp_path):
+    """A permanent problem: one line that says so, exit 3 (the systemd unit does not restart on it)."""
+    from station_node.daemon import EXIT_PERMANENT
+
+    hub = Hub(tmp_path / "hub").start()
+    station = Station(tmp_path / "va", VILLAGE_A).enroll(hub)
+    try:
+        hub.cli("revoke", "--station", VILLAGE_A)
+        daemon = subprocess.run([STATION, "daemon", "--interval", "0.2", "--home", str(station.home)],
+                                capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    finally:
+        hub.stop()
+    assert daemon.returncode == EXIT_PERMANENT, daemon.stderr
+    assert "须人工处理" in daemon.stderr.splitlines()[-1], daemon.stderr
+    unit = (Path(__file__).parents[1] / "deploy" / "systemd" / "vetsync-station.service").read_text()
+    assert f"RestartPreventExitStatus={EXIT_PERMANENT}" in unit and "Restart=on-failure" in unit
