@@ -19,26 +19,13 @@ from station_node import cli_records
 from station_node.cli import main
 from station_node.home import open_store
 from veterans.values import id_number_check_digit
+from stationcli import ok, ok_json, run
 
 TODAY = dt.date.today()
 TOWN, VILLAGE, VILLAGE2 = "440902001", "440902001001", "440902001002"
 ID1 = "44090219600101001" + id_number_check_digit("44090219600101001")
 ID2 = "44090219700202002" + id_number_check_digit("44090219700202002")
 ID3 = "44090219750303003" + id_number_check_digit("44090219750303003")
-
-
-def run(home: Path, *args: str):
-    return CliRunner().invoke(main, [*args, "--home", str(home)])
-
-
-def ok(home: Path, *args: str) -> str:
-    result = run(home, *args)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result.stdout
-
-
-def ok_json(home: Path, *args: str):
-    return json.loads(ok(home, *args, "--json"))
 
 
 def dump(home: Path) -> str:

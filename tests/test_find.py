@@ -33,6 +33,7 @@ from veterans import find
 from veterans.pinyin import name_key
 from veterans.values import id_number_check_digit
 from vetsync_cli.listing import Column, cell_width, render
+from stationcli import ok, ok_json, run
 
 TOWN = "440902001"
 VILLAGE = "440902001001"
@@ -48,20 +49,6 @@ ID2 = make_id("44090219700202002")
 ID3 = make_id("44090219650303003")
 IDX = make_id("44090219800101005")  # check character X
 assert IDX.endswith("X")
-
-
-def run(home: Path, *args: str, env: dict | None = None):
-    return CliRunner().invoke(main, [*args, "--home", str(home)], env=env)
-
-
-def ok(home: Path, *args: str, env: dict | None = None) -> str:
-    result = run(home, *args, env=env)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result.stdout
-
-
-def ok_json(home: Path, *args: str):
-    return json.loads(ok(home, *args, "--json"))
 
 
 def dump(home: Path) -> str:

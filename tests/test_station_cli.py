@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from station_node.cli import main
 from veterans.values import id_number_check_digit
 from sync.engine.schema import TABLES
+from stationcli import ok, ok_json, run
 
 TOWN = "440902001"
 VILLAGE = "440902001001"
@@ -36,20 +37,6 @@ def make_id(body: str) -> str:
 ID1 = make_id("44090219600101001")  # 17th digit odd: male
 ID2 = make_id("44090219700202002")  # even: female
 BAD_ID = ID1[:-1] + ("0" if ID1[-1] != "0" else "1")
-
-
-def run(home: Path, *args: str):
-    return CliRunner().invoke(main, [*args, "--home", str(home)])
-
-
-def ok(home: Path, *args: str) -> str:
-    result = run(home, *args)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result.stdout
-
-
-def ok_json(home: Path, *args: str):
-    return json.loads(ok(home, *args, "--json"))
 
 
 def dump(home: Path) -> str:
