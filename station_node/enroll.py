@@ -99,14 +99,7 @@ def enroll(home: Path, target: str, token_text: str, *, station: str | None = No
         home_mod.private_dir(tls)  # 0700 before the key is made in it (and the home with it, if new)
         Path(home).chmod(0o700)
         csr = identity.make_key_and_csr(token.station, Path(home), overwrite=True)
-        creds = grpc.ssl_channel_credentials(root_certificates=ca_pem)
-        with grpc.secure_channel(f"{host}:{port + 1}", creds) as channel:
-            stub = sync_pb2_grpc.EnrollmentStub(channel)
-            try:
-                resp = stub.Enroll(pb.EnrollRequest(token=token_text.strip(), csr=csr), timeout=timeout)
-            except grpc.RpcError as exc:
-                err = from_rpc_error(exc, f"{host}:{port + 1}")
-                raise EnrollmentFailed(f"登记失败：{exc.details() or err}") from None
+        resp = _enroll_call(_target_text(host, port + 1), ca_pem, token_text, csr, timeout)
         try:
             identity.store_certificate(Path(home), resp.certificate, resp.ca_certificate,
                                        expected_ca_fp=token.ca_fingerprint, expected_station=token.station)
@@ -165,14 +158,7 @@ def reenroll(home: Path, token_text: str, *, target: str | None = None, station:
         home_mod.private_dir(home_mod.tls_dir(home))
         csr = identity.pending_csr(home, own, fresh=True)
         try:
-            creds = grpc.ssl_channel_credentials(root_certificates=ca_pem)
-            with grpc.secure_channel(f"{_target_text(host, port + 1)}", creds) as channel:
-                stub = sync_pb2_grpc.EnrollmentStub(channel)
-                try:
-                    resp = stub.Enroll(pb.EnrollRequest(token=token_text.strip(), csr=csr), timeout=timeout)
-                except grpc.RpcError as exc:
-                    err = from_rpc_error(exc, f"{host}:{port + 1}")
-                    raise EnrollmentFailed(f"登记失败：{exc.details() or err}") from None
+            resp = _enroll_call(_target_text(host, port + 1), ca_pem, token_text, csr, timeout)
             info = identity.install_pending(home, resp.certificate, resp.ca_certificate,
                                             expected_ca_fp=token.ca_fingerprint, expected_station=own)
         except identity.IdentityError as exc:
@@ -204,3 +190,14 @@ def change_hub(store, target: str) -> tuple[str | None, str]:
     with store.transaction():
         store.set_meta("hub", new)
     return old, new
+
+
+def _enroll_call(target: str, ca_pem: bytes, token_text: str, csr: bytes, timeout: float):
+    """The Enroll call on the enrollment port (server-authenticated TLS, the CA pinned by the token)."""
+    creds = grpc.ssl_channel_credentials(root_certificates=ca_pem)
+    with grpc.secure_channel(target, creds) as channel:
+        try:
+            return sync_pb2_grpc.EnrollmentStub(channel).Enroll(
+                pb.EnrollRequest(token=token_text.strip(), csr=csr), timeout=timeout)
+        except grpc.RpcError as exc:
+            raise EnrollmentFailed(f"登记失败：{exc.details() or from_rpc_error(exc, target)}") from None
