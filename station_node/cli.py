@@ -56,6 +56,8 @@ COMMANDS: dict[str, str] = {
     "daemon": "station_node.cli_sync",
     "renew": "station_node.cli_sync",
     "config": "station_node.cli_sync",
+    "web": "station_node.cli_web",
+    "user": "station_node.cli_web",
 }
 
 #: A module → the modules that add commands to its groups, loaded right after it

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = ("sync", "veterans", "vetsync_cli", "county_hub", "station_node")
+OURS = ("sync", "veterans", "vetsync_cli", "vetsync_web", "county_hub", "station_node")
 THIRD_PARTY_UI = ("click", "rich")
 NETWORK = ("grpc", "grpc_health", "cryptography")
 
@@ -34,6 +34,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "sync/__init__": ("veterans", "vetsync_cli", "county_hub", "station_node", *NETWORK, *THIRD_PARTY_UI),
     "veterans/": ("vetsync_cli", "county_hub", "station_node", "sqlite3", *NETWORK, *THIRD_PARTY_UI),
     "vetsync_cli/": ("county_hub", "station_node", "sqlite3", *NETWORK),
+    "vetsync_web/": ("county_hub", "station_node", "sqlite3", "click", "rich", *NETWORK),
     "county_hub/": ("station_node", "sqlite3"),
     "station_node/": ("county_hub", "sqlite3"),
 }

@@ -8,14 +8,14 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("sync", "veterans", "county_hub", "station_node", "vetsync_cli")
+PACKAGES = ("sync", "veterans", "county_hub", "station_node", "vetsync_cli", "vetsync_web")
 # The modules that hold SQL: the stores, their frozen migrations, the typed queries,
 # and the hub registry's tables.
 STORE_MODULES = {"sync/store/rows.py", "sync/store/station.py", "sync/store/hub.py", "sync/store/migrations.py", "sync/store/queries.py",
                  "sync/store/registry.py", "sync/store/backup.py",
                  "sync/store/salvage.py", "sync/store/digest.py",
                  "sync/store/namekeys.py", "sync/store/duecache.py", "sync/store/roster_reads.py",
-                 "sync/store/retention.py"}
+                 "sync/store/retention.py", "sync/store/accounts.py"}
 SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\"?\w+\"?\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)"
                  r"|PRAGMA\s+\w+)|\.(execute|executemany|executescript)\(|\.select\(")
 
