@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import sys
+
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -72,6 +73,12 @@ AUDIT_KIND_LABELS = {
     "resolution": "处理冲突",
     "restore": "恢复数据库",
     "prune": "数据清理",
+    "web_login": "网页登录",
+    "web_login_failed": "网页登录失败",
+    "web_logout": "网页退出",
+    "user_added": "添加网页账号",
+    "user_removed": "删除网页账号",
+    "user_password": "修改网页账号密码",
 }
 
 
@@ -475,3 +482,50 @@ from county_hub import cli_prune as _cli_prune  # noqa: E402
 
 _cli_conflicts.register(main)
 _cli_prune.register(main)
+
+
+# --------------------------------------------------------------------------- the dashboard and its accounts
+
+
+def _account_audit(home: Path, kind: str, name: str, detail: dict) -> None:
+    with open_hub(str(home)) as (_store, registry):
+        registry.audit(kind, None, user=name, **detail)
+
+
+from vetsync_cli.accounts_cli import add_user_commands  # noqa: E402  (the commands are added here)
+
+add_user_commands(main, resolve_home=home_mod.resolve_home, home_option=home_option,
+                  roles={"admin": "管理员", "viewer": "只读"}, default_role="viewer", auto_login=False,
+                  on_change=_account_audit)
+
+
+@main.command(help="打开县中心网页（浏览器访问 http://127.0.0.1:8480）：网点、冲突、信访和报表。"
+                   "就绪时输出一行 listening http://HOST:PORT；Ctrl+C 停止。需先用 county-hub user add 姓名 --role admin 建账号。")
+@click.option("--listen", default="127.0.0.1:8480", show_default=True, metavar="HOST:PORT",
+              help="监听地址（端口 0 为任选空闲端口）；默认只有本机能打开")
+@click.option("--allow-remote", is_flag=True, help="允许监听本机回环以外的地址（其他电脑也能打开）")
+@home_option
+def web(listen: str, allow_remote: bool, home: str | None) -> None:
+    from county_hub.web import create_app
+    from vetsync_web.accounts import Accounts
+    from vetsync_web.serve import bind, check_bind, serve, split_listen
+
+    where = home_mod.resolve_home(home)
+    host, port = split_listen(listen)
+    check_bind(host, allow_remote)
+    accounts = Accounts(where)
+    if not accounts.all():
+        accounts.close()
+        raise CliError("还没有网页账号：先运行 county-hub user add 姓名 --role admin")
+    sock, actual = bind(host, port)
+    app = create_app(where, host=host, port=actual, accounts=accounts)
+
+    def ready(bound: int) -> None:
+        click.echo(f"县中心网页已启动：http://{host}:{bound}/（Ctrl+C 停止）", err=True)
+
+    try:
+        serve(app, host, actual, sock=sock, on_ready=ready)
+    finally:
+        app.extensions["hub"].store.close()
+        accounts.close()
+    click.echo("县中心网页已停止", err=True)

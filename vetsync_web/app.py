@@ -67,7 +67,10 @@ def allowed_hosts(host: str, port: int) -> frozenset[str]:
     if is_loopback(host):
         names |= {"localhost", "127.0.0.1"}
     shown = {f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names}
-    return frozenset(f"{n}:{port}" for n in shown)
+    hosts = {f"{n}:{port}" for n in shown}
+    if port == 80:  # HTTP's own port may be left out of Host
+        hosts |= shown
+    return frozenset(hosts)
 
 
 def current_user() -> str | None:
