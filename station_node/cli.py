@@ -33,7 +33,9 @@ import importlib
 import click
 
 from station_node import home as home_mod
+from station_node import operator
 from station_node.cli_common import StationError, StationGroup, emit_json, home_option, json_option
+from sync.engine.schema import writer_name
 
 __all__ = ["main", "COMMANDS", "EXTENDS", "LazyGroup"]
 
@@ -102,9 +104,19 @@ class LazyGroup(StationGroup):
              help="县退役军人服务站离线工作与同步工具（station-node）。")
 @click.option("--home", "home", metavar="DIR", default=None,
               help=f"站点目录，对其后的命令有效（命令自己的 --home 优先；默认取环境变量 {home_mod.ENV_VAR}，否则为用户数据目录）")
-def main(home: str | None) -> None:
+@click.option("--operator", "operator_name", metavar="NAME", default=None,
+              help=f"经办人：记入本命令所写的每条记录（默认取环境变量 {operator.ENV_VAR}，否则为本机登录用户名）")
+def main(home: str | None, operator_name: str | None) -> None:
     """Entry point of the ``station-node`` console script. ``--home`` here is
-    read by each command's own ``--home`` when that one is not given."""
+    read by each command's own ``--home`` when that one is not given.
+    ``--operator`` (else ``VETSYNC_OPERATOR``, else the OS user) is the person
+    every write of the command records (``station_node.operator``); set here
+    once, for whatever command runs."""
+    if operator_name is not None and not writer_name(operator_name):
+        raise StationError("--operator 不能为空")
+    operator.set_current(operator_name if operator_name is not None else operator.default_operator())
+    # the command's person only: a caller running several commands in one process starts each afresh
+    click.get_current_context().call_on_close(lambda: operator.set_current(None))
 
 
 @main.command(help="初始化本站：建立站点目录和数据库。离线使用加 --offline；联网登记需 --hub 与 --token；"

@@ -32,6 +32,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from station_node import operator
 from sync.engine.errors import StoreError
 from sync.store.station import Store
 
@@ -118,7 +119,9 @@ def check_database(path: Path) -> str | None:
 def open_store(home: str | os.PathLike) -> Store:
     """Open the station's store; StoreError when the home was never initialised,
     or when its file is corrupt (SQLite's quick check, or not a database at
-    all): the message names the recovery, ``init --recover`` into a new home."""
+    all): the message names the recovery, ``init --recover`` into a new home.
+    Its writes record the person acting (``station_node.operator.current``) as
+    ``recorded_by``."""
     path = db_path(home)
     if not path.is_file():
         raise StoreError(f"站点目录 {home} 尚未初始化", hint=_INIT_HINT)
@@ -137,6 +140,7 @@ def open_store(home: str | os.PathLike) -> Store:
         store.close()
         raise StoreError(f"站点目录 {home} 的数据库缺少站点信息", hint=_INIT_HINT)
     store.stamp_at_close(checked, stamp)
+    store.operator = operator.current  # every write records the person acting (经办人)
     return store
 
 
@@ -186,6 +190,7 @@ def init_offline(home: str | os.PathLike, station: str) -> Store:
     if tls_dir(home).exists():  # a networked init put the key there first
         private_dir(tls_dir(home))
     store = Store(path, create=True)
+    store.operator = operator.current
     with store.transaction():
         store.set_meta("station", code)
         store.set_meta("scope", code)

@@ -1,17 +1,29 @@
 """Who is doing the work: the person recorded as 经办人 on what a station writes.
 
-The page sets the person logged in for each request, the CLI ``--operator`` or
-the OS user (:func:`default_operator`). A context variable, so that the page's
-threads each carry their own."""
+The page sets the person logged in for each request, the CLI ``--operator`` (or
+``VETSYNC_OPERATOR``) or the OS user (:func:`default_operator`). A context
+variable, so that the page's threads each carry their own.
+
+:func:`station_node.home.open_store` hands :func:`current` to the store
+(``Store.operator``): every write that changes a row records the person acting
+then as the row's ``recorded_by`` (``sync.engine.schema.WRITER``). A name is
+kept as it is recorded (``sync.engine.schema.writer_name``: no control
+characters, at most 64 characters), so that the hub's check of it always passes."""
 
 from __future__ import annotations
 
 import getpass
+import os
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator
 
-__all__ = ["current", "acting", "set_current", "default_operator"]
+from sync.engine.schema import writer_name
+
+__all__ = ["current", "acting", "set_current", "default_operator", "ENV_VAR"]
+
+#: The environment variable the CLI reads when ``--operator`` is not given.
+ENV_VAR = "VETSYNC_OPERATOR"
 
 _current: ContextVar[str | None] = ContextVar("vetsync_operator", default=None)
 
@@ -23,13 +35,13 @@ def current() -> str | None:
 
 def set_current(name: str | None) -> None:
     """Record ``name`` for what this thread does from now on (a page's request)."""
-    _current.set(name.strip() if name and name.strip() else None)
+    _current.set(writer_name(name))
 
 
 @contextmanager
 def acting(name: str | None) -> Iterator[None]:
     """Record ``name`` as the person doing what runs inside."""
-    token = _current.set(name.strip() if name and name.strip() else None)
+    token = _current.set(writer_name(name))
     try:
         yield
     finally:
@@ -37,8 +49,11 @@ def acting(name: str | None) -> Iterator[None]:
 
 
 def default_operator() -> str | None:
-    """The OS user, when the CLI is not told ``--operator``."""
+    """Who the CLI records when not told ``--operator``: ``VETSYNC_OPERATOR``, else the OS user."""
+    named = writer_name(os.environ.get(ENV_VAR))
+    if named:
+        return named
     try:
-        return getpass.getuser() or None
+        return writer_name(getpass.getuser())
     except (OSError, KeyError):
         return None

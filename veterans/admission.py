@@ -9,6 +9,9 @@ scope (a parent that does not exist and one outside the scope read alike).
 
 :meth:`DomainChecks.check_values` — before the merge, on the pushed fields only:
 
+- ``recorded_by`` (the writer, display only) is a name as a station records it:
+  1 to ``WRITER_MAX_CHARS`` (64) printable characters, no surrounding blanks
+  (``sync.engine.schema.writer_problem``); the hub trusts it for nothing else;
 - every pushed field is in its canonical form, the one the station's validators
   store: ``veterans.fields.parse_value(table, name, value) == value`` (so the same
   input a clerk gets an error for is refused here), or in the form the previous
@@ -65,7 +68,7 @@ from veterans.fields import NOT_CANONICAL, admissible, display_value
 from veterans.labels import field_label, table_label
 from sync.engine.limits import text_limit
 from sync.engine.rowstate import RowState
-from sync.engine.schema import TABLES, Table
+from sync.engine.schema import TABLES, WRITER, Table, writer_problem
 from sync.engine.scope import in_scope
 
 __all__ = ["DomainChecks", "DOMAIN_CHECKS", "LinkLookup", "PARENT_OUT_OF_REACH", "row_problem", "complete_veteran",
@@ -107,6 +110,8 @@ def _fast_check(t: Table, name: str, memo: set | None) -> Callable[[Any], bool]:
     ``veterans.fields.admissible`` admits (False: ask it)."""
     f = t.get(name)
     kind = f.kind
+    if name == WRITER:  # exact: the writer's own rule, not a clerk's text (it is never typed in a form)
+        return lambda v: writer_problem(v) is None
     if memo is not None:
         return memo.__contains__
     if kind == "text":
@@ -140,6 +145,8 @@ class _Canonical:
     def problem(self, name: str, value: Any) -> str | None:
         if value is None or self.fast[name](value):
             return None
+        if name == WRITER:
+            return f"{table_label(self.t)}字段 {field_label(self.t, name)}：{writer_problem(value)}"
         memo = self.memo.get(name)
         if memo is not None and value in memo:
             return None

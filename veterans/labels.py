@@ -5,6 +5,9 @@ what a clerk reads is domain and lives here, as data. Pure code: no sqlite,
 no grpc. tests/test_labels.py holds the two in step: every declared table and field has
 a label here, and no label names a field the schema does not declare.
 
+``recorded_by`` (who wrote a row's latest version at a station) reads 经办人; of a
+信访办理记录, whose ``actor`` (the handler of the step) is already 经办人, 录入人.
+
 A name unknown here (a field of a newer schema, kept in ``_extra``) is shown as
 itself. Importing this module also registers the labels with
 ``sync.engine.labels``, so that the engine's own messages (a record not found,
@@ -60,6 +63,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "note": "备注",
         "merged_into": "并入",
         "deleted": "已删除",
+        "recorded_by": "经办人",
     },
     "visits": {
         "id": "编号",
@@ -76,6 +80,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "aid_goods": "慰问品",
         "follow_up": "后续跟进",
         "deleted": "已删除",
+        "recorded_by": "经办人",
     },
     "petitions": {
         "id": "编号",
@@ -92,6 +97,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "handler": "承办人",
         "confidential": "保密（检举控告）",
         "deleted": "已删除",
+        "recorded_by": "经办人",
     },
     "petition_events": {
         "id": "编号",
@@ -105,6 +111,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "from_status": "办理前状态",
         "deleted": "已删除",
         "voids": "作废的环节",
+        "recorded_by": "录入人",
     },
     "conflicts": {
         "id": "编号",

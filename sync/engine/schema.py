@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", "SYNC_COLUMNS", "CONTEXT_FIELDS", "PARENTS_FIRST"]
+__all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", "SYNC_COLUMNS", "CONTEXT_FIELDS",
+           "PARENTS_FIRST", "WRITER", "WRITER_MAX_CHARS", "WRITER_TABLES", "writer_name", "writer_problem"]
 
 # The version of the replicated fields, sent in the Handshake: the number of the
 # newest migration (sync.store.migrations) that changed what a replicated row carries
@@ -33,13 +34,44 @@ __all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", 
 # station that sends nothing new; a hub refuses only a station whose rows may
 # carry fields it does not know, and accepts older stations (weeks offline) as
 # before. tests/test_migrations.py holds it to the migrations.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Fields always sent with a pushed row, pending or not: the hub needs them to
 # check scope (area) and to see whether the writer had seen a delete (deleted).
 CONTEXT_FIELDS = ("area", "deleted")
 
 SYNC_COLUMNS = ("seq", "_clock", "_pending", "_extra")
+
+# The person who wrote a row's latest version at a station (经办人, 录入人 of an event):
+# stamped by the station's store on every write that changes the row
+# (``sync.store.rows.RowStore.stamp``), never set by a clerk, for display only —
+# the hub checks its form (``veterans.admission``) and trusts it for nothing else.
+# Appended (migration 7) to the tables a station writes.
+WRITER = "recorded_by"
+WRITER_MAX_CHARS = 64
+
+
+def writer_name(name: str | None) -> str | None:
+    """``name`` as it is recorded: surrounding blanks off, characters that are not
+    printable (control characters, line breaks) dropped, at most
+    ``WRITER_MAX_CHARS`` characters; None for nothing left."""
+    if not name:
+        return None
+    if not name.isprintable():
+        name = "".join(c for c in name if c.isprintable())
+    name = name.strip()[:WRITER_MAX_CHARS].strip()
+    return name or None
+
+
+def writer_problem(value) -> str | None:
+    """Why a pushed ``recorded_by`` is not one a station records (None: it is)."""
+    if value is None:
+        return None
+    if type(value) is not str or not value or len(value) > WRITER_MAX_CHARS:
+        return f"应为 1 至 {WRITER_MAX_CHARS} 个字"
+    if not value.isprintable() or value.strip() != value:
+        return "含有控制字符或首尾空白"
+    return None
 
 _SQL_TYPES = {"int": "INTEGER", "bool": "INTEGER", "real": "REAL"}
 
@@ -114,6 +146,7 @@ VETERANS = Table(
         _f("note"),
         _f("merged_into", "ref", ref="veterans", settable=False),
         *_common_tail(),
+        _f(WRITER, settable=False),  # appended (migration 7)
     ),
     indexes=(("id_number",), ("name",)),
 )
@@ -135,6 +168,7 @@ VISITS = Table(
         _f("aid_goods"),
         _f("follow_up"),
         *_common_tail(),
+        _f(WRITER, settable=False),  # appended (migration 7)
     ),
     indexes=(("veteran_id",), ("visited_on",)),
 )
@@ -156,6 +190,7 @@ PETITIONS = Table(
         _f("handler"),
         _f("confidential", "bool"),
         *_common_tail(),
+        _f(WRITER, settable=False),  # appended (migration 7)
     ),
     indexes=(("veteran_id",), ("received_on",)),
 )
@@ -176,6 +211,7 @@ PETITION_EVENTS = Table(
         # Appended (migration 6): a 更正 (kind ``correct``) names the event of the same
         # petition it voids; the fold of the events leaves that one out (veterans.petition).
         _f("voids", "ref", ref="petition_events", settable=False),
+        _f(WRITER, settable=False),  # appended (migration 7)
     ),
     indexes=(("petition_id",),),
 )
@@ -210,6 +246,9 @@ CONFLICTS = Table(
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (VETERANS, VISITS, PETITIONS, PETITION_EVENTS, CONFLICTS)}
+
+#: The tables whose rows carry ``recorded_by`` (a station's writes stamp it).
+WRITER_TABLES: frozenset[str] = frozenset(name for name, t in TABLES.items() if WRITER in t.by_name)
 
 #: Per table: its ``ref`` fields and the table each names, ``((field, parent table), …)``.
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {

@@ -33,6 +33,13 @@ certificate or derive itself (DESIGN §5), per row and in this order:
 6. after the merge, the hooks' links: parents exist, lie in scope, and give
    the child its area.
 
+The writer of a row's latest version (``recorded_by``, display only) is not
+merged like the other fields: the newest version simply wins and no conflict is
+filed over it (two people editing one record at two stations is one conflict
+per field they both edited, not also one about who they are); a push whose
+writer lost has the row re-sent. The hub's own writes record ``operator`` (the
+dashboard's account, when set) or nobody.
+
 Refusal reasons name nothing outside the pusher's scope. Rows of a batch are
 applied parents first (veterans, petitions, visits, events, conflicts), so a
 child may come before its new parent in the batch.
@@ -49,7 +56,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 import orjson
 
@@ -61,7 +68,7 @@ from sync.engine.limits import MAX_CONFLICT_VALUE_CHARS, MAX_PULL_BATCH_BYTES, M
 from sync.engine.merge import ConflictRecord, merge_row
 from sync.engine.replicate import RECOVERY_REFUSED
 from sync.engine.rowstate import Eviction, PullBatch, RowState
-from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES
+from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES, WRITER, WRITER_TABLES, writer_name
 from sync.engine.scope import common_area, in_scope, scope_range
 from sync.store.rows import RowStore, _q
 from sync.engine.ids import new_id
@@ -161,6 +168,10 @@ class HubStore:
     (:class:`PushHook`; the hub installs ``veterans.admission.HUB_CHECKS`` when it
     opens its store, ``county_hub.home.open_hub``). Empty: the engine's own
     checks only (sizes, versions, scope, confidentiality, conflicts)."""
+
+    #: Who makes the hub's own writes (``write_as_hub``), asked once per write: the
+    #: dashboard may set it to its account; None, or a None answer: nobody is recorded.
+    operator: Callable[[], str | None] | None = None
 
     def __init__(self, path: str | Path, *, create: bool = False, checks: Sequence[PushHook] = ()):
         self.rows = RowStore(path, create=create)
@@ -473,7 +484,14 @@ class HubStore:
                 history = self._history_versions(t.name, incoming.id)
             return version in history.get(name, ())
 
-        merged = merge_row(current, incoming, in_history=in_history)
+        if WRITER in incoming.base:  # the writer: newest wins, no conflict (module docstring)
+            writer = incoming
+            incoming = RowState(t.name, incoming.id, incoming.values, incoming.clock,
+                                {n: b for n, b in incoming.base.items() if n != WRITER}, incoming.seq)
+            merged = merge_row(current, incoming, in_history=in_history)
+            _merge_writer(current, writer, merged)
+        else:
+            merged = merge_row(current, incoming, in_history=in_history)
         if merged.changed:
             after = dict(current.values)
             for name, (value, _version) in merged.changed.items():
@@ -924,12 +942,26 @@ class HubStore:
             }
             if not changed:
                 return state
+            if t.name in WRITER_TABLES and WRITER not in changed:
+                who = writer_name(self.operator()) if self.operator is not None else None
+                if who is not None or state.values.get(WRITER) is not None:
+                    changed[WRITER] = (who, version)
             self._save_own_change(state, changed, new=create)
             if old_area and state.area != old_area:
                 self._move(t.name, row_id, old_area, state.area)
             for hook in self._after_hub_write:
                 hook(self, state, frozenset(changed), int(time.time() * 1000))
             return state
+
+
+def _merge_writer(current: RowState, incoming: RowState, merged) -> None:
+    """The pushed writer of a known row into ``merged``: taken when its version is the
+    newest; when the hub keeps another writer, the row is re-sent."""
+    v_in, v_hub = incoming.clock.get(WRITER, ""), current.clock.get(WRITER, "")
+    if v_in > v_hub:
+        merged.changed[WRITER] = (incoming.values.get(WRITER), v_in)
+    elif v_in < v_hub and incoming.values.get(WRITER) != current.values.get(WRITER):
+        merged.resend = True
 
 
 def _as_conflict_record(values: dict) -> ConflictRecord:

@@ -300,6 +300,18 @@ _M006 = (
     "ALTER TABLE petition_events ADD COLUMN voids TEXT",
 )
 
+# -- 7: who did it --------------------------------------------------------------------
+# The person who wrote a row's latest version at a station (``recorded_by``, a
+# replicated field shown as 经办人, 录入人 of an event): stamped by the station's store
+# on every write, for display only. Rows written before start NULL (nobody recorded).
+
+_M007 = (
+    "ALTER TABLE veterans ADD COLUMN recorded_by TEXT",
+    "ALTER TABLE visits ADD COLUMN recorded_by TEXT",
+    "ALTER TABLE petitions ADD COLUMN recorded_by TEXT",
+    "ALTER TABLE petition_events ADD COLUMN recorded_by TEXT",
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _M001, replicated=True),
@@ -308,6 +320,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "confidential conflicts and evictions", _M004, replicated=True),
     Migration(5, "recovery", _M005, replicated=False),
     Migration(6, "petition event corrections", _M006, replicated=True),
+    Migration(7, "who did it", _M007, replicated=True),
 )
 
 # sync.store.rows.CURRENT_MIGRATION is this number too: a database at it opens without this module.

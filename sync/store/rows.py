@@ -31,7 +31,7 @@ from sync.engine.errors import NotFound, StoreError, ValidationError
 from sync.engine.hlc import HLC, new_replica_id
 from sync.engine.rowstate import RowState
 from sync.engine.labels import label_of
-from sync.engine.schema import TABLES, Table
+from sync.engine.schema import TABLES, WRITER, WRITER_TABLES, Table, writer_name
 
 __all__ = ["RowStore", "REPLICATED", "DatabaseError", "disk_fault", "is_corrupt"]
 
@@ -78,7 +78,7 @@ _loads = orjson.loads  # hot paths: extra fields
 
 #: The newest migration (``sync.store.migrations.NEWEST``, held equal by
 #: tests/test_cli_imports.py): a database at it opens without loading the migrations.
-CURRENT_MIGRATION = 6
+CURRENT_MIGRATION = 7
 
 
 def _schema_is_current(conn: sqlite3.Connection) -> bool:
@@ -99,7 +99,10 @@ def _q(name: str) -> str:
 
 class RowStore:
     """A replica's database: rows in, rows out. Not safe to share between threads without ``lock``."""
-    """A replica's database. Not safe to share between threads without ``lock``."""
+
+    #: Who is writing now, asked once per write that changes a row (a station's store is
+    #: given ``station_node.operator.current``); None, or a None answer: nobody is recorded.
+    operator: Callable[[], str | None] | None = None
 
     def __init__(self, path: str | Path, *, create: bool = False):
         self.path = Path(path)
@@ -320,6 +323,17 @@ class RowStore:
             if pending:
                 marks[name] = (version, base)
             touched = True
+        if touched and self.operator is not None and table in WRITER_TABLES:
+            # The person is stamped with the write's version even when the same person
+            # wrote the last one: every version names its writer (the hub takes the
+            # newest, files no conflict over it: sync.store.hub).
+            who = writer_name(self.operator())
+            if who is not None:
+                base = marks[WRITER][1] if WRITER in marks else state.clock.get(WRITER, "")
+                state.values[WRITER] = who
+                state.clock[WRITER] = version
+                if pending:
+                    marks[WRITER] = (version, base)
         if touched:
             self.save_rows([(state, marks or None)])
         return state

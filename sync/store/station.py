@@ -1,7 +1,9 @@
 """The station's store: the row gateway (``sync.store.rows``) plus what a
 station's sync session needs, and nothing of the network:
 
-- local writes stamped by this replica's HLC, remembered as *pending*;
+- local writes stamped by this replica's HLC, remembered as *pending*, with the
+  person who made them (``recorded_by``, from ``operator``: set by whoever opens
+  the store, ``station_node.home.open_store``; the store knows no login);
 - ``pending_batches()``: the rows holding fields the hub has not acknowledged;
 - ``acknowledge()``: the hub has them (only the exact versions acked are cleared);
 - ``reject()``: the hub refused a row; the edit is kept in ``_rejected``;
@@ -27,7 +29,9 @@ class Store(RowStore):
     """A station's database: the row gateway with pending marks, pushes and pulls."""
 
     def write(self, table: str, row_id: str, changes: dict[str, Any], *, create: bool = False) -> RowState:
-        """Write fields of one row as this replica, stamped and marked pending."""
+        """Write fields of one row as this replica, stamped and marked pending; a
+        write that changes the row records the person acting (``operator``, see
+        :meth:`RowStore.stamp`) as its ``recorded_by``."""
         with self.transaction():
             return self.stamp(table, row_id, changes, create=create)
 
