@@ -282,16 +282,55 @@ def register(main: click.Group) -> None:
             rep = build_report(store, store.meta("scope"), month=month, today=dt.date.today())
         show_report(rep, out=out, as_json=as_json)
 
+    from station_node.cli_web import listen_options
+
     @main.command(help="后台定时同步，直到收到停止信号；县中心不可达或无响应时逐步延长间隔一直重试。"
-                       f"只有本站证书被吊销等无法自行恢复的问题才退出（退出码 {EXIT_PERMANENT}）。每行日志带时间。")
+                       f"只有本站证书被吊销等无法自行恢复的问题才退出（退出码 {EXIT_PERMANENT}）。每行日志带时间。"
+                       "加 --web 同时打开本站网页（同一进程、同一数据库；网页上的“同步”按钮让后台立即同步一次），"
+                       "就绪时输出一行 listening http://HOST:PORT；此时无法自行恢复的问题只停止后台同步，网页照常可用。")
     @click.option("--interval", default=DAEMON_INTERVAL_S, show_default=True, type=click.FloatRange(0.1, 86400), help="同步间隔（秒）")
     @_timeout_option
+    @click.option("--web", "with_web", is_flag=True, help="同时打开本站网页（地址见 --listen；需先用 station-node user add 建账号）")
+    @listen_options
     @home_option
-    def daemon(interval: float, timeout: float, home: str | None) -> None:
+    def daemon(interval: float, timeout: float, with_web: bool, listen: str, allow_remote: bool,
+               home: str | None) -> None:
         tune_gc()
         where = home_mod.resolve_home(home)
+        if with_web:
+            from vetsync_web.serve import check_bind, split_listen
+
+            host, port = split_listen(listen)
+            check_bind(host, allow_remote)
         with open_station(home) as store:
             d = Daemon(where, store, interval=interval, timeout=timeout, report=_stamped)
+            page = None
+            if with_web:
+                from station_node.cli_web import PageServer
+
+                page = PageServer(where, store, host, port)
+                page.runner.timeout = timeout
+                page.runner.session = d.sync_session  # the loop's session, with the page's progress
+                page.runner.waker = d.wake  # the button wakes the loop: one session at a time
+                d.session = page.runner.run
             d.install_signals()
-            code = d.run()
+            try:
+                if page is not None:
+                    page.start()
+                    _stamped(f"本站网页已启动：http://{page.host}:{page.port}/")
+                if page is not None and not store.meta("hub"):
+                    # An offline station has nothing to sync with: the page only (re-enrolled: restart the daemon).
+                    _stamped("本站离线使用（没有县中心地址），不做后台同步；网页照常可用，收到停止信号后退出")
+                    d.stop_event.wait()
+                    code = 0
+                else:
+                    code = d.run()
+                if code == EXIT_PERMANENT and page is not None and not d.stop_event.is_set():
+                    page.runner.waker = None  # the button now runs a session of its own
+                    _stamped("后台同步已停止；网页仍在运行（可在网页上看错误、按“同步”重试），收到停止信号后退出")
+                    d.stop_event.wait()
+            finally:
+                if page is not None:
+                    page.stop()
+                    _stamped("本站网页已停止")
         sys.exit(code)
