@@ -118,6 +118,7 @@ def test_station_lists_the_conflict_and_shows_both_sides_with_who_and_when(tmp_p
     for button in ("resolve-keep-winner", "resolve-keep-loser", "resolve-value"):
         assert f'id="{button}"' in _page(r)
     assert _page(r).count('data-confirm="确认') == 3
+    assert " style=" not in _page(r) and " onclick=" not in _page(r)  # the CSP allows neither
     # the kind filter: another kind lists nothing
     r = client.get("/conflicts/?kind=duplicate_identity")
     assert 'data-testid="conflict-row"' not in _page(r) and "没有待处理的冲突" in _page(r)
@@ -241,3 +242,35 @@ def test_hub_admin_resolves_and_the_audit_has_the_account(tmp_path):
     assert entry["detail"]["user"] == "县管理员"
     assert entry["detail"]["conflict"] == c["id"] and c["loser_value"] in entry["detail"]["resolution"]
     assert "已处理冲突" in _page(admin.get("/conflicts/"))
+
+
+def test_hub_admin_merges_a_duplicate_registration(tmp_path):
+    home = hub_home(tmp_path, COUNTY)
+    hub = _hub_store(hub_home_mod.db_path(home))
+    va = _station_store(tmp_path / "va.db", VILLAGE)
+    vb = _station_store(tmp_path / "vb.db", "110101001002")
+    try:
+        a = records.add_veteran(va, {"id_number": ID1, "name": "王五", "area": VILLAGE})["id"]
+        b = records.add_veteran(vb, {"id_number": ID1, "name": "王伍", "area": "110101001002"})["id"]
+        for s in (va, vb, va, vb):
+            _sync(hub, s)
+        (c,) = R.list_conflicts(hub, kind="duplicate_identity")
+    finally:
+        va.close()
+        vb.close()
+        hub.close()
+    admin = hub_client(home)
+    page = _page(admin.get(f"/conflicts/{c['id']}"))
+    assert "王五" in page and "王伍" in page
+    assert 'id="resolve-merge-row"' in page and 'id="resolve-merge-other"' in page
+    assert 'id="resolve-keep-winner"' not in page and 'id="resolve-value"' not in page
+    r = admin.post(f"/conflicts/{c['id']}/resolve", {"choice": "merge", "merge_into": "someone-else"})
+    assert r.status_code == 400 and "someone-else" in _page(r)
+    r = admin.post(f"/conflicts/{c['id']}/resolve", {"choice": "merge", "merge_into": b})
+    assert r.status_code == 302
+    store = admin.app.extensions["hub"].store
+    gone = store.get("veterans", a, include_deleted=True)
+    assert gone["merged_into"] == b and gone["deleted"] == 1
+    assert store.get("veterans", b)["deleted"] == 0
+    (entry,) = _audit_resolutions(admin)
+    assert entry["detail"]["user"] == "县管理员" and entry["detail"]["kind"] == "duplicate_identity"

@@ -208,3 +208,19 @@ def test_an_unknown_petition_is_404(tmp_path):
     client = station_client(station_home(tmp_path, VILLAGE))
     assert client.get("/petitions/no-such-id").status_code == 404
     assert client.post("/petitions/no-such-id/events", {"kind": "accept"}).status_code == 404
+
+
+def test_no_inline_script_or_style_and_a_post_needs_the_token(tmp_path):
+    client = station_client(station_home(tmp_path, VILLAGE))
+    pid = _open(client)
+    for path in ("/petitions/", "/petitions/new", f"/petitions/{pid}"):
+        html = _html(client.get(path))
+        assert " style=" not in html and " onclick=" not in html and " hx-on" not in html, path
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], path
+    r = client.client.post("/petitions/new", data={"petitioner": "x", "channel": "letter", "summary": "y",
+                                                   "area": VILLAGE})
+    assert r.status_code == 400 and "CSRF" in _html(r)
+    r = client.client.post(f"/petitions/{pid}/events", data={"kind": "accept"})
+    assert r.status_code == 400
+    assert len(records.list_petitions(_store(client))) == 1
+    assert [e["kind"] for e in records.petition_detail(_store(client), pid)[1]] == ["register"]
