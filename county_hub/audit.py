@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sync.store.hub import history_of
+from sync.engine.schema import WRITER
+from sync.store.hub import HistoryEntry, history_of
 from sync.store.queries import AnyStore
 
-__all__ = ["history"]
+__all__ = ["history", "writer_of"]
 
 
 def _iso(ms: int | None) -> str | None:
@@ -28,11 +29,24 @@ def _iso(ms: int | None) -> str | None:
 def history(store: AnyStore, row_id: str) -> list[dict[str, Any]]:
     """Every accepted field version of the record ``row_id`` (any table), in
     the order the hub accepted them: ``{seq, table, row_id, field, value,
-    version, station, at_ms, at}`` (``at``: ISO 8601, UTC). Empty for a row
-    the hub has never accepted a change of."""
+    version, station, recorded_by, at_ms, at}`` (``at``: ISO 8601, UTC;
+    ``recorded_by``: the person who wrote that version at the station, as the
+    station recorded it — None when it recorded nobody, for a station older than
+    migration 7 or a hub write without an account). Empty for a row the hub has
+    never accepted a change of."""
     return [
         {"seq": e.seq, "table": e.table, "row_id": e.row_id, "field": name, "value": value,
-         "version": version, "station": e.station, "at_ms": e.at_ms, "at": _iso(e.at_ms)}
+         "version": version, "station": e.station, "recorded_by": writer_of(e, version),
+         "at_ms": e.at_ms, "at": _iso(e.at_ms)}
         for e in history_of(store, row_id)
         for name, (value, version) in e.fields.items()
     ]
+
+
+def writer_of(entry: HistoryEntry, version: str) -> str | None:
+    """Who wrote ``version`` of a field in this history entry: the entry's
+    ``recorded_by`` when it was written with that very version (a station stamps the
+    writer with each write's version; an older station's entry, or one whose writer
+    lost to a newer one, names nobody)."""
+    value, writer_version = entry.fields.get(WRITER, (None, None))
+    return value if writer_version == version and isinstance(value, str) else None

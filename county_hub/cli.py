@@ -43,7 +43,7 @@ from veterans import fields as F
 from veterans.values import parse_date
 from sync.store.hub import HubStore
 from veterans.report import build_report
-from sync.engine.schema import TABLES
+from sync.engine.schema import TABLES, WRITER
 from vetsync_cli.report_view import show_report
 from vetsync_cli import (
     ChineseGroup,
@@ -352,7 +352,7 @@ def _field_label(table: str, name: str) -> str:
         return name
 
 
-@main.command(help="一条记录的修改历史：县中心接受的每个字段版本，含值、站点和时间。")
+@main.command(help="一条记录的修改历史：县中心接受的每个字段版本，含值、站点、经办人和时间。")
 @click.argument("row_id", metavar="ROW_ID")
 @json_option
 @home_option
@@ -369,13 +369,17 @@ def history(row_id: str, as_json: bool, home: str | None) -> None:
         {
             "at": local_time(i["at_ms"]),
             "station": i["station"] or "—",
+            "by": i["recorded_by"] or "—",
             "table": i["table"],
             "field": _field_label(i["table"], i["field"]),
             "value": _field_text(i["table"], i["field"], i["value"]) or "（空）",
         }
         for i in items
+        if i["field"] != WRITER  # shown as the 经办人 of the other fields (in --json, a field like any)
     ]
-    columns = [("at", "时间"), ("station", "站点"), ("table", "数据表"), ("field", "字段"), ("value", "值")]
+    # 经办人 (录入人 of a 信访办理记录, whose 经办人 is the handler of the step)
+    columns = [("at", "时间"), ("station", "站点"), ("by", _field_label(items[0]["table"], WRITER)), ("table", "数据表"),
+               ("field", "字段"), ("value", "值")]
     print_table(columns, shown, title=f"记录 {row_id} 的修改历史", no_wrap=("at", "station"))
 
 

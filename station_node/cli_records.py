@@ -294,6 +294,7 @@ def _visit_columns(*, with_veteran: bool = True, names: dict | None = None) -> l
         Column("走访人", lambda r: r.get("visitors") or "", priority=4, wrap=True, min_width=8),
         Column("情况摘要", lambda r: r.get("summary") or "", priority=7, wrap=True, min_width=16),
         Column("慰问金", _field("visits", "aid_cash"), priority=3, align="right"),
+        Column("经办人", lambda r: r.get("recorded_by") or "", priority=2),  # who recorded it (not the visitors)
     ]
 
 

@@ -239,7 +239,7 @@ def _fill(conn: sqlite3.Connection, n: int) -> None:
     and day 6 as day 5 (``petition_events.voids`` is set by a 更正 only, of which this
     station has none), and day 7 as day 6 (``recorded_by`` is stamped only by a write
     with a person acting, ``Store.operator``: these rows were written by a store
-    without one; tests/test_operator.py upgrades rows that carry it)."""
+    without one; tests/test_operator.py upgrades a database of day 6 and writes them)."""
     if n == 0:
         return
     if n > 7:
