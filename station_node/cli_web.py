@@ -123,6 +123,8 @@ class PageServer:
         self._thread = threading.Thread(target=self._serve, name="vetsync-web", daemon=True)
         self._thread.start()
         print(listening_line(self.host, self.port), flush=True)
+        store = self.app.extensions["station"].store
+        threading.Thread(target=_warm, args=(store,), name="vetsync-web-warm", daemon=True).start()
         return self
 
     def _serve(self) -> None:

@@ -251,3 +251,87 @@ def test_daemon_web_needs_an_account_first(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "station_node", "--home", str(home), "daemon", "--web", "--listen",
                            "127.0.0.1:0"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "user add" in proc.stderr and "listening" not in proc.stdout
+
+
+class _Browser:
+    """Enough of a browser for the page served by a process: cookies, the CSRF token of the last page."""
+
+    def __init__(self, url: str):
+        import http.cookiejar
+
+        self.url = url
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.token = ""
+
+    def get(self, path: str, headers: dict | None = None) -> str:
+        with self.opener.open(urllib.request.Request(self.url + path, headers=headers or {}), timeout=10) as r:
+            body = r.read().decode()
+        m = re.search(r'<meta name="csrf-token" content="([^"]+)"', body)
+        self.token = m.group(1) if m else self.token
+        return body
+
+    def post(self, path: str, data: dict | None = None, headers: dict | None = None) -> str:
+        from urllib.parse import urlencode
+
+        sent = {"X-CSRFToken": self.token, **(headers or {})}
+        req = urllib.request.Request(self.url + path, data=urlencode(data or {}).encode(), headers=sent, method="POST")
+        with self.opener.open(req, timeout=10) as r:
+            return r.read().decode()
+
+
+def _daemon_backing_off(home: Path, at_least: float) -> tuple[subprocess.Popen, str, list[str]]:
+    """A ``daemon --web`` whose first session failed and which waits at least ``at_least``
+    seconds before the next (the backoff is random: started again, a few times at most,
+    until it is long enough to tell a session the button asked for from the schedule's)."""
+    for _ in range(8):
+        proc, url = _start_daemon(home)
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True).start()
+        deadline = time.monotonic() + 15
+        wait = None
+        while wait is None and time.monotonic() < deadline:
+            m = next((re.search(r"同步失败（第 1 次），(\d+) 秒后重试", line) for line in lines
+                      if "第 1 次" in line), None)
+            wait = float(m.group(1)) if m else None
+            time.sleep(0.05)
+        assert wait is not None, lines
+        if wait >= at_least:
+            return proc, url, lines
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=8)
+    raise AssertionError("the backoff was short eight times running")
+
+
+def test_daemon_web_the_button_wakes_the_loop_instead_of_racing_it(tmp_path):
+    from webapp import PASSWORD
+
+    proc, url, lines = _daemon_backing_off(networked_home(tmp_path), at_least=20)
+    try:
+        browser = _Browser(url)
+        browser.get("/login")
+        browser.post("/login", {"name": "王芳", "password": PASSWORD, "csrf_token": browser.token})
+        assert 'id="sync-button"' in browser.get("/")
+        body = browser.get("/sync/progress", {"HX-Request": "true"})
+        assert 'data-status="failed"' in body and 'id="sync-error"' in body and "县中心" in body, body
+        assert "hx-trigger" not in body
+        # the loop backs off for 20 s or more; the button has it sync at once, in the loop
+        pressed = time.monotonic()
+        first = browser.post("/sync", headers={"HX-Request": "true"})
+        assert 'id="sync-progress"' in first and 'hx-trigger="every 500ms"' in first
+        while time.monotonic() - pressed < 10:
+            body = browser.get("/sync/progress", {"HX-Request": "true"})
+            if "hx-trigger" not in body:
+                break
+            time.sleep(0.1)
+        assert time.monotonic() - pressed < 10 and 'data-status="failed"' in body
+        logged = time.monotonic() + 5  # the loop logs the session just after the page shows it
+        while not any("同步失败（第 2 次）" in line for line in lines) and time.monotonic() < logged:
+            time.sleep(0.05)
+        assert any("同步失败（第 2 次）" in line for line in lines), lines
+        assert not any("第 3 次" in line for line in lines), "one session per press, not one of its own beside it"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=8) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
