@@ -103,7 +103,12 @@ def _month_range(month: str) -> tuple[str, str]:
 @bp.route("/")
 def index():
     st = store()
-    raw_month = (request.args.get("month") or "").strip()
+    # This month unless another is asked for (``month=all``: every visit; counting all of a
+    # county's visits takes long, and this month's are what a clerk looks at).
+    raw_month = (request.args.get("month") if "month" in request.args else _dt.date.today().strftime("%Y-%m"))
+    raw_month = (raw_month or "").strip()
+    if raw_month.lower() in ("all", "全部"):
+        raw_month = ""
     kind = (request.args.get("kind") or "").strip()
     offset = _offset()
     error = None
@@ -119,7 +124,7 @@ def index():
         error = str(exc)
     names = records.veteran_names(st, (r.get("veteran_id") for r in rows))
     view = {"rows": rows, "names": names, "month": month or raw_month, "kind": kind, "error": error,
-            "pager": _pager(total, offset, {"month": month or raw_month, "kind": kind}),
+            "pager": _pager(total, offset, {"month": month or raw_month or "all", "kind": kind}),
             "kinds": list(domain.ENUMS["visit_kind"].items()), "display": display_value,
             "this_month": _dt.date.today().strftime("%Y-%m")}
     return render_template("visits/index.html", **view), (400 if error else 200)

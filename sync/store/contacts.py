@@ -9,7 +9,7 @@ merged into another, status 在册 (``active``) or unset. Every function reads.
   last live visit (``None``: never), by area then name (pinyin; the name keys of
   ``sync.store.namekeys``, refreshed by the caller), a page at a time;
 - :func:`last_visits`: the date of the last live visit of some veterans;
-- :func:`veteran_areas`: the areas the live veterans under a prefix are filed in.
+- :func:`veteran_areas`: the areas veterans under a prefix are filed in.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ __all__ = ["uncontacted_page", "count_uncontacted", "last_visits", "veteran_area
 
 _ON_FILE = ("v.deleted IS NOT 1 AND (v.merged_into IS NULL OR v.merged_into = '') "
             "AND (v.status IS NULL OR v.status = 'active')")
-_NOT_SINCE = ("NOT EXISTS (SELECT 1 FROM visits x WHERE x.veteran_id = v.id AND x.deleted IS NOT 1 "
-              "AND x.visited_on >= ?)")
-_LAST = "(SELECT max(x.visited_on) FROM visits x WHERE x.veteran_id = v.id AND x.deleted IS NOT 1)"
+# The veterans visited since the day, read once by the visit date index (a month's visits),
+# not a probe of every veteran's visits.
+_NOT_SINCE = ("v.id NOT IN (SELECT veteran_id FROM visits WHERE visited_on >= ? AND deleted IS NOT 1 "
+              "AND veteran_id IS NOT NULL)")
 
 
 def _where(area_prefix: str, since: str) -> tuple[str, list]:
@@ -39,15 +40,16 @@ def uncontacted_page(store: RowStore, area_prefix: str, since: str, *, limit: in
     ``area_prefix`` not visited on ``since`` (``YYYY-MM-DD``) or later, by area, name
     (pinyin) and id; ``limit`` from ``offset`` (``limit`` None: to the end)."""
     where, params = _where(area_prefix, since)
-    sql = (f"SELECT v.id, {_LAST} FROM veterans v LEFT JOIN _name_keys k ON k.id = v.id WHERE {where} "
+    sql = (f"SELECT v.id FROM veterans v LEFT JOIN _name_keys k ON k.id = v.id WHERE {where} "
            "ORDER BY v.area, k.sort_key, v.id LIMIT ? OFFSET ?")
-    found = store.conn.execute(sql, [*params, -1 if limit is None else max(0, int(limit)),
-                                     max(0, int(offset))]).fetchall()
-    loaded = store.load_many("veterans", [row_id for row_id, _ in found])
-    for row_id, last in found:
+    found = [row_id for (row_id,) in store.conn.execute(
+        sql, [*params, -1 if limit is None else max(0, int(limit)), max(0, int(offset))])]
+    loaded = store.load_many("veterans", found)
+    last = last_visits(store, found)
+    for row_id in found:
         if row_id in loaded:
             state = loaded[row_id][0]
-            yield {"id": state.id, **state.values}, last
+            yield {"id": state.id, **state.values}, last.get(row_id)
 
 
 def count_uncontacted(store: RowStore, area_prefix: str, since: str) -> int:
@@ -69,8 +71,14 @@ def last_visits(store: RowStore, veteran_ids: Iterable[str]) -> dict[str, str]:
 
 
 def veteran_areas(store: RowStore, area_prefix: str) -> list[str]:
-    """The distinct areas of the live veterans under ``area_prefix``, in order."""
+    """The distinct areas veterans under ``area_prefix`` are filed in (deleted ones
+    too: a village once on file is still one of the scope), in order. A skip scan
+    of the ``(area, seq)`` index: one probe per area, not a read of every row."""
     lo, hi = scope_range(area_prefix)
-    return [a for (a,) in store.conn.execute(
-        "SELECT DISTINCT area FROM veterans WHERE area >= ? AND area < ? AND deleted IS NOT 1 ORDER BY area",
-        (lo, hi))]
+    out: list[str] = []
+    probe = "SELECT min(area) FROM veterans WHERE area > ? AND area < ?"
+    found = store.conn.execute("SELECT min(area) FROM veterans WHERE area >= ? AND area < ?", (lo, hi)).fetchone()[0]
+    while found is not None:
+        out.append(found)
+        found = store.conn.execute(probe, (found, hi)).fetchone()[0]
+    return out
