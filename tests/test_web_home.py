@@ -90,6 +90,18 @@ def test_home_shows_the_station_its_pending_changes_and_that_it_is_offline(tmp_p
     _add_veteran(client)
     body = _text(client.get("/"))
     assert re.search(r'id="status-pending">1 条<', body), "a new record counts as an unpushed change"
+    # a write by another process (the CLI beside the page) shows at the next load too
+    from station_node import records
+
+    other = home_mod.open_store(_page(client).home)
+    try:
+        body17 = "11010119700101002"
+        from veterans.values import id_number_check_digit
+
+        records.add_veteran(other, {"name": "王五", "id_number": body17 + id_number_check_digit(body17), "area": STATION})
+    finally:
+        other.close()
+    assert re.search(r'id="status-pending">2 条<', _text(client.get("/")))
 
 
 def test_an_offline_station_has_no_sync_button_and_a_sync_is_refused_in_words(tmp_path):
@@ -124,6 +136,7 @@ def test_home_of_a_networked_station_shows_the_hub_the_certificate_and_the_rejec
     store.reject("veterans", vet["id"], "县中心已有同一身份证号的人员")
     body = _text(client.get("/"))
     assert 'id="sync-button"' in body and 'id="sync-form"' in body
+    assert 'id="sync-scheduled"' not in body, "no daemon behind this page"
     assert re.search(r'id="status-hub">127\.0\.0\.1:\d+<', body)
     assert re.search(r'id="status-cert">剩 \d+ 天<', body)
     assert re.search(r'id="status-rejected">1 条<', body)
@@ -310,7 +323,8 @@ def test_daemon_web_the_button_wakes_the_loop_instead_of_racing_it(tmp_path):
         browser = _Browser(url)
         browser.get("/login")
         browser.post("/login", {"name": "王芳", "password": PASSWORD, "csrf_token": browser.token})
-        assert 'id="sync-button"' in browser.get("/")
+        home_page = browser.get("/")
+        assert 'id="sync-button"' in home_page and 'id="sync-scheduled"' in home_page
         body = browser.get("/sync/progress", {"HX-Request": "true"})
         assert 'data-status="failed"' in body and 'id="sync-error"' in body and "县中心" in body, body
         assert "hx-trigger" not in body
@@ -324,6 +338,7 @@ def test_daemon_web_the_button_wakes_the_loop_instead_of_racing_it(tmp_path):
                 break
             time.sleep(0.1)
         assert time.monotonic() - pressed < 10 and 'data-status="failed"' in body
+        assert "（王芳 发起）" in body, "the loop's session is the one the button asked for"
         logged = time.monotonic() + 5  # the loop logs the session just after the page shows it
         while not any("同步失败（第 2 次）" in line for line in lines) and time.monotonic() < logged:
             time.sleep(0.05)
@@ -331,6 +346,47 @@ def test_daemon_web_the_button_wakes_the_loop_instead_of_racing_it(tmp_path):
         assert not any("第 3 次" in line for line in lines), "one session per press, not one of its own beside it"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=8) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_daemon_web_keeps_the_page_after_a_permanent_error_and_says_so_at_exit(tmp_path):
+    """A hub address but no certificate (NotEnrolled: no retry mends it): the loop stops, the
+    page stays (the clerk's work does not need the hub; the button now runs a session itself),
+    and the exit status at the stop signal is still the daemon's permanent one."""
+    from station_node.daemon import EXIT_PERMANENT
+    from webapp import PASSWORD
+
+    home = station_home(tmp_path, STATION)
+    store = home_mod.open_store(home)
+    with store.transaction():
+        store.set_meta("hub", f"127.0.0.1:{_closed_port()}")
+    store.close()
+    proc, url = _start_daemon(home)
+    try:
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True).start()
+        deadline = time.monotonic() + 15
+        while not any("网页仍在运行" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any("后台同步停止，须人工处理" in line for line in lines), lines
+        browser = _Browser(url)
+        browser.get("/login")
+        browser.post("/login", {"name": "王芳", "password": PASSWORD, "csrf_token": browser.token})
+        body = browser.get("/")
+        assert 'id="status-last-result" class="bad">失败：' in body and "证书" in body
+        browser.post("/sync", headers={"HX-Request": "true"})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            body = browser.get("/sync/progress", {"HX-Request": "true"})
+            if "hx-trigger" not in body:
+                break
+            time.sleep(0.1)
+        assert 'data-status="failed"' in body and "（王芳 发起）" in body, "the button's own session ran"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=8) == EXIT_PERMANENT
     finally:
         if proc.poll() is None:
             proc.kill()
