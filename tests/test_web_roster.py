@@ -152,6 +152,8 @@ def test_an_upload_that_is_not_a_roster_is_refused_in_words(tmp_path):
     assert r.status_code == 400 and "只能导入 .xlsx 或 .csv 名册" in _text(r)
     r = _upload(client, "编号,备注\n1,x\n".encode(), name="x.csv")
     assert r.status_code == 400 and "缺少" in _text(r) and "姓名" in _text(r)
+    r = _upload(client, roster_bytes(tmp_path, [person(1)]), area="440902002001")
+    assert r.status_code == 400 and re.search(r'id="roster-error"[^>]*>[^<]*440902002001', _text(r)), _text(r)
     r = client.post("/roster/check", data={}, content_type="multipart/form-data")
     assert r.status_code == 400 and "请先选择" in _text(r)
     assert _uploads(home) == []

@@ -35,7 +35,7 @@ from flask import Blueprint, abort, g, render_template, request, send_file
 
 from station_node import roster
 from station_node.web import page
-from sync.engine.errors import ValidationError
+from sync.engine.errors import ValidationError, VetsyncError
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 
@@ -138,7 +138,7 @@ def _dry_run_page(upload: Upload, status: int = 200, *, after_import: bool = Fal
         upload.error = exc
         return render_template("roster/check.html", upload=upload, error=exc, result=None, lines=[], more=0,
                                after_import=after_import), (422 if after_import else status)
-    except ValidationError:
+    except VetsyncError:  # the file itself cannot be used, or the area is wrong: not kept
         _drop(upload)
         raise
     upload.error = None
@@ -172,7 +172,7 @@ def check():
         _uploads()[upload.token] = upload
     try:
         return _dry_run_page(upload)
-    except ValidationError as exc:  # the file itself cannot be used (no 姓名 column, not a workbook …)
+    except VetsyncError as exc:  # the file itself cannot be used (no 姓名 column, not a workbook …)
         return render_template("roster/index.html", refused=str(exc)), 400
 
 
@@ -184,7 +184,7 @@ def do_import():
     except roster.RosterError:
         # Something changed since the check (another clerk, a sync): show it again; nothing written.
         return _dry_run_page(upload, after_import=True)
-    except ValidationError as exc:
+    except VetsyncError as exc:
         _drop(upload)
         return render_template("roster/index.html", refused=str(exc)), 400
     name = upload.name
