@@ -196,6 +196,7 @@ def test_the_progress_fragment_polls_while_a_session_runs_and_shows_rows_then_th
     body = _text(client.get("/sync/progress", headers={"HX-Request": "true"}))
     assert 'hx-trigger="every 500ms"' in body and 'hx-get="/sync/progress"' in body
     assert re.search(r'id="sync-pushed">150<', body) and re.search(r'id="sync-pulled">7<', body)
+    assert 'id="sync-bar"' in body
     # a second press while it runs starts nothing new
     again = _text(client.post("/sync", htmx=True))
     assert re.search(r'id="sync-pushed">150<', again)

@@ -65,6 +65,7 @@ class SyncState:
     phase: str = ""
     pushed_rows: int = 0
     pulled_rows: int = 0
+    push_total: int | None = None  # the unpushed changes when the session began (the bar's end)
     started_ms: int | None = None
     finished_ms: int | None = None
     line: str = ""
@@ -124,7 +125,12 @@ class SyncRunner:
         with self._session_lock:
             with self._lock:
                 asked = self._state.by if self._state.status == "requested" else None
-            self._set(status="running", phase="connect", pushed_rows=0, pulled_rows=0, line="", error="",
+            try:
+                push_total = self.store.pending_count()
+            except Exception:  # only the bar's length
+                push_total = None
+            self._set(status="running", phase="connect", pushed_rows=0, pulled_rows=0, push_total=push_total,
+                      line="", error="",
                       rejections=[], started_ms=_now_ms(), finished_ms=None,
                       by=by if by is not None else asked)
             try:
