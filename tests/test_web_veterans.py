@@ -195,9 +195,10 @@ def test_an_unknown_veteran_is_404(village):
 # --------------------------------------------------------------------------- the list
 
 
-@pytest.fixture
-def town(tmp_path):
-    home = station_home(tmp_path, TOWN)
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    """A town station with three veterans in two villages (read only: shared by the list's tests)."""
+    home = station_home(tmp_path_factory.mktemp("town"), TOWN)
     with _opened(home) as store:
         ids = {
             "张三": records.add_veteran(store, {"id_number": ID_ZHANG, "name": "张三", "area": VILLAGE,
@@ -359,3 +360,20 @@ def test_the_uncontacted_list_agrees_with_its_own_computation(tmp_path):
     only = _row_ids(_text(client.get(f"/visits/uncontacted?area={VILLAGE}")), "uncontacted-row")
     with _opened(home) as store:
         assert set(only) == {v for v in expected if records.get_veteran(store, v)["area"] == VILLAGE}
+
+
+def test_the_visits_list_shows_this_month_unless_asked_for_another_or_all(village):
+    home, client = village
+    vid = _add(client, id_number=ID_ZHANG, name="张三")
+    today = _dt.date.today()
+    earlier = today.replace(day=1) - _dt.timedelta(days=20)
+    with _opened(home) as store:
+        now = records.add_visit(store, vid, "phone", date=today.isoformat())["id"]
+        before = records.add_visit(store, vid, "home", date=earlier.isoformat())["id"]
+    assert _row_ids(_text(client.get("/visits/")), "visit-row") == [now]
+    assert _row_ids(_text(client.get("/visits/?month=" + earlier.strftime("%Y.%m"))), "visit-row") == [before]
+    assert _row_ids(_text(client.get("/visits/?month=all")), "visit-row") == [now, before]
+    assert _row_ids(_text(client.get("/visits/?month=all&kind=home")), "visit-row") == [before]
+    r = client.get("/visits/?month=13月")
+    assert r.status_code == 400 and "不是有效月份" in _text(r)
+    assert client.post("/visits/add", {"veteran_id": "no-such-veteran", "kind": "phone"}).status_code == 404
