@@ -372,7 +372,9 @@ def test_report_page_shows_the_reports_figures_and_three_charts(home):
             re.findall(r'<g class="bar" data-label="([^"]*)" data-series="([^"]*)" data-value="([^"]*)"', page)}
     assert bars[(TOWN, "走访覆盖率")] == str(rep.row(TOWN).visit_coverage_pct) == "25.0"
     assert bars[(TOWN2, "走访覆盖率")] == "100.0"
-    assert (bars[(TOWN2, "未办结")], bars[(TOWN2, "超期")]) == ("2", "2")
+    assert [bars[(TOWN2, s)] for s in ("超期", "未办结（未超期）", "已办结")] == ["2", "0", "0"]
+    assert [bars[(TOWN, s)] for s in ("超期", "未办结（未超期）", "已办结")] == ["1", "5", "1"]
+    assert "未结 6·超期 1·已结 1" in page
     assert bars[("烈属", "在册人数")] == "1" and bars[("未分类", "在册人数")] == "1"
     assert f'id="report-month" name="month" value="{MONTH}"' in page
     assert f'id="report-download" href="/report/download?month={MONTH}"' in page
@@ -422,10 +424,20 @@ def test_bar_chart_escapes_labels_and_scales_bars():
                           [Series("人数\"", [5, None]), Series("次数", [10, 2])]))
     assert "<script>" not in chart and "&lt;script&gt;" in chart and "标题&lt;i&gt;" in chart
     assert 'data-series="人数&#34;"' in chart
-    widths = [float(w) for w in re.findall(r'<rect x="150" y="\d+" width="([\d.]+)" height="14"', chart)]
-    assert widths == [270.0, 540.0, 0.0, 108.0]  # 5, 10, none, 2 of a 540-wide span scaled to 10
+    widths = [float(w) for w in re.findall(r'<rect x="130" y="\d+" width="([\d.]+)" height="14"', chart)]
+    assert widths == [215.0, 430.0, 0.0, 86.0]  # 5, 10, none, 2 of a 430-wide span scaled to 10
     assert chart.count('class="legend"') == 2 and 'id="chart-x"' in chart
-    assert re.search(r'<svg [^>]*viewBox="0 0 760 (\d+)"', chart)
+    assert re.search(r'<svg [^>]*viewBox="0 0 620 (\d+)"', chart)
+
+
+def test_stacked_bar_chart_puts_segments_end_to_end():
+    chart = str(bar_chart("chart-s", "s", ["甲", "乙"], [Series("a", [1, 0], "#b3261e"), Series("b", [3, 2])],
+                          stacked=True, note=lambda n: f"合计{n}"))
+    rects = re.findall(r'<rect x="([\d.]+)" y="(\d+)" width="([\d.]+)" height="14" fill="([^"]+)"', chart)
+    # scaled to the largest sum, 4, over a 620 - 130 - 190 = 300 wide span
+    assert [(float(x), float(w)) for x, _, w, _ in rects] == [(130, 75), (205, 225), (130, 0), (130, 150)]
+    assert rects[0][1] == rects[1][1] != rects[2][1] and rects[0][3] == "#b3261e"
+    assert "合计0" in chart and "合计1" in chart and chart.count('class="bar"') == 4
 
 
 def test_bar_chart_of_nothing_and_mismatched_series():

@@ -110,7 +110,7 @@ def test_station_report_page_shows_the_reports_figures_and_charts(town):
     bars = {(label, series): value for label, series, value in
             re.findall(r'<g class="bar" data-label="([^"]*)" data-series="([^"]*)" data-value="([^"]*)"', page)}
     assert bars[(VILLAGE, "走访覆盖率")] == "33.3" and bars[(VILLAGE2, "走访覆盖率")] == "100.0"
-    assert (bars[(VILLAGE, "超期")], bars[(VILLAGE2, "已办结")], bars[(VILLAGE2, "未办结")]) == ("1", "1", "1")
+    assert (bars[(VILLAGE, "超期")], bars[(VILLAGE2, "已办结")], bars[(VILLAGE2, "未办结（未超期）")]) == ("1", "1", "1")
     assert bars[("红军老战士", "在册人数")] == "1" and bars[("退役士兵", "在册人数")] == "3"
     assert f'id="report-month" name="month" value="{MONTH}"' in page
     assert f'id="report-download" href="/report/download?month={MONTH}"' in page
