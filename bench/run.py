@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.scenarios import DEPENDS, SCENARIOS, Bench, Figure
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["limits", "initial_push", "bootstrap_pull", "incremental", "noop", "many_stations", "recovery", "cli"]
+ORDER = ["limits", "initial_push", "bootstrap_pull", "incremental", "noop", "many_stations", "recovery", "cli", "web"]
 
 # name → (comparison, must reach, aim), from the issue (scale 1.0, 2 cores, loopback, mTLS, durable commits)
 TARGETS = {
@@ -44,6 +44,12 @@ TARGETS = {
     "cli_petition_list": ("<=", 0.3, None),
     "cli_petition_list_overdue": ("<=", 0.3, None),
     "cli_startup_vs_python": ("<=", 6, None),
+    # issue 13: the station's page at a station holding the county (p95 of each page ≤ 100 ms, search ≤ 50 ms)
+    "web_veteran_list_p95": ("<=", 100, None),
+    "web_search_as_you_type_p95": ("<=", 50, None),
+    "web_search_pinyin_p95": ("<=", 50, None),
+    "web_record_page_p95": ("<=", 100, None),
+    "web_home_p95": ("<=", 100, None),
     "memory_station_initial_push": ("<=", 200, 120),
     "memory_hub_initial_push": ("<=", 200, 120),
     "memory_station_bootstrap_pull": ("<=", 200, 120),

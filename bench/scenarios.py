@@ -720,6 +720,7 @@ SCENARIOS = {
     "many_stations": many_stations,
     "recovery": recovery,
     "cli": cli,
+    "web": None,  # bench/web.py (added below)
     "memory": None,  # its figures come from initial_push and bootstrap_pull
 }
 DEPENDS = {
@@ -728,4 +729,9 @@ DEPENDS = {
     "noop": ["initial_push", "bootstrap_pull"],
     "many_stations": ["initial_push"],
     "memory": ["initial_push", "bootstrap_pull"],
+    "web": ["initial_push"],  # the dashboard's report page at the hub the initial push filled
 }
+
+from bench.web import web as _web  # noqa: E402
+
+SCENARIOS["web"] = _web

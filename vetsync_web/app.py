@@ -118,7 +118,7 @@ def make_app(*, name: str, title: str, home: Path, cookie_name: str, hosts: froz
     audit = audit or (lambda *a: None)
     app.extensions["vetsync"] = {"accounts": accounts, "audit": audit, "title": title,
                                  "nav": nav, "loopback": loopback}
-    open_endpoints = {"login", "common.static", "logout"}
+    open_endpoints = {"login", "common.static", "logout", "favicon"}
 
     @app.before_request
     def check_host_and_login():
@@ -140,7 +140,9 @@ def make_app(*, name: str, title: str, home: Path, cookie_name: str, hosts: froz
                 audit("login", auto.name, {"auto": True, "remote": request.remote_addr})
                 account = auto
         if account is None:
-            session.clear()
+            if user:  # a session of an account gone (removed, or too old): ended; an anonymous one keeps its CSRF token
+                session.pop("user", None)
+                session.pop("login_at", None)
             if request.headers.get("HX-Request"):
                 return "", 401, {"HX-Redirect": url_for("login", next=request.full_path.rstrip("?"))}
             return redirect(url_for("login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
@@ -177,6 +179,10 @@ def make_app(*, name: str, title: str, home: Path, cookie_name: str, hosts: froz
                 audit("login", account.name, {"remote": request.remote_addr})
                 return redirect(_safe_next(request.args.get("next")))
         return render_template("login.html", error=error, name=name), (401 if error else 200)
+
+    @app.route("/favicon.ico")
+    def favicon():  # browsers ask for it unasked; an answer without a session
+        return "", 204
 
     @app.route("/logout", methods=["POST"])
     def logout():

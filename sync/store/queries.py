@@ -185,9 +185,9 @@ def _window(limit: int | None, offset: int) -> tuple[str, list]:
 @dataclass(frozen=True)
 class VeteranFilter:
     """Which veterans a list shows: under ``area_prefix``; ``text`` a substring of
-    name, ID number, phone or address, or — ``pinyin`` — the start of the name's
-    pinyin initials or spelling (``zs``, ``zhangs``; needs the name keys,
-    ``sync.store.namekeys``); of one ``category`` and ``status`` code; born in
+    name, ID number, phone or address, or — ``pinyin``, which then replaces ``text`` —
+    the start of the name's pinyin initials or spelling (``zs``, ``zhangs``; needs the
+    name keys, ``sync.store.namekeys``); of one ``category`` and ``status`` code; born in
     ``[born_from, born_until]`` (``YYYY-MM-DD``)."""
 
     area_prefix: str | None = None
@@ -210,7 +210,10 @@ def _veteran_where(f: VeteranFilter, *, include_deleted: bool = False) -> tuple[
     text = (f.text or "").strip()
     if text or f.pinyin:
         terms = []
-        if text:
+        # A pinyin query (Latin letters only) is looked for in the name keys alone: an ID
+        # number or phone holds no such text, and testing every veteran's columns too made
+        # a query whose matches sort late walk the whole county (200 ms at 20,000 veterans).
+        if text and not f.pinyin:
             terms += [f"v.{c} LIKE ? ESCAPE '\\'" for c in _SEARCHED]
             params += [_like(text)] * len(_SEARCHED)
         if f.pinyin:
@@ -261,8 +264,10 @@ def veteran_page(store: AnyStore, filter: VeteranFilter = VeteranFilter(), *, or
 def count_veterans(store: AnyStore, filter: VeteranFilter = VeteranFilter(), *, include_deleted: bool = False) -> int:
     """How many veterans :func:`veteran_page` has in all (every page)."""
     where, params, needs_keys = _veteran_where(filter, include_deleted=include_deleted)
-    join = "LEFT JOIN _name_keys k ON k.id = v.id" if needs_keys else ""
-    return store.conn.execute(f"SELECT count(*) FROM veterans v {join} WHERE {where}", params).fetchone()[0]
+    if needs_keys:  # a pinyin query tests the keys alone: walk them, and look up only the veterans they match
+        return store.conn.execute(f"SELECT count(*) FROM _name_keys k JOIN veterans v ON v.id = k.id WHERE {where}",
+                                  params).fetchone()[0]
+    return store.conn.execute(f"SELECT count(*) FROM veterans v WHERE {where}", params).fetchone()[0]
 
 
 def veterans_named(store: AnyStore, name: str, *, area_prefix: str | None = None, include_deleted: bool = False,
