@@ -25,11 +25,15 @@ _PETITION_FIELDS = ("area", "petitioner", "received_on", "class", "channel", "co
 
 
 def refused_by_station(store: "HubStore") -> dict[str, int]:
-    """``{station: edits refused}`` over the whole audit log (stations with none are left out)."""
+    """``{station: edits refused}`` over the whole audit log (stations with none are left out).
+
+    A push entry with refused rows always lists them (``refusals``, the registry's
+    ``record_push``): only those entries' JSON is read (a scan of the log, ~0.25 s a
+    million entries)."""
     with store.transaction("DEFERRED"):
         rows = store.conn.execute(
             "SELECT station, total(json_extract(detail, '$.refused')) FROM _audit "
-            "WHERE kind = 'push' AND station IS NOT NULL AND detail IS NOT NULL GROUP BY station").fetchall()
+            "WHERE kind = 'push' AND station IS NOT NULL AND detail LIKE '%\"refusals\"%' GROUP BY station").fetchall()
     return {station: int(n) for station, n in rows if n}
 
 
