@@ -79,6 +79,8 @@ AUDIT_KIND_LABELS = {
     "user_added": "添加网页账号",
     "user_removed": "删除网页账号",
     "user_password": "修改网页账号密码",
+    "web_token": "网页发放登记令牌",
+    "web_revoke": "网页吊销证书",
 }
 
 

@@ -45,7 +45,7 @@ class WebClient:
         self.get("/login")
         r = self.client.post("/login", data={"name": name, "password": password, "csrf_token": self.token})
         assert r.status_code == 302, r.get_data(as_text=True)[-500:]
-        self.get("/")
+        self.get("/", follow_redirects=True)
         return self
 
 
