@@ -233,12 +233,50 @@ def main() -> None:
         run("county-hub", "stations", home=hub_home)
         if not all_agree:
             sys.exit("演示失败：站点与县中心不一致")
+        show_pages(homes[VILLAGES[0]], hub_home)
     finally:
-        say("11. 停止县中心")
+        say("12. 停止县中心")
         hub.send_signal(signal.SIGTERM)
         hub.wait(15)
         print(f"县中心已停止（退出码 {hub.returncode}）。各站点和县中心的目录留在 {HOME}")
     print(f"\n演示完成，用时 {time.monotonic() - STARTED:.1f} 秒。")
+
+
+DEMO_PASSWORD = "demo-password"
+
+
+def _serve(tool: str, home: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([str(BIN / tool), "web", "--listen", "127.0.0.1:0", "--home", str(home)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("listening http://"):
+        proc.kill()
+        sys.exit(f"演示失败：{tool} web 没有启动")
+    return proc, line.split()[1]
+
+
+def show_pages(station_home: Path, hub_home: Path) -> None:
+    """The web pages: an account each, both served a moment, their first page asked for."""
+    import urllib.request
+
+    say("11. 网页：本站经办人页面与县中心网页")
+    for tool, home, args in (("station-node", station_home, ("user", "add", "演示经办人", "--auto-login")),
+                             ("county-hub", hub_home, ("user", "add", "演示管理员", "--role", "admin"))):
+        proc = subprocess.run([str(BIN / tool), *args, "--home", str(home)], input=DEMO_PASSWORD + "\n",
+                              capture_output=True, text=True)
+        print(f"$ {tool} {' '.join(args)}\n{proc.stdout.strip() or proc.stderr.strip()}")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for tool, home, title in (("station-node", station_home, "本站页面（本机自动登录）"), ("county-hub", hub_home, "县中心网页")):
+        proc, url = _serve(tool, home)
+        try:
+            with opener.open(url + "/", timeout=30) as answer:
+                where = answer.geturl().replace(url, "") or "/"
+                print(f"{title}：{url}/ → {answer.status}（{where}）")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(15)
+    print(f"以后打开：{BIN}/station-node web --home {station_home}；"
+          f"{BIN}/county-hub web --home {hub_home}（账号 演示管理员，密码 {DEMO_PASSWORD}）")
 
 
 if __name__ == "__main__":

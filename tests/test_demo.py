@@ -6,6 +6,7 @@ exactly the hub's rows of its scope, with the same values and versions, and
 nothing is left pending or refused."""
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -56,6 +57,9 @@ def test_demo_runs_and_all_stations_agree(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
     assert "重复登记" in proc.stdout and "并发修改" in proc.stdout and "已解决" in proc.stdout
     assert "县中心已停止（退出码 0）" in proc.stdout
+    # the pages: the station's opens by itself on 127.0.0.1 (one account, --auto-login), the county's asks for a login
+    assert re.search(r"本站页面（本机自动登录）：http://127\.0\.0\.1:\d+/ → 200（/）", proc.stdout), proc.stdout[-1500:]
+    assert re.search(r"县中心网页：http://127\.0\.0\.1:\d+/ → 200（/login", proc.stdout), proc.stdout[-1500:]
     assert (home / "县级报表.xlsx").is_file()
     # the demo's verdict, one line per station
     assert len([line for line in proc.stdout.splitlines() if "与县中心一致" in line]) == 3

@@ -256,6 +256,8 @@ def test_a_clerks_day_in_the_browser(world):
     assert not _css(d, '[data-testid="conflict-row"]')
     audit = json.loads(world["hub"].cli("audit", "--json").stdout)
     assert any(e["kind"] == "resolve" and e["detail"].get("user") == ADMIN for e in audit)
+    history = world["hub"].cli("history", vet_id, "--json").stdout
+    assert CLERK in history and ADMIN in history  # who filed it, and who resolved the conflict
 
     # -- a roster with a bad row: nothing written; then a good one
     root = world["root"]

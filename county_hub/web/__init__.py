@@ -58,6 +58,12 @@ def audit(kind: str, detail: dict | None = None, *, station: str | None = None) 
     page().registry.audit(kind, station, user=g.get("user"), **(detail or {}))
 
 
+def _account_acting() -> str | None:
+    from flask import has_request_context
+
+    return g.get("user") if has_request_context() else None
+
+
 def create_app(home: str | Path, *, host: str = "127.0.0.1", port: int = 8480,
                accounts: accounts_mod.Accounts | None = None) -> Flask:
     home = Path(home)
@@ -74,6 +80,7 @@ def create_app(home: str | Path, *, host: str = "127.0.0.1", port: int = 8480,
                    audit=login_audit)
     app.template_folder = str(Path(__file__).parent / "templates")
     app.extensions["hub"] = HubPage(home, store, registry)
+    store.operator = _account_acting  # the dashboard's writes (resolutions) record the account in the rows' history
     for module in PAGES:
         app.register_blueprint(importlib.import_module(module).bp)
 

@@ -11,16 +11,13 @@ download each build their own.
 from __future__ import annotations
 
 import datetime as _dt
-import io
-import tempfile
-from pathlib import Path
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, render_template, request
 
 from county_hub import web as hub_web
 from veterans.report import Report, build_report
-from veterans.tabular import write_table
 from vetsync_web.charts import report_charts
+from vetsync_web.reports import xlsx_response
 
 bp = Blueprint("report", __name__, url_prefix="/report")
 
@@ -34,19 +31,10 @@ def _report() -> Report:
                         stations=stations)
 
 
-def xlsx_response(rep: Report, name: str):
-    """The report as .xlsx, as ``report --out`` writes it (a temporary file, read back, removed)."""
-    with tempfile.TemporaryDirectory(prefix="vetsync-report-") as tmp:
-        path = write_table(Path(tmp) / "report.xlsx", rep.columns(), rep.table_rows(), sheet=f"{rep.month} 统计报表")
-        data = path.read_bytes()
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
 @bp.route("/")
 def index():
     rep = _report()
-    return render_template("report/index.html", rep=rep, charts=report_charts(rep))
+    return render_template("report_page.html", rep=rep, charts=report_charts(rep), heading="全县统计报表", show_stale=True)
 
 
 @bp.route("/download")

@@ -7,16 +7,13 @@ request by :func:`veterans.report.build_report`."""
 from __future__ import annotations
 
 import datetime as _dt
-import io
-import tempfile
-from pathlib import Path
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, render_template, request
 
 from station_node import web as station_web
 from veterans.report import Report, build_report
-from veterans.tabular import write_table
 from vetsync_web.charts import report_charts
+from vetsync_web.reports import xlsx_response
 
 bp = Blueprint("report", __name__, url_prefix="/report")
 
@@ -30,14 +27,10 @@ def _report() -> Report:
 @bp.route("/")
 def index():
     rep = _report()
-    return render_template("report/index.html", rep=rep, charts=report_charts(rep))
+    return render_template("report_page.html", rep=rep, charts=report_charts(rep), heading="本站统计报表", show_stale=False)
 
 
 @bp.route("/download")
 def download():
     rep = _report()
-    with tempfile.TemporaryDirectory(prefix="vetsync-report-") as tmp:
-        path = write_table(Path(tmp) / "report.xlsx", rep.columns(), rep.table_rows(), sheet=f"{rep.month} 统计报表")
-        data = path.read_bytes()
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"统计报表-{rep.scope}-{rep.month}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.month}.xlsx")
