@@ -485,9 +485,11 @@ def restore(src: str, yes: bool, as_json: bool, home: str | None) -> None:
 
 from county_hub import cli_conflicts as _cli_conflicts  # noqa: E402
 from county_hub import cli_prune as _cli_prune  # noqa: E402
+from county_hub import cli_records as _cli_records  # noqa: E402
 
 _cli_conflicts.register(main)
 _cli_prune.register(main)
+_cli_records.register(main)
 
 
 # --------------------------------------------------------------------------- the dashboard and its accounts
