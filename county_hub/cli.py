@@ -388,17 +388,52 @@ def history(row_id: str, as_json: bool, home: str | None) -> None:
 # --------------------------------------------------------------------------- report
 
 
-@main.command(help="县级统计报表：各镇、村的在册人数、走访覆盖、信访办理和待处理冲突，以及超过 7 天未同步的站点。")
-@click.option("--month", default=None, metavar="YYYY-MM", help="统计月份（默认本月）")
+@main.command(help="县级统计报表：各镇、村的在册人数、走访覆盖、信访办理和待处理冲突，以及超过 7 天未同步的站点。"
+                   "统计期间可为月、季度、年或日期范围，信访的未办结、超期按期末计算。--submit 将报表存档上报"
+                   "（不可更改）；已上报的期间再次生成时显示上报时的数字，并在旁边标出此后的变化。")
+@click.option("--period", default=None, metavar="PERIOD",
+              help="统计期间：2026-11（月）、2026-Q4（季度）、2026（年）或 2026-10-01..2026-11-30（默认本月）")
+@click.option("--month", default=None, metavar="YYYY-MM", help="统计月份（同 --period YYYY-MM）")
+@click.option("--submit", is_flag=True, help="上报：将此期报表存档（记下上报时间和填报人，存档后不可更改）")
+@click.option("--resubmit", is_flag=True, help="重新上报已上报的期间：另存为新版本，原版本保留")
+@click.option("--by", "by", default=None, metavar="NAME", help="填报人（默认为本机登录用户名）")
+@click.option("--archive", "list_archive", is_flag=True, help="列出已上报的报表（期间、版本、上报时间、填报人）")
 @click.option("--out", "out", default=None, metavar="FILE", help="写入 .xlsx 或 .csv 文件")
 @json_option
 @home_option
-def report(month: str | None, out: str | None, as_json: bool, home: str | None) -> None:
+def report(period: str | None, month: str | None, submit: bool, resubmit: bool, by: str | None, list_archive: bool,
+           out: str | None, as_json: bool, home: str | None) -> None:
+    import getpass
+
+    from sync.store import report_archive
+    from vetsync_cli.report_view import show_archive
+
+    if period and month:
+        raise CliError("--period 与 --month 只能用一个")
+    if list_archive and (submit or resubmit or period or month or out):
+        raise CliError("--archive 只列出已上报的报表，不能与其他选项同用")
     with open_hub(home) as (store, registry):
         county = store.meta("county") or ""
+        if list_archive:
+            entries = report_archive.submissions(store, county)
+            show_archive(entries, as_json=as_json)
+            return
         stations = [{"station": s["station"], "last_sync": s["last_sync"]} for s in registry.stations()]
-        rep = build_report(store, county, month=month, today=_dt.date.today(), stations=stations)
-    show_report(rep, out=out, as_json=as_json)
+        rep = build_report(store, county, period=period or month or _dt.date.today(), today=_dt.date.today(),
+                           stations=stations)
+        archived = report_archive.latest(store, county, rep.period.label)
+        if submit or resubmit:
+            try:
+                who = by or getpass.getuser()
+            except (KeyError, OSError):
+                raise CliError("无法得知本机用户名：请用 --by 写明填报人") from None
+            at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            entry = report_archive.submit(store, county, rep.period.label, rep.to_dict(), by=who, at=at,
+                                          resubmit=resubmit)
+            click.echo(f"已上报并存档：{rep.period.title}（{rep.period.label}）第 {entry.version} 版，填报人 {who}",
+                       err=as_json or bool(out))
+            archived = None  # what was just archived is what is shown
+    show_report(rep, out=out, as_json=as_json, archived=archived)
 
 
 # --------------------------------------------------------------------------- backup, restore

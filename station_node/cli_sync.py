@@ -272,14 +272,22 @@ def register(main: click.Group) -> None:
         click.echo(f"县中心：{current['hub'] or '（离线）'}")
         click.echo(f"定期核对：每 {current['verify_every']} 次同步" if current["verify_every"] else "定期核对：不核对")
 
-    @main.command(help="本站范围的统计报表：在册人数、走访覆盖、信访办理和待处理冲突（与县级报表同一口径）。")
-    @click.option("--month", default=None, metavar="YYYY-MM", help="统计月份（默认本月）")
+    @main.command(help="本站范围的统计报表：在册人数、走访覆盖、信访办理和待处理冲突（与县级报表同一口径）。"
+                       "统计期间可为月、季度、年或日期范围，信访的未办结、超期按期末计算。")
+    @click.option("--period", default=None, metavar="PERIOD",
+                  help="统计期间：2026-11（月）、2026-Q4（季度）、2026（年）或 2026-10-01..2026-11-30（默认本月）")
+    @click.option("--month", default=None, metavar="YYYY-MM", help="统计月份（同 --period YYYY-MM）")
     @click.option("--out", "out", default=None, metavar="FILE", help="写入 .xlsx 或 .csv 文件")
     @json_option
     @home_option
-    def report(month: str | None, out: str | None, as_json: bool, home: str | None) -> None:
+    def report(period: str | None, month: str | None, out: str | None, as_json: bool, home: str | None) -> None:
+        from vetsync_cli import CliError
+
+        if period and month:
+            raise CliError("--period 与 --month 只能用一个")
         with open_station(home) as store:
-            rep = build_report(store, store.meta("scope"), month=month, today=dt.date.today())
+            rep = build_report(store, store.meta("scope"), period=period or month or dt.date.today(),
+                               today=dt.date.today())
         show_report(rep, out=out, as_json=as_json)
 
     from station_node.cli_web import listen_options

@@ -22,26 +22,39 @@ Figures (all over live rows, ``deleted IS NOT 1``):
   and 已故 are off file; split by category (a column per
   ``ENUMS["category"]`` code, 未分类 for none or an unknown code);
 - 走访覆盖 ``visited``: on-file veterans with at least one visit of any kind
-  whose ``visited_on`` falls in ``month``, counted at the veteran's area;
+  whose ``visited_on`` falls in the period, counted at the veteran's area;
   ``visit_coverage_pct`` = visited / on file × 100, one decimal (``None``
   with nobody on file);
-- 信访: ``petitions_received`` (``received_on`` in ``month``); the rest are
-  the state as of ``today``, from :func:`veterans.petition.fold_events` (the
+- 信访: ``petitions_received`` (``received_on`` in the period); the rest are
+  the state as of the period's end (``as_of``), from :func:`veterans.petition.fold_events` (the
   one function every petition view calls: it orders each petition's
   events by version, not by this store's ``seq``, and folds them):
   ``petitions_open`` (``state.is_open``: status not closed / not_accepted /
   escalated, including a petition with no event yet), ``petitions_closed``
   (status closed), ``petitions_closed_in_month`` (closed on a day of
-  ``month``), ``petitions_overdue`` (``state.overdue``: open and past a
+  the period — the key keeps its name for any period), ``petitions_overdue`` (``state.overdue``: open and past a
   legal deadline — a case handed up or refused is no longer this office's
   clock);
 - ``conflicts_open``: conflicts with status ``open``, at their area.
+
+The period (:class:`Period`, :func:`parse_period`) is a month (``2026-11``), a
+quarter (``2026-Q4``), a year (``2026``) or a range of days
+(``2026-10-01..2026-11-30``). ``as_of`` is its last day, or ``today`` while the
+period is still running: the petitions are folded with ``today=as_of`` and
+only over what was known on that day — a petition received after ``as_of``
+is not counted, an event dated after it is left out of the fold — so a past
+period's figures do not move as time passes, only when records dated inside
+it arrive or change (a station synced late). Veterans on file (their status
+has no date) and open conflicts are as of the making of the report.
 
 ``stale_stations`` lists the registered stations within the scope with no
 sync in the 7 days before ``today`` (never synced, or last sync more than
 7 days ago); a ``last_sync`` that cannot be read counts as stale.
 
-``to_dict()`` is the JSON contract (English keys, stable, additive);
+``to_dict()`` is the JSON contract (English keys, stable, additive; ``month``
+is the period's ``label``, ``YYYY-MM`` for a month as before; ``period``
+(``kind``, ``label``, ``first``, ``last``) and ``as_of`` are added when made
+with ``period=``, which the command lines always use);
 ``columns()`` and ``table_rows()`` feed :func:`veterans.tabular.write_table`
 with Chinese headings.
 """
@@ -50,21 +63,131 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from veterans.values import ENUMS, parse_month, validate_area
+from sync.engine.errors import ValidationError
+from veterans.values import ENUMS, parse_date, parse_month, to_half_width, validate_area
 from veterans.petition import fold_events
 from sync.store import queries
 from sync.engine.scope import AREA_LENGTHS, AREA_LEVELS
 from sync.store.queries import AnyStore
 
-__all__ = ["Report", "ReportRow", "StaleStation", "build_report", "STALE_DAYS", "LEVEL_LABELS"]
+__all__ = ["Report", "ReportRow", "StaleStation", "Period", "parse_period", "build_report", "report_from_dict", "FIGURES", "Change",
+           "compare", "STALE_DAYS", "LEVEL_LABELS"]
 
 STALE_DAYS = 7
 NO_CATEGORY = "none"
 LEVEL_LABELS = {"county": "县", "town": "镇（街道）", "village": "村（社区）"}
 _CATEGORY_KEYS = (*ENUMS["category"], NO_CATEGORY)
+_QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a report covers, ``first`` to ``last`` inclusive; ``kind`` is
+    ``month``, ``quarter``, ``year`` or ``range``."""
+
+    kind: str
+    first: _dt.date
+    last: _dt.date
+
+    @property
+    def label(self) -> str:
+        """How it is typed (``2026-11``, ``2026-Q4``, ``2026``, ``2026-10-01..2026-11-30``): the archive's key."""
+        f = self.first
+        if self.kind == "month":
+            return f"{f.year:04d}-{f.month:02d}"
+        if self.kind == "quarter":
+            return f"{f.year:04d}-Q{(f.month - 1) // 3 + 1}"
+        if self.kind == "year":
+            return f"{f.year:04d}"
+        return f"{f.isoformat()}..{self.last.isoformat()}"
+
+    @property
+    def title(self) -> str:
+        """In Chinese: 2026年11月, 2026年第四季度, 2026年, 2026-10-01至2026-11-30."""
+        f = self.first
+        if self.kind == "month":
+            return f"{f.year}年{f.month}月"
+        if self.kind == "quarter":
+            return f"{f.year}年第{_QUARTER_NAMES[(f.month - 1) // 3 + 1]}季度"
+        if self.kind == "year":
+            return f"{f.year}年"
+        return f"{f.isoformat()}至{self.last.isoformat()}"
+
+    @property
+    def word(self) -> str:
+        """本月, 本季度, 本年, 本期 (the column headings)."""
+        return {"month": "本月", "quarter": "本季度", "year": "本年"}.get(self.kind, "本期")
+
+    def as_of(self, today: _dt.date) -> _dt.date:
+        """The day the figures are taken on: the period's last day, or ``today`` while it runs."""
+        return min(self.last, today)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "label": self.label, "first": self.first.isoformat(), "last": self.last.isoformat()}
+
+
+_YEAR = re.compile(r"(\d{4})年?")
+_QUARTER = re.compile(r"(\d{4})\s*-?\s*[Qq]([1-4])")
+_RANGE = re.compile(r"(.+?)\s*(?:\.\.|至|~)\s*(.+)")
+
+
+def _month_period(month: str) -> Period:
+    year, mon = int(month[:4]), int(month[5:7])
+    nxt = _dt.date(year + 1, 1, 1) if mon == 12 else _dt.date(year, mon + 1, 1)
+    return Period("month", _dt.date(year, mon, 1), nxt - _dt.timedelta(days=1))
+
+
+def parse_period(text: Any) -> Period:
+    """A period as typed: ``2026-11`` (or any way :func:`~veterans.values.parse_month` reads a
+    month), ``2026-Q4``, ``2026``, ``2026-10-01..2026-11-30`` (also ``至``); a
+    :class:`datetime.date` is its month. ValidationError otherwise (one Chinese line)."""
+    if isinstance(text, Period):
+        return text
+    if isinstance(text, _dt.date):
+        return _month_period(parse_month(text))
+    raw = to_half_width("" if text is None else str(text)).strip()
+    hint = "格式如 2026-11（月）、2026-Q4（季度）、2026（年）或 2026-10-01..2026-11-30（日期范围）"
+    if m := _QUARTER.fullmatch(raw):
+        year, q = int(m.group(1)), int(m.group(2))
+        last = _dt.date(year + 1, 1, 1) if q == 4 else _dt.date(year, 3 * q + 1, 1)
+        return _check_years(Period("quarter", _dt.date(year, 3 * q - 2, 1), last - _dt.timedelta(days=1)), raw, hint)
+    if m := _YEAR.fullmatch(raw):
+        year = int(m.group(1))
+        return _check_years(Period("year", _dt.date(year, 1, 1), _dt.date(year, 12, 31)), raw, hint)
+    if m := _RANGE.fullmatch(raw):
+        first = _dt.date.fromisoformat(parse_date(m.group(1), field_label="起始日期"))
+        last = _dt.date.fromisoformat(parse_date(m.group(2), field_label="截止日期"))
+        if last < first:
+            raise ValidationError(f"统计期间 {raw} 的截止日期早于起始日期", hint=hint)
+        return Period("range", first, last)
+    try:
+        return _month_period(parse_month(raw, field_label="统计期间"))
+    except ValidationError:
+        raise ValidationError(f"统计期间 {raw or '（空）'} 无效", hint=hint) from None
+
+
+def _check_years(period: Period, raw: str, hint: str) -> Period:
+    if not 1900 <= period.first.year <= 2100:
+        raise ValidationError(f"统计期间 {raw} 的年份无效", hint=hint)
+    return period
+
+
+#: The figures of a row that an archived report is compared on, with their Chinese names.
+FIGURES = {
+    "veterans_on_file": "在册人数",
+    "visited": "走访覆盖人数",
+    "visit_coverage_pct": "走访覆盖率",
+    "petitions_received": "收到信访",
+    "petitions_open": "未办结信访",
+    "petitions_closed": "已办结信访",
+    "petitions_closed_in_month": "期内办结信访",
+    "petitions_overdue": "超期信访",
+    "conflicts_open": "待处理冲突",
+}
 
 
 @dataclass
@@ -135,14 +258,25 @@ class StaleStation:
 
 @dataclass
 class Report:
-    """A scope's report for one month; see the module docstring for the figures."""
+    """A scope's report for one period; see the module docstring for the figures."""
 
     scope: str
-    month: str
+    month: str  # the period's label (YYYY-MM for a month)
     today: _dt.date
     generated_at: str
     rows: list[ReportRow]
     stale_stations: list[StaleStation]
+    period: Period | None = None
+    as_of: _dt.date | None = None
+    #: Made with ``period=``: petitions as of ``as_of`` (the JSON then has ``period`` and ``as_of``);
+    #: False for the pages' ``month=`` (as of ``today``, the JSON as it always was).
+    dated: bool = False
+
+    def __post_init__(self) -> None:
+        if self.period is None:
+            self.period = parse_period(self.month)
+        if self.as_of is None:
+            self.as_of = self.period.as_of(self.today)
 
     @property
     def total(self) -> ReportRow:
@@ -161,14 +295,16 @@ class Report:
             "categories": [{"code": c, "label": _category_label(c)} for c in _CATEGORY_KEYS],
             "rows": [r.to_dict() for r in self.rows],
             "stale_stations": [s.to_dict() for s in self.stale_stations],
+            **({"period": self.period.to_dict(), "as_of": self.as_of.isoformat()} if self.dated else {}),
         }
 
     def to_json(self, **kw: Any) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kw)
 
     @staticmethod
-    def columns() -> list[tuple[str, str]]:
-        """``(key, Chinese heading)`` of the table and Excel output, in order."""
+    def columns(word: str = "本月") -> list[tuple[str, str]]:
+        """``(key, Chinese heading)`` of the table and Excel output, in order; ``word``
+        names the period in the headings (:meth:`period_columns`: 本月/本季度/本年/本期)."""
         return [
             ("area", "区划代码"),
             ("level", "层级"),
@@ -176,13 +312,17 @@ class Report:
             *((f"category_{c}", _category_label(c)) for c in _CATEGORY_KEYS),
             ("visited", "走访覆盖人数"),
             ("visit_coverage_pct", "走访覆盖率"),
-            ("petitions_received", "本月收到信访"),
+            ("petitions_received", f"{word}收到信访"),
             ("petitions_open", "未办结信访"),
             ("petitions_closed", "已办结信访"),
-            ("petitions_closed_in_month", "本月办结信访"),
+            ("petitions_closed_in_month", f"{word}办结信访"),
             ("petitions_overdue", "超期信访"),
             ("conflicts_open", "待处理冲突"),
         ]
+
+    def period_columns(self) -> list[tuple[str, str]]:
+        """:meth:`columns` with this report's period in the headings."""
+        return self.columns(self.period.word)
 
     def table_rows(self) -> list[dict[str, Any]]:
         return [r.table_row() for r in self.rows]
@@ -204,17 +344,75 @@ class Report:
 
 
 def _category_label(code: str) -> str:
-    return "未分类" if code == NO_CATEGORY else ENUMS["category"][code]
+    return "未分类" if code == NO_CATEGORY else ENUMS["category"].get(code, code)
+
+
+def report_from_dict(data: dict[str, Any]) -> Report:
+    """A report again from its JSON contract (an archived one: its rows and stale stations as they were)."""
+    keys = set(ReportRow.__dataclass_fields__)
+    rows = []
+    for r in data.get("rows", ()):
+        row = ReportRow(**{k: v for k, v in r.items() if k in keys and k != "by_category"})
+        row.by_category.update(r.get("by_category") or {})
+        rows.append(row)
+    stale = [StaleStation(s["station"], s.get("last_sync"), s.get("days_since_sync")) for s in data.get("stale_stations", ())]
+    period = parse_period(data["period"]["label"]) if data.get("period") else parse_period(data["month"])
+    as_of = _dt.date.fromisoformat(data["as_of"]) if data.get("as_of") else None
+    return Report(data["scope"], data["month"], _dt.date.fromisoformat(data["today"]), data["generated_at"], rows, stale,
+                  period, as_of, dated="as_of" in data)
+
+
+# --------------------------------------------------------------------------- an archived report made again
+
+
+@dataclass(frozen=True)
+class Change:
+    """A figure of one area that differs between the archived report and the report made now."""
+
+    area: str
+    name: str
+    figure: str  # a key of FIGURES, or category_<code>
+    label: str
+    archived: Any
+    now: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"area": self.area, "name": self.name, "figure": self.figure, "label": self.label,
+                "archived": self.archived, "now": self.now}
+
+
+def _figures_of(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None:
+        return {}
+    out = {k: row.get(k) for k in FIGURES}
+    out.update({f"category_{c}": n for c, n in (row.get("by_category") or {}).items()})
+    return out
+
+
+def compare(archived: dict[str, Any], now: Report) -> list[Change]:
+    """Per area and figure, what differs between ``archived`` (a report's JSON as submitted)
+    and ``now`` (the same scope and period made again): records synced late but dated
+    inside the period, records changed or deleted since. An area in only one of them
+    counts as all zeros (no coverage) in the other. In the order of ``now``'s rows,
+    then the areas only the archive has."""
+    before = {r["area"]: r for r in archived.get("rows", ())}
+    after = {r.area: r.to_dict() for r in now.rows}
+    order = [*after, *(a for a in before if a not in after)]
+    labels = {**FIGURES, **{f"category_{c}": f"在册人数（{_category_label(c)}）" for c in _CATEGORY_KEYS}}
+    out = []
+    for area in order:
+        old, new = _figures_of(before.get(area)), _figures_of(after.get(area))
+        row = after.get(area) or before.get(area) or {}
+        name = "合计" if row.get("total") else str(row.get("name") or area)
+        for key in dict.fromkeys([*old, *new]):
+            default = None if key == "visit_coverage_pct" else 0
+            a, b = old.get(key, default), new.get(key, default)
+            if a != b:
+                out.append(Change(area, name, key, labels.get(key, key), a, b))
+    return out
 
 
 # --------------------------------------------------------------------------- building
-
-
-def _month_bounds(month: str) -> tuple[str, str]:
-    """``[first day, first day of next month)`` as ISO strings (dates are stored ``YYYY-MM-DD``)."""
-    year, mon = int(month[:4]), int(month[5:7])
-    nxt = (year + 1, 1) if mon == 12 else (year, mon + 1)
-    return f"{year:04d}-{mon:02d}-01", f"{nxt[0]:04d}-{nxt[1]:02d}-01"
 
 
 class _Rows:
@@ -275,19 +473,29 @@ def build_report(
     scope: str,
     *,
     month: str | None = None,
+    period: "str | Period | None" = None,
     today: _dt.date,
     stations: list[dict] | None = None,
     generated_at: _dt.datetime | None = None,
 ) -> "Report":
-    """Compute the report of ``scope`` for ``month`` (``YYYY-MM``; default: the month of ``today``).
+    """Compute the report of ``scope`` for ``period`` (see :func:`parse_period`), its
+    petitions as of the period's end (:meth:`Period.as_of`).
 
+    ``month`` (``YYYY-MM``), the keyword of the pages, is kept as it was: the month's
+    report with the petitions as of ``today``; with neither, the month of ``today``.
     ``stations`` is the hub's registry, ``[{"station": code, "last_sync": ISO or None}]``.
-    Raises :class:`~sync.engine.errors.ValidationError` for a malformed scope or month.
+    Raises :class:`~sync.engine.errors.ValidationError` for a malformed scope, month or period.
     Reads in a single read transaction, so the figures are one consistent snapshot.
     """
     scope = validate_area(scope)
-    month = parse_month(month if month is not None else today)
-    first, after = _month_bounds(month)
+    if period is not None:
+        per = parse_period(period)
+        as_of = per.as_of(today)
+        cutoff: str | None = as_of.isoformat()  # what was known on that day
+    else:
+        per = _month_period(parse_month(month if month is not None else today))
+        as_of, cutoff = today, None
+    first, after = per.first.isoformat(), (per.last + _dt.timedelta(days=1)).isoformat()
     rows = _Rows(scope)
     with store.transaction("DEFERRED"):
         # veterans on file, by category
@@ -302,7 +510,7 @@ def build_report(
             for row in targets:
                 row.veterans_on_file += 1
                 row.by_category[cat] += 1
-        # visit coverage: distinct veterans visited in the month, at the veteran's area
+        # visit coverage: distinct veterans visited in the period, at the veteran's area
         for vid in queries.visited_between(store, first, after):
             for row in on_file.get(vid, ()):
                 row.visited += 1
@@ -311,14 +519,18 @@ def build_report(
         petitions = {
             pid: {"area": area, "received_on": received_on}
             for pid, area, received_on in queries.petitions_in(store, scope)
+            if cutoff is None or not received_on or str(received_on) <= cutoff
         }
         events: dict[str, list] = {pid: [] for pid in petitions}
         for ev in queries.events_of(store):
             of = events.get(ev.values.get("petition_id"))
-            if of is not None:  # an event of a petition in the scope
-                of.append(ev)
+            if of is None:  # not an event of a petition in the scope
+                continue
+            if cutoff is not None and str(ev.values.get("at") or "") > cutoff:
+                continue  # dated after the period's end: not yet happened then
+            of.append(ev)
         for pid, petition in petitions.items():
-            _, state = fold_events(petition, events[pid], today=today)
+            _, state = fold_events(petition, events[pid], today=as_of)
             received = str(petition["received_on"] or "")
             closed_in_month = state.closed_on is not None and first <= state.closed_on.isoformat() < after
             for row in rows.touch(petition["area"]):
@@ -333,4 +545,4 @@ def build_report(
                 row.conflicts_open += n
     stale = _stale(stations, scope, today, rows)
     stamp = (generated_at or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
-    return Report(scope, month, today, stamp, rows.ordered(), stale)
+    return Report(scope, per.label, today, stamp, rows.ordered(), stale, per, as_of, dated=cutoff is not None)
