@@ -432,6 +432,8 @@ def report(period: str | None, month: str | None, submit: bool, resubmit: bool, 
                                           resubmit=resubmit)
             click.echo(f"已上报并存档：{rep.period.title}（{rep.period.label}）第 {entry.version} 版，填报人 {who}",
                        err=as_json or bool(out))
+            if rep.as_of < rep.period.last:
+                click.echo(f"注意：本期尚未结束，上报的是截至 {rep.as_of.isoformat()} 的数字", err=True)
             archived = None  # what was just archived is what is shown
     show_report(rep, out=out, as_json=as_json, archived=archived)
 

@@ -172,7 +172,7 @@ def test_the_archived_figures_stay_and_the_changes_are_shown_beside_them(county,
 
     human = ok(home, "report", "--period", P)
     assert "此期报表已上报（第 1 版" in human and "张科长" in human
-    assert "2 → 1" in human and "50.0% → 100.0%" in human and "上报后的变化（19 项" in human
+    assert "2 → 1" in human and "50.0% → 100.0%" in human and "上报后的变化（19 项）" in human
 
     out = tmp_path / "again.xlsx"
     ok(home, "report", "--period", P, "--out", str(out))
@@ -228,6 +228,10 @@ def test_submit_takes_the_os_user_and_options_that_do_not_go_together(county, mo
     monkeypatch.setattr("getpass.getuser", lambda: "clerk7")
     ok(home, "report", "--period", P, "--submit")
     assert ok_json(home, "report", "--archive")[0]["submitted_by"] == "clerk7"
+    running = f"{day(1)}..{(TODAY + dt.timedelta(days=1)).isoformat()}"
+    result = run(home, "report", "--period", running, "--submit", "--by", "张科长")
+    assert result.exit_code == 0 and f"本期尚未结束，上报的是截至 {TODAY.isoformat()} 的数字" in result.stderr
+    assert [e["period"] for e in ok_json(home, "report", "--archive")] == [P, running]
     for args in (("--period", P, "--month", P), ("--archive", "--period", P)):
         result = run(home, "report", *args)
         assert result.exit_code == 1 and result.stderr.startswith("错误："), result.stderr

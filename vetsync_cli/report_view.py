@@ -59,6 +59,8 @@ def show_report(rep: Report, *, out: str | None = None, as_json: bool = False, a
         meta = archived.meta()
         click.echo(f"此期报表已上报（第 {meta['version']} 版，{local_time(meta['submitted_at'])}，填报人 "
                    f"{meta['submitted_by']}）：下表为上报时的数字" + ("，有变化处以“上报时 → 现在”标出" if changes else "，至今无变化"))
+        if shown.as_of != rep.as_of:
+            click.echo(f"注意：上报时统计截至 {shown.as_of.isoformat()}，现在截至 {rep.as_of.isoformat()}（上报时本期尚未结束）")
         rows = _marked(rows, changes)
         title += f"（已上报第 {meta['version']} 版）"
     print_table(figures, rows, title=title, no_wrap=("area",))
@@ -67,9 +69,14 @@ def show_report(rep: Report, *, out: str | None = None, as_json: bool = False, a
         print_table(shown.stale_columns(), shown.stale_rows(), title="超过 7 天未同步的站点", empty="无",
                     no_wrap=("station",))
     if changes:
-        print_table((("area", "区划代码"), ("name", "名称"), ("label", "项目"), ("archived", "上报时"), ("now", "现在")),
-                    [c.to_dict() for c in changes], title=f"上报后的变化（{len(changes)} 项：迟到同步或事后修改的、日期在本期内的记录）",
-                    no_wrap=("area",))
+        named = any(c.name not in (c.area, "合计") for c in changes)
+        columns = (("area", "区划代码"), *((("name", "名称"),) if named else ()), ("label", "项目"),
+                   ("archived", "上报时"), ("now", "现在"))
+        shown_changes = [{**c.to_dict(), "archived": _cell(c.archived, c.figure == "visit_coverage_pct"),
+                          "now": _cell(c.now, c.figure == "visit_coverage_pct"),
+                          "area": f"{c.area}（合计）" if c.name == "合计" and not named else c.area} for c in changes]
+        print_table(columns, shown_changes, title=f"上报后的变化（{len(changes)} 项）", no_wrap=("area",))
+        click.echo("变化来自上报后才同步到的、或上报后修改的、日期在本期内的记录；上报存档的数字不变。")
 
 
 def _cell(value: Any, pct: bool) -> str:
@@ -97,7 +104,9 @@ def show_archive(entries: list, *, as_json: bool = False) -> None:
     if as_json:
         emit_json([e.meta() for e in entries])
         return
-    rows = [{**e.meta(), "submitted_at": local_time(e.submitted_at)} for e in entries]
+    rows = [{**e.meta(), "submitted_at": local_time(e.submitted_at),
+             "generated_at": local_time(e.report.get("generated_at")) if e.report.get("generated_at") else None}
+            for e in entries]
     print_table((("scope", "范围"), ("period", "统计期间"), ("version", "版本"), ("submitted_at", "上报时间"),
                  ("submitted_by", "填报人"), ("generated_at", "生成时间")), rows, title="已上报的报表",
                 empty="还没有上报过报表", no_wrap=("period", "submitted_at"))
