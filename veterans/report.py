@@ -519,14 +519,14 @@ def build_report(
         petitions = {
             pid: {"area": area, "received_on": received_on}
             for pid, area, received_on in queries.petitions_in(store, scope)
-            if cutoff is None or not received_on or str(received_on) <= cutoff
+            if cutoff is None or not received_on or str(received_on)[:10] <= cutoff
         }
         events: dict[str, list] = {pid: [] for pid in petitions}
         for ev in queries.events_of(store):
             of = events.get(ev.values.get("petition_id"))
             if of is None:  # not an event of a petition in the scope
                 continue
-            if cutoff is not None and str(ev.values.get("at") or "") > cutoff:
+            if cutoff is not None and str(ev.values.get("at") or "")[:10] > cutoff:
                 continue  # dated after the period's end: not yet happened then
             of.append(ev)
         for pid, petition in petitions.items():
