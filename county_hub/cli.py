@@ -410,6 +410,8 @@ def report(period: str | None, month: str | None, submit: bool, resubmit: bool, 
 
     if period and month:
         raise CliError("--period 与 --month 只能用一个")
+    if by is not None and not (submit or resubmit):
+        raise CliError("--by 只用于 --submit 或 --resubmit（写明填报人）")
     if list_archive and (submit or resubmit or period or month or out):
         raise CliError("--archive 只列出已上报的报表，不能与其他选项同用")
     with open_hub(home) as (store, registry):

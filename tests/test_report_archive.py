@@ -232,6 +232,6 @@ def test_submit_takes_the_os_user_and_options_that_do_not_go_together(county, mo
     result = run(home, "report", "--period", running, "--submit", "--by", "张科长")
     assert result.exit_code == 0 and f"本期尚未结束，上报的是截至 {TODAY.isoformat()} 的数字" in result.stderr
     assert [e["period"] for e in ok_json(home, "report", "--archive")] == [P, running]
-    for args in (("--period", P, "--month", P), ("--archive", "--period", P)):
+    for args in (("--period", P, "--month", P), ("--archive", "--period", P), ("--period", P, "--by", "张科长")):
         result = run(home, "report", *args)
         assert result.exit_code == 1 and result.stderr.startswith("错误："), result.stderr
