@@ -80,6 +80,7 @@ def deadline_json(d: Deadline | None) -> dict | None:
         "overdue": d.overdue,
         "late": d.late,
         "window": d.window,
+        "upper": d.upper,
     }
 
 
@@ -91,6 +92,11 @@ def petition_json(pet: dict, state: PetitionState, events: list[dict] | None = N
         "status_label": state.status_label,
         "overdue": state.overdue,
         "next_deadline": deadline_json(state.next_due),
+        "method": state.method,
+        "extension_days": state.extension_days,
+        "served_on": state.served_on.isoformat() if state.served_on else None,
+        "rechecked": state.rechecked,
+        "repeat_of": state.repeat_of,
     }
     if events is not None:
         out["deadlines"] = [deadline_json(d) for d in state.deadlines]
@@ -107,6 +113,8 @@ def deadline_text(d: Deadline) -> str:
         return "已超期"
     if d.window:
         return "申请期已过" if d.due < _dt.date.today() else "申请期内"
+    if d.upper:  # 复查/复核答复: the organ one level up's limit (Arts. 35–36)
+        return "上级机关期限已过" if d.due < _dt.date.today() else "上级机关办理中"
     return "未到期"
 
 
@@ -122,6 +130,22 @@ def print_deadlines(state: PetitionState) -> None:
     console().print(out)
 
 
+def event_detail(e: dict) -> str | None:
+    """An event's 处理方式, days, approver and 送达/告知 date, in one line (or None)."""
+    from veterans import fields as F
+
+    parts = []
+    if e.get("method"):
+        parts.append(F.display_value("petition_events", "method", e["method"]))
+    if e.get("days") not in (None, ""):
+        parts.append(f"{e['days']}日")
+    if e.get("approver"):
+        parts.append(f"批准人：{e['approver']}")
+    if e.get("served_on"):
+        parts.append(f"送达/告知：{e['served_on']}")
+    return "；".join(str(p) for p in parts if p) or None
+
+
 def timeline_rows(events: list[dict]) -> list[dict]:
     """The petition's history as ``petition show`` prints it: one row per event
     (numbered from 1: what ``petition event --kind 更正 --of N`` takes), its
@@ -133,6 +157,7 @@ def timeline_rows(events: list[dict]) -> list[dict]:
     for n, e in enumerate(events, start=1):
         row = {"no": str(n), **{k: F.display_value("petition_events", k, e.get(k)) or None
                                 for k in ("at", "kind", "outcome", "actor", "note", "from_status")}}
+        row["detail"] = event_detail(e)
         if e.get("voided_by"):
             row["correction"] = f"已被第{number.get(e['voided_by'], '?')}条更正作废"
         elif e.get("voids"):
@@ -143,7 +168,8 @@ def timeline_rows(events: list[dict]) -> list[dict]:
     return rows
 
 
-_TIMELINE_COLUMNS = (("no", "序号"), ("at", "日期"), ("kind", "环节"), ("outcome", "答复意见"), ("actor", "经办人"),
+_TIMELINE_COLUMNS = (("no", "序号"), ("at", "日期"), ("kind", "环节"), ("outcome", "答复意见"),
+                     ("detail", "处理方式/天数/送达"), ("actor", "经办人"),
                      ("note", "说明"), ("from_status", "办理前状态"), ("correction", "更正"))
 
 

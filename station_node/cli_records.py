@@ -365,16 +365,22 @@ def petition_open(veteran_id, channel, summary, received, petitioner, area, clas
 @petition.command("event", help="登记信访办理环节（受理、转送/交办、答复、延期、复查申请……），按信访工作条例检查。"
                                 "REF：信访件的序号（上次列表中的）或编号。")
 @click.argument("petition_id", metavar="REF")
-@click.option("--kind", required=True, metavar="KIND", help="环节，如 受理、答复、延期、复查申请、办结")
+@click.option("--kind", required=True, metavar="KIND", help="环节，如 受理、告知、答复、送达、延期、复查申请、听证、办结")
 @click.option("--note", metavar="TEXT", default=None, help="说明（延期须写理由）")
-@click.option("--outcome", metavar="O", default=None, help="答复意见：支持、解释说明、不予支持")
+@click.option("--outcome", metavar="O", default=None, help="答复意见：支持、解释说明、不予支持（答复必填）")
+@click.option("--method", metavar="M", default=None,
+              help="受理的处理方式：信访处理意见书（默认，计 60 日办理期限）、建议意见类、检举控告类、诉讼仲裁复议等法定途径")
+@click.option("--days", metavar="N", default=None, help="延期的天数（1—30，必填）或听证所用天数")
+@click.option("--approver", metavar="NAME", default=None, help="延期的批准人（必填）")
+@click.option("--served", "served", metavar="D", default=None,
+              help="信访人收到书面告知/答复的日期（延期必填；复查、复核申请期限从此日起算）")
 @click.option("--date", metavar="D", default=None, help="日期（默认今天）")
 @click.option("--actor", metavar="NAME", default=None, help="经办人")
 @click.option("--of", "of", metavar="EVENT", default=None,
               help="更正时：要作废的环节（petition show 办理记录中的序号或环节编号）")
 @json_option
 @home_option
-def petition_event(petition_id, kind, note, outcome, date, actor, of, as_json, home):
+def petition_event(petition_id, kind, note, outcome, method, days, approver, served, date, actor, of, as_json, home):
     from station_node import cli_corrections, corrections
 
     if of is not None or corrections.is_correction(kind):
@@ -385,7 +391,7 @@ def petition_event(petition_id, kind, note, outcome, date, actor, of, as_json, h
     with open_station(home) as store, resolving(home):
         event, state = records.add_petition_event(
             store, lists.petition_ref(store, home, petition_id)["id"], kind, note=note, at=date, outcome=outcome,
-            actor=actor
+            actor=actor, method=method, days=days, approver=approver, served_on=served,
         )
     if as_json:
         emit_json(event)

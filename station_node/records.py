@@ -18,6 +18,7 @@ local re-stamp would only race with it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol
@@ -299,6 +300,7 @@ def open_petition(
         values["received_on"] = _today(today).isoformat()
     _require("petitions", values, ("petitioner", "area", "channel", "received_on", "summary"))
     _not_future("收到日期", values["received_on"], _today(today))
+    _check_petition_law(store, values)
     values["confidential"] = 1 if values.get("class") == "accusation" else (values.get("confidential") or 0)
     values["station"] = station_code(store)
     values = {k: v for k, v in values.items() if v is not None}
@@ -308,6 +310,39 @@ def open_petition(
         store.write("petitions", pid, values, create=True)
         store.write("petition_events", domain.new_id(), event, create=True)
     return store.get("petitions", pid)
+
+
+def _check_petition_law(store: Store, values: dict[str, Any]) -> None:
+    """信访工作条例 on a petition's own fields: at most five representatives of a
+    集体访 (Art. 20); the earlier petition of the same matter exists."""
+    reps = values.get("representatives")
+    if reps is not None and not 1 <= int(reps) <= petition_rules.COLLECTIVE_MAX:
+        raise ValidationError(f"代表人数 {reps} 无效：多人走访应推选代表，不超过 {petition_rules.COLLECTIVE_MAX} 人",
+                              hint="信访工作条例第二十条")
+    if values.get("group_size") is not None and int(values["group_size"]) < 1:
+        raise ValidationError(f"人数 {values['group_size']} 无效")
+    linked = values.get("linked_to")
+    if linked:
+        if _petition_or_none(store, linked) is None:
+            raise ValidationError(f"前次信访件 {linked} 不存在", hint="填写本站可见的信访件编号")
+
+
+def _petition_or_none(store: Store, petition_id: str) -> dict | None:
+    try:
+        return store.get("petitions", petition_id)
+    except NotFound:
+        return None
+
+
+def _repeat_of(store: Store, pet: dict, today: _dt.date) -> str | None:
+    """The earlier petition of the same matter (``linked_to``), when it was closed by
+    a 复核意见: the matter is not accepted again (Art. 36)."""
+    linked = pet.get("linked_to")
+    earlier = _petition_or_none(store, linked) if linked and linked != pet.get("id") else None
+    if earlier is None:
+        return None
+    _, state = petition_rules.fold_events(earlier, _stored_events(store, linked).get(linked, []), today=today)
+    return linked if state.rechecked else None
 
 
 def _stored_events(store: Store, petition_id: str | None = None) -> dict[str, list]:
@@ -329,6 +364,10 @@ def petition_detail(
     events, state = petition_rules.fold_events(
         pet, _stored_events(store, pet["id"]).get(pet["id"], []), today=_today(today)
     )
+    repeat = _repeat_of(store, pet, _today(today))
+    if repeat:
+        state = dataclasses.replace(state, repeat_of=repeat, anomalies=(
+            *state.anomalies, "同一事项已经复核终结，不再受理（信访工作条例第三十六条）"))
     return pet, events, state
 
 
@@ -341,6 +380,10 @@ def add_petition_event(
     at: Any = None,
     outcome: str | None = None,
     actor: str | None = None,
+    method: str | None = None,
+    days: Any = None,
+    approver: str | None = None,
+    served_on: Any = None,
     today: _dt.date | None = None,
 ) -> tuple[dict, petition_rules.PetitionState]:
     """Record a step in handling a petition; returns (event, state after it).
@@ -348,10 +391,17 @@ def add_petition_event(
     The step must be allowed from the derived current status (信访工作条例:
     e.g. no 复核申请 before a 复查意见, one 延期 only, which needs a reason).
     ``at`` defaults to today and may be neither in the future nor before
-    the petition was received. An outcome only goes with a reply or opinion.
+    the petition was received. An outcome only goes with a reply or opinion;
+    ``method`` (处理方式) with a 受理, ``days`` with a 延期 or 听证, ``approver`` with
+    a 延期, ``served_on`` (the day the petitioner received the notice or reply)
+    with a routing step, 延期, 答复, 复查意见 or 告知/送达. What each step must
+    carry is :func:`veterans.petition.check_event`'s.
     """
     pet, _, state = petition_detail(store, petition_id, today)
-    given = {"kind": kind, "at": at, "outcome": outcome, "actor": actor, "note": note}
+    given = {"kind": kind, "at": at, "outcome": outcome, "actor": actor, "note": note, "method": method,
+             "days": days, "approver": approver, "served_on": served_on}
+    given = {k: (v.strip() if isinstance(v, str) else v) for k, v in given.items()}
+    given = {k: v for k, v in given.items() if v not in (None, "")}
     values = _clean("petition_events", {k: v for k, v in given.items() if v is not None}, station_scope(store))
     _require("petition_events", values, ("kind",))
     if values.get("at") is None:
@@ -362,9 +412,22 @@ def add_petition_event(
     kind_code = values["kind"]
     if values.get("outcome") and kind_code not in _REPLY_KINDS:
         raise ValidationError(f"“{domain.label('event_kind', kind_code)}”不需要答复意见，只有答复、复查意见、复核意见有")
+    for name, kinds, what in (("method", {"accept"}, "处理方式只用于受理"),
+                              ("days", {"extend", "hearing"}, "天数只用于延期和听证"),
+                              ("approver", {"extend"}, "批准人只用于延期")):
+        if values.get(name) is not None and kind_code not in kinds:
+            raise ValidationError(f"“{domain.label('event_kind', kind_code)}”不需要此项：{what}")
+    if values.get("served_on"):
+        _not_future("送达/告知日期", values["served_on"], _today(today))
     if kind_code == "extend" and not values.get("note"):
         raise ValidationError("延期须说明理由", hint="用 --note 填写（信访工作条例第三十四条）")
-    petition_rules.check_event(state.status, kind_code, extended=state.extended)
+    if kind_code == "accept" and not values.get("method"):
+        # 处理方式 is recorded on every new 受理; not given, it is the one with the 60 days
+        # (a 信访处理意见书, Art. 31(6)): a default never hides a deadline.
+        values["method"] = petition_rules.OPINION
+    if kind_code == "accept" and state.repeat_of:
+        raise ValidationError("同一事项已经复核终结，不再受理", hint="信访工作条例第三十六条；可登记“不予受理”并告知信访人")
+    petition_rules.check_event(state.status, kind_code, extended=state.extended, state=state, values=values)
     values.update(petition_id=pet["id"], area=pet["area"], from_status=state.status)
     event = _put(store, "petition_events", domain.new_id(),
                  {k: v for k, v in values.items() if v is not None}, create=True)
@@ -619,7 +682,7 @@ def _earliest_due(pet: dict, events: list) -> str | None:
     _, state = petition_rules.fold_events(pet, events, today=_dt.date.min)
     if not state.is_open:
         return None
-    due = min((d.due for d in state.deadlines if not d.window and d.met_on is None), default=None)
+    due = min((d.due for d in state.deadlines if d.counts and d.met_on is None), default=None)
     return due.isoformat() if due else None
 
 

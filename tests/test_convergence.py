@@ -650,7 +650,8 @@ def test_a_petition_back_at_a_status_is_no_transition_conflict(tmp_path):
         vid = records.add_veteran(va, {"id_number": id_number(1), "name": "张三", "area": VILLAGE_A})["id"]
         pid = records.open_petition(va, channel="visit", summary="反映事项", veteran_id=vid)["id"]
         for kind in ("escalate", "forward", "escalate", "reply"):  # 上报, 转送, 上报 again, 答复: one clerk, in turn
-            records.add_petition_event(va, pid, kind)
+            # a 答复 states its outcome (信访工作条例 Art. 32, issue 14)
+            records.add_petition_event(va, pid, kind, outcome="support" if kind == "reply" else None)
             net.sync("va")
         assert net.hub.select("conflicts") == []
     finally:

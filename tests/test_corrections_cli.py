@@ -191,7 +191,9 @@ def _handled(home: Path) -> tuple[str, str]:
     """A petition received 03-01, accepted 03-05 (the wrong step), extended, replied."""
     pid = open_petition(home, add_veteran(home), "2024-03-01")
     event(home, pid, "受理", "2024-03-05")
-    event(home, pid, "延期", "2024-04-20", "--note", "情况复杂")
+    # a 延期 carries its days, approver and the day the petitioner was told (Art. 34, issue 14)
+    event(home, pid, "延期", "2024-04-20", "--note", "情况复杂", "--days", "30", "--approver", "局长",
+          "--served", "2024-04-20")
     event(home, pid, "答复", "2024-05-10", "--outcome", "支持")
     return pid, show(home, pid)["events"][1]["id"]
 
@@ -209,10 +211,11 @@ def test_a_correction_voids_a_step_and_the_history_keeps_both(village):
     assert after["events"][1]["voided_by"] == cid and after["events"][4]["voids"] == accept
     assert after["events"][4]["note"] == "受理登记错了" and after["events"][4]["from_status"] == "replied"
     assert [e["voided_by"] for e in after["events"] if e["id"] != accept] == [None] * 4
-    # no acceptance: no handling deadline, and the reply meets the 15-day notice late
+    # no acceptance: no handling deadline; a reply is no written notice (Arts. 22–23, issue 14),
+    # so the 15-day notice stays unmet
     assert {d["what"] for d in after["deadlines"]} == {"受理告知期限", "复查申请期限"}
     notice = next(d for d in after["deadlines"] if d["what"] == "受理告知期限")
-    assert notice["met_on"] == "2024-05-10" and notice["late"]
+    assert notice["met_on"] is None and notice["overdue"]
     assert "第3条事件：当前状态“已登记”不能登记“延期”，已跳过" in after["anomalies"]
     text = ok(village, "petition", "show", pid)
     assert "已被第5条更正作废" in text and "作废第2条" in text and "序号" in text
@@ -227,10 +230,14 @@ def test_a_correction_by_event_id_and_its_json(village):
 
 def test_a_wrong_close_is_voided_and_the_case_is_open_again(village):
     pid = open_petition(village, add_veteran(village), later(-10))
-    event(village, pid, "受理", later(-9))
+    event(village, pid, "受理", later(-9), "--served", later(-9))
+    # 办结 comes after a 答复 (Art. 32, issue 14): void the 答复 and the 办结 both leave the
+    # case open again, its 60 days running
+    event(village, pid, "答复", later(-3), "--outcome", "支持")
     event(village, pid, "办结", later(-2))
     assert show(village, pid)["status"] == "closed"
-    ok(village, "petition", "event", pid, "--kind", "更正", "--of", "3", "--note", "尚未办结")
+    ok(village, "petition", "event", pid, "--kind", "更正", "--of", "4", "--note", "尚未办结")
+    ok(village, "petition", "event", pid, "--kind", "更正", "--of", "3", "--note", "尚未答复")
     shown = show(village, pid)
     assert shown["status"] == "accepted" and shown["next_deadline"]["what"] == "办理期限"
     assert shown["next_deadline"]["due"] == later(-9 + 60)
@@ -261,6 +268,7 @@ def test_correction_refusals(village):
 
 def test_the_station_report_follows_the_corrected_log(village):
     pid = open_petition(village, add_veteran(village), later(-10))
+    event(village, pid, "答复", later(-6), "--outcome", "支持")  # 办结 after a 答复 (Art. 32, issue 14)
     event(village, pid, "办结", later(-5))
     month = TODAY.strftime("%Y-%m")
 
@@ -269,7 +277,7 @@ def test_the_station_report_follows_the_corrected_log(village):
         return next(r for r in report["rows"] if r["area"] == VILLAGE)
 
     assert (total()["petitions_open"], total()["petitions_closed"]) == (0, 1)
-    ok(village, "petition", "event", pid, "--kind", "更正", "--of", "2", "--note", "误点办结")
+    ok(village, "petition", "event", pid, "--kind", "更正", "--of", "3", "--note", "误点办结")
     after = total()
     assert (after["petitions_open"], after["petitions_closed"], after["petitions_closed_in_month"]) == (1, 0, 0)
 

@@ -336,7 +336,8 @@ def test_the_due_date_cache_follows_events_and_rules(town, people):
     pid = ok(town, "petition", "open", "--veteran", "李四", "--channel", "走访", "--summary", "反映优抚金问题",
              "--received", days_ago(20)).strip()
     assert [p["id"] for p in ok_json(town, "petition", "list", "--overdue")] == [pid]
-    ok(town, "petition", "event", pid, "--kind", "受理", "--date", days_ago(10))
+    # accepted with the written notice (Arts. 22–23, issue 14: the notice meets the 15 days)
+    ok(town, "petition", "event", pid, "--kind", "受理", "--date", days_ago(10), "--served", days_ago(10))
     assert ok_json(town, "petition", "list", "--overdue") == []
     with _store(town) as store:
         assert duecache.fresh(store, records._fold_rules())

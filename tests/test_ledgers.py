@@ -54,7 +54,8 @@ def fill(store) -> dict[str, str]:
     records.add_petition_event(store, p1["id"], "办结", at="2024-02-20")
     p2 = records.open_petition(store, channel="电话", summary="道路维修", received="2024-03-01", petitioner="赵某",
                                area=VILLAGE2, fields={"group_size": "3", "handler": "钱干事"})
-    records.add_petition_event(store, p2["id"], "受理", at="2024-03-05")
+    # accepted with the written notice given that day (Arts. 22–23, issue 14)
+    records.add_petition_event(store, p2["id"], "受理", at="2024-03-05", served_on="2024-03-05")
     records.open_petition(store, veteran_id=li["id"], channel="书信", summary="反映村干部问题", received="2024-02-10",
                           class_="检举控告类")
     return {"zhang": zhang["id"], "li": li["id"], "p1": p1["id"], "p2": p2["id"]}

@@ -100,15 +100,16 @@ def test_invalid_transitions(status, kind, message):
 
 
 def test_nothing_after_closed_but_a_correction():
-    assert allowed_kinds("closed") == ["correct"]  # a wrong 办结 can be voided
+    # A wrong 办结 can be voided; the 复核意见 that closed a case is still served (送达, Art. 36).
+    assert allowed_kinds("closed") == ["correct", "serve"]
     for kind in ENUMS["event_kind"]:
-        if kind == "correct":
+        if kind in ("correct", "serve"):
             continue
         with pytest.raises(ValidationError):
             next_status("closed", kind)
     with pytest.raises(ValidationError) as err:
         next_status("closed", "close")
-    assert str(err.value).endswith("（可登记：更正）")
+    assert str(err.value).endswith("（可登记：更正、送达）")
 
 
 def test_bad_status_or_kind():
@@ -121,8 +122,9 @@ def test_bad_status_or_kind():
 def test_allowed_kinds():
     assert allowed_kinds(None) == ["register"]
     assert allowed_kinds("") == ["register"]
-    assert allowed_kinds("accepted") == ["extend", "reply", "mediate", "close", "escalate", "correct"]
-    assert allowed_kinds("replied") == ["review_request", "mediate", "close", "escalate", "correct"]
+    assert allowed_kinds("accepted") == ["extend", "reply", "mediate", "close", "escalate", "correct", "notify"]
+    assert allowed_kinds("replied") == ["review_request", "mediate", "close", "escalate", "correct", "notify",
+                                        "serve"]
     for status in ENUMS["petition_status"]:
         for kind in allowed_kinds(status):
             next_status(status, kind)  # does not raise
@@ -149,15 +151,20 @@ def test_notice_deadline_day_15_not_overdue_day_16_overdue():
     assert by_what(on_16)["受理告知期限"].overdue and on_16.overdue
 
 
-@pytest.mark.parametrize("kind", ["forward", "accept", "reject", "reply", "close", "escalate"])
-def test_notice_met_by_routing(kind):
-    state = derive(PETITION, [ev("register", "2024-03-01"), ev(kind, "2024-03-16")], today=D(2024, 12, 1))
+# Arts. 22–23 (changed with issue 14): the notice is a written 告知 to the petitioner, a 告知
+# event or the ``served_on`` of a routing event — no longer the routing itself.
+@pytest.mark.parametrize("kind", ["forward", "accept", "reject"])
+def test_notice_met_by_a_written_notice_art_22(kind):
+    state = derive(PETITION, [ev("register", "2024-03-01"), ev(kind, "2024-03-10", served_on="2024-03-16")],
+                   today=D(2024, 12, 1))
     notice = by_what(state)["受理告知期限"]
     assert notice.met_on == D(2024, 3, 16) and not notice.overdue and not notice.late
+    bare = derive(PETITION, [ev("register", "2024-03-01"), ev(kind, "2024-03-10")], today=D(2024, 3, 17))
+    assert by_what(bare)["受理告知期限"].met_on is None
 
 
 def test_notice_met_late_is_not_overdue_but_late():
-    state = derive(PETITION, [ev("register", "2024-03-01"), ev("forward", "2024-03-17")], today=D(2024, 3, 20))
+    state = derive(PETITION, [ev("register", "2024-03-01"), ev("notify", "2024-03-17")], today=D(2024, 3, 20))
     notice = by_what(state)["受理告知期限"]
     assert notice.late and not notice.overdue
 
@@ -176,7 +183,7 @@ def test_no_events_still_has_notice_deadline():
 
 
 def test_handling_deadline_60_days():
-    events = [ev("register", "2024-03-01"), ev("accept", "2024-03-05")]
+    events = [ev("register", "2024-03-01"), ev("notify", "2024-03-05"), ev("accept", "2024-03-05")]
     due = D(2024, 3, 5) + dt.timedelta(days=60)
     assert due == D(2024, 5, 4)
     state = derive(PETITION, events, today=due)
@@ -188,7 +195,7 @@ def test_handling_deadline_60_days():
 
 
 def test_extension_adds_at_most_30_days_once():
-    base = [ev("register", "2024-03-01"), ev("accept", "2024-03-05")]
+    base = [ev("register", "2024-03-01"), ev("notify", "2024-03-05"), ev("accept", "2024-03-05")]
     once = derive(PETITION, base + [ev("extend", "2024-04-20", note="情况复杂")], today=D(2024, 6, 3))
     assert once.extended and once.status == "accepted"
     assert by_what(once)["办理期限"].due == D(2024, 6, 3)
@@ -209,16 +216,18 @@ def test_extension_adds_at_most_30_days_once():
     assert any("再次延期" in a for a in twice.anomalies)
 
 
-def test_late_extension_is_noted():
+def test_late_extension_is_noted_and_not_applied():
+    # Art. 34 (changed with issue 14): an extension entered after the deadline does not hide the miss.
     events = [ev("register", "2024-03-01"), ev("accept", "2024-03-05"), ev("extend", "2024-05-10")]
     state = derive(PETITION, events, today=D(2024, 5, 10))
-    assert by_what(state)["办理期限"].due == D(2024, 6, 3)
-    assert any("原办理期限 2024-05-04 之后" in a for a in state.anomalies)
+    assert by_what(state)["办理期限"].due == D(2024, 5, 4) and by_what(state)["办理期限"].overdue
+    assert not state.extended
+    assert any("办理期限 2024-05-04 之后，不计" in a for a in state.anomalies)
 
 
 def test_reply_meets_handling_and_opens_review_window():
     events = [
-        ev("register", "2024-03-01"), ev("accept", "2024-03-05"),
+        ev("register", "2024-03-01"), ev("notify", "2024-03-05"), ev("accept", "2024-03-05"),
         ev("reply", "2024-04-01", outcome="explain"),
     ]
     state = derive(PETITION, events, today=D(2024, 5, 2))  # window lapsed on 5-01
@@ -235,7 +244,8 @@ def test_reply_meets_handling_and_opens_review_window():
 
 def test_review_and_recheck_deadlines():
     events = [
-        ev("register", "2024-03-01"), ev("accept", "2024-03-05"), ev("reply", "2024-04-01"),
+        ev("register", "2024-03-01"), ev("notify", "2024-03-02"), ev("accept", "2024-03-05"),
+        ev("reply", "2024-04-01", outcome="support"),
         ev("review_request", "2024-04-20"), ev("review_opinion", "2024-05-20"),
         ev("recheck_request", "2024-06-01"),
     ]
@@ -245,8 +255,9 @@ def test_review_and_recheck_deadlines():
     assert d["复查申请期限"].met_on == D(2024, 4, 20)
     assert d["复查答复期限"].due == D(2024, 5, 20) and d["复查答复期限"].met_on == D(2024, 5, 20)
     assert d["复核申请期限"].due == D(2024, 6, 19) and d["复核申请期限"].met_on == D(2024, 6, 1)
-    assert d["复核答复期限"].due == D(2024, 7, 1) and d["复核答复期限"].overdue
-    assert state.overdue and state.next_due == d["复核答复期限"]
+    # Arts. 35–36 (changed with issue 14): the answer limits are the upper organ's, never ours.
+    assert d["复核答复期限"].due == D(2024, 7, 1) and d["复核答复期限"].upper and not d["复核答复期限"].overdue
+    assert not state.overdue and state.next_due == d["复核答复期限"]
 
     closed = derive(PETITION, events + [ev("recheck_opinion", "2024-06-30")], today=D(2024, 12, 1))
     assert closed.status == "closed" and closed.closed_on == D(2024, 6, 30)
@@ -338,7 +349,7 @@ def test_derive_never_raises(events, received, today):
     assert state.status is None or state.status in ENUMS["petition_status"]
     for d in state.deadlines:
         assert not (d.window and d.overdue)
-        assert d.overdue == (not d.window and d.met_on is None and today > d.due)
+        assert d.overdue == (d.counts and d.met_on is None and today > d.due)
     handling = [d for d in state.deadlines if d.what == "办理期限"]
     if handling and state.accepted_on:
         assert handling[0].due - state.accepted_on <= dt.timedelta(days=90)
@@ -348,14 +359,19 @@ def test_derive_never_raises(events, received, today):
 @given(kinds=st.lists(st.sampled_from(list(ENUMS["event_kind"])), max_size=20))
 def test_derive_agrees_with_check_event(kinds):
     """Replaying only the events check_event accepts gives the same status and no anomalies."""
+    # What each step must carry (信访工作条例 Arts. 29–36), as a clerk gives it.
+    carry = {"accept": {"method": "opinion"}, "reply": {"outcome": "support"}, "hearing": {"days": 3},
+             "extend": {"days": 10, "approver": "局长", "served_on": "2024-03-01"}}
     status, extended, accepted = None, False, []
     for kind in kinds:
+        values = {"at": "2024-03-01", **carry.get(kind, {})}
         try:
-            status = check_event(status, kind, extended=extended)
+            status = check_event(status, kind, extended=extended,
+                                 state=derive(PETITION, accepted, today=D(2024, 3, 2)), values=values)
         except ValidationError:
             continue
         extended = extended or kind == "extend"
-        accepted.append(ev(kind, "2024-03-01"))
+        accepted.append(ev(kind, **values))
     state = derive(PETITION, accepted, today=D(2024, 3, 2))
     assert state.status == status
     assert state.extended == extended

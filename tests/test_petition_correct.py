@@ -61,7 +61,8 @@ def test_a_voided_acceptance_leaves_no_handling_deadline_and_skips_what_needed_i
     after = P.derive(PETITION, [*LOG, fix("e5", "e2")], today=TODAY)
     assert after.status == "replied" and after.accepted_on is None and not after.extended
     assert "办理期限" not in deadlines(after)
-    assert deadlines(after)["受理告知期限"].met_on == D(2024, 5, 20)  # the reply routes it, late
+    # Arts. 22–23 (issue 14): a reply is no notice; nothing in LOG is a written 告知.
+    assert deadlines(after)["受理告知期限"].met_on is None
     assert after.anomalies == ("第3条事件：当前状态“已登记”不能登记“延期”，已跳过",)
 
 
@@ -76,7 +77,9 @@ def test_a_voided_close_reopens_the_case_and_its_clock():
     assert P.derive(PETITION, log, today=TODAY).status == "closed"
     reopened = P.derive(PETITION, [*log, fix("e4", "e3")], today=TODAY)
     assert reopened.status == "accepted" and reopened.closed_on is None
-    assert reopened.overdue and reopened.next_due.what == "办理期限"
+    assert reopened.overdue and "办理期限" in {d.what for d in reopened.deadlines if d.overdue}
+    # Arts. 22–23 (issue 14): no written 告知 in this log, so the notice is the earliest unmet.
+    assert reopened.next_due.what == "受理告知期限"
 
 
 def test_the_step_recorded_again_after_the_void_counts():
@@ -402,7 +405,9 @@ def test_a_step_voided_while_another_station_adds_a_later_one(net):
     records.add_petition_event(va, pid, "accept", at="2024-03-05", today=TODAY)
     _settle(net)
     corrections.correct_event(town, pid, "2", note="受理有误", today=TODAY)
-    records.add_petition_event(va, pid, "extend", at="2024-04-20", note="情况复杂", today=TODAY)
+    # a 延期 carries its days, approver and the day the petitioner was told (Art. 34, issue 14)
+    records.add_petition_event(va, pid, "extend", at="2024-04-20", note="情况复杂", days=30, approver="局长",
+                               served_on="2024-04-21", today=TODAY)
     net.sync("va")  # the 延期 reaches the hub before the 更正
     net.sync("town")
     _settle(net)
@@ -418,12 +423,14 @@ def test_a_step_voided_while_another_station_adds_a_later_one(net):
 def test_reports_follow_the_corrected_log_at_the_station_and_the_hub(net):
     va = net.stations["va"]
     pid = _open(va)
+    # 办结 comes after a 答复 (信访工作条例 Art. 32, issue 14)
+    records.add_petition_event(va, pid, "reply", at="2024-03-09", outcome="explain", today=TODAY)
     records.add_petition_event(va, pid, "close", at="2024-03-10", today=TODAY)
     _settle(net)
     for store in (va, net.stations["town"], net.hub):
         row = build_report(store, VILLAGE_A, month="2024-03", today=TODAY).total
         assert (row.petitions_open, row.petitions_closed, row.petitions_closed_in_month) == (0, 1, 1)
-    corrections.correct_event(va, pid, "2", note="未办结", today=TODAY)
+    corrections.correct_event(va, pid, "3", note="未办结", today=TODAY)
     _settle(net)
     for store in (va, net.stations["town"], net.hub):
         row = build_report(store, VILLAGE_A, month="2024-03", today=TODAY).total

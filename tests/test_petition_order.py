@@ -26,7 +26,7 @@ from sync.engine.rowstate import RowState
 D = dt.date
 TODAY = D(2024, 6, 1)
 MONTH = "2024-03"
-NOT_OPEN = ("closed", "not_accepted", "escalated")
+NOT_OPEN = ("closed", "not_accepted")  # 上报 stays open (Art. 25, issue 14)
 
 
 def v(wall: int, counter: int = 0, replica: str = "a" * 16) -> str:
@@ -91,14 +91,17 @@ def test_tombstones_are_not_history():
 
 
 def test_a_case_no_longer_this_offices_clock_is_not_overdue():
-    """Escalated (上报) or not accepted: the report never counted it overdue;
-    now the state says so itself, so the station's list agrees."""
+    """Not accepted: the state says it is off this office's clock, so the station's
+    list and the report agree. 上报 is no longer such a case (Art. 25, issue 14):
+    handing a matter up does not end this office's duty."""
     evs = [event("e1", "register", "2024-03-01", v(1)), event("e2", "accept", "2024-03-02", v(2)),
            event("e3", "escalate", "2024-03-03", v(3))]
     _, state = P.fold_events(PETITION, evs, today=TODAY)
     handling = next(d for d in state.deadlines if d.what == "办理期限")
     assert handling.overdue  # the deadline itself did pass unmet
-    assert state.status == "escalated" and not state.is_open and not state.overdue
+    assert state.status == "escalated" and state.is_open and state.overdue
+    _, refused = P.fold_events(PETITION, [evs[0], event("e4", "reject", "2024-03-02", v(2))], today=TODAY)
+    assert refused.status == "not_accepted" and not refused.is_open and not refused.overdue
 
 
 # --------------------------------------------------------------------------- two stations, events arriving late
@@ -126,10 +129,13 @@ def test_views_agree_when_events_arrive_out_of_version_order(net):
     assert len(records.list_petitions(town, today=TODAY)) == 2
 
     # The village works offline first ...
+    # (办结 comes after a 答复: 信访工作条例 Art. 32, issue 14.)
+    records.add_petition_event(village, p2, "reply", at="2024-03-30", outcome="explain", today=TODAY)
     early = [records.add_petition_event(village, p1, "escalate", at="2024-03-05", today=TODAY)[0]["id"],
              records.add_petition_event(village, p2, "close", at="2024-03-31", today=TODAY)[0]["id"]]
     time.sleep(0.01)
     # ... then the town, not having seen that, records later events and syncs first.
+    records.add_petition_event(town, p2, "reply", at="2024-04-01", outcome="support", today=TODAY)
     late = [records.add_petition_event(town, p1, "accept", at="2024-03-06", today=TODAY)[0]["id"],
             records.add_petition_event(town, p2, "close", at="2024-04-02", today=TODAY)[0]["id"]]
     net.sync("town")

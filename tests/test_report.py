@@ -66,12 +66,13 @@ def day(rng, lo: D, hi: D) -> D:
 SCENARIOS = {
     "none": [],
     "registered": [("register", 0)],
-    "forwarded": [("register", 0), ("forward", 3)],
-    "accepted": [("register", 0), ("accept", 5)],
-    "replied": [("register", 0), ("accept", 2), ("reply", 10)],
+    # 告知 (notify): the written notice of Arts. 22–23 (issue 14: routing alone no longer meets it).
+    "forwarded": [("register", 0), ("forward", 3), ("notify", 3)],
+    "accepted": [("register", 0), ("notify", 2), ("accept", 5)],
+    "replied": [("register", 0), ("accept", 2), ("notify", 2), ("reply", 10)],
     "closed": [("register", 0), ("accept", 1), ("close", 6)],
     "rejected": [("register", 0), ("reject", 4)],
-    "escalated": [("register", 0), ("accept", 1), ("escalate", 3)],
+    "escalated": [("register", 0), ("notify", 1), ("accept", 1), ("escalate", 3)],
 }
 
 
@@ -79,10 +80,11 @@ def expected_petition(scenario: str, received: D) -> dict:
     """Status facts from the rules of 信访工作条例, computed by hand for each scenario."""
     events = SCENARIOS[scenario]
     at = {k: received + dt.timedelta(days=d) for k, d in events}
-    is_open = scenario not in ("closed", "rejected", "escalated")
+    # 上报 does not end this office's duty (Art. 25, issue 14): an escalated case stays open.
+    is_open = scenario not in ("closed", "rejected")
     if scenario in ("none", "registered"):
-        overdue = TODAY > received + dt.timedelta(days=15)  # not routed within 15 days
-    elif scenario == "accepted":
+        overdue = TODAY > received + dt.timedelta(days=15)  # no written notice within 15 days
+    elif scenario in ("accepted", "escalated"):
         overdue = TODAY > at["accept"] + dt.timedelta(days=60)
     else:
         overdue = False

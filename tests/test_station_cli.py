@@ -310,7 +310,7 @@ def test_petition_open_with_veteran(town):
     assert detail["events"][0]["area"] == VILLAGE2
     assert detail["next_deadline"] == {
         "what": "受理告知期限", "due": (dt.date.today() + dt.timedelta(days=12)).isoformat(),
-        "met_on": None, "overdue": False, "late": False, "window": False,
+        "met_on": None, "overdue": False, "late": False, "window": False, "upper": False,
     }
 
 
@@ -344,11 +344,24 @@ def test_petition_lifecycle(town):
     assert_refused(town, "petition", "event", pid, "--kind", "延期", "--note", "x", match="不能登记")
     assert_refused(town, "petition", "event", pid, "--kind", "受理", "--date", days_ago(41), match="早于收到日期")
     assert_refused(town, "petition", "event", pid, "--kind", "受理", "--outcome", "支持", match="答复意见")
-    out = ok(town, "petition", "event", pid, "--kind", "受理", "--date", days_ago(35), "--actor", "李干事")
+    # 信访工作条例 (issue 14): a 受理 records its 处理方式 (信访处理意见书 when not given); the
+    # written notice's day meets Arts. 22–23.
+    assert_refused(town, "petition", "event", pid, "--kind", "受理", "--method", "随便", match="处理方式")
+    out = ok(town, "petition", "event", pid, "--kind", "受理", "--date", days_ago(35), "--actor", "李干事",
+             "--served", days_ago(35))
     assert "办理中" in out
+    assert ok_json(town, "petition", "show", pid)["events"][1]["method"] == "opinion"
     assert_refused(town, "petition", "event", pid, "--kind", "延期", match="理由")
-    ok(town, "petition", "event", pid, "--kind", "延期", "--note", "需调取档案")
+    # Art. 34: the extension's days (≤ 30), its approver and the day the petitioner was told.
+    ext = ("--kind", "延期", "--note", "需调取档案")
+    assert_refused(town, "petition", "event", pid, *ext, match="延长天数")
+    assert_refused(town, "petition", "event", pid, *ext, "--days", "45", "--approver", "王局长",
+                   "--served", days_ago(0), match="超出范围")
+    assert_refused(town, "petition", "event", pid, *ext, "--days", "30", "--served", days_ago(0), match="批准人")
+    assert_refused(town, "petition", "event", pid, *ext, "--days", "30", "--approver", "王局长", match="告知日期")
+    ok(town, "petition", "event", pid, *ext, "--days", "30", "--approver", "王局长", "--served", days_ago(0))
     assert_refused(town, "petition", "event", pid, "--kind", "延期", "--note", "再延", match="已延期一次")
+    assert_refused(town, "petition", "event", pid, "--kind", "答复", match="处理结果")  # Art. 32
     assert_refused(town, "petition", "event", pid, "--kind", "答复", "--outcome", "很好", match="答复意见")
     event = ok_json(town, "petition", "event", pid, "--kind", "答复", "--outcome", "解释说明")
     assert (event["kind"], event["outcome"], event["from_status"], event["petition_id"]) == (
@@ -373,7 +386,8 @@ def test_overdue_listing(town):
     late = open_petition(town, "--veteran", vid, "--received", days_ago(20))
     fresh = open_petition(town, "--veteran", vid, "--received", days_ago(2))
     handled = open_petition(town, "--veteran", vid, "--received", days_ago(20))
-    ok(town, "petition", "event", handled, "--kind", "受理", "--date", days_ago(10))
+    ok(town, "petition", "event", handled, "--kind", "受理", "--date", days_ago(10), "--method", "信访处理意见书",
+       "--served", days_ago(10))  # the written notice (Arts. 22–23, issue 14)
     all_rows = ok_json(town, "petition", "list")
     assert {r["id"] for r in all_rows} == {late, fresh, handled}
     overdue = ok_json(town, "petition", "list", "--overdue")

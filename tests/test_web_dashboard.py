@@ -256,7 +256,7 @@ def _fill_petitions(home: Path) -> None:
         _petition(store, "p-closed", VILLAGE, days_ago(40),              # closed: not listed
                   [("register", days_ago(40)), ("accept", days_ago(39)), ("close", days_ago(30))])
         _petition(store, "p-accepted", VILLAGE3, days_ago(70),           # accepted 64 days ago: 60 days to handle
-                  [("register", days_ago(70)), ("accept", days_ago(64))])
+                  [("register", days_ago(70)), ("notify", days_ago(64)), ("accept", days_ago(64))])
         _petition(store, "p-secret", VILLAGE2, days_ago(12), confidential=1, **{"class": "accusation"})  # in 3 days
         _petition(store, "p-mark", VILLAGE, days_ago(11), petitioner="<b>张</b>三")  # in 4 days
     finally:

@@ -91,10 +91,16 @@ def test_the_event_form_offers_only_what_the_law_allows_next(tmp_path):
     assert "accept" in offered and "reply" in offered
     for never in ("recheck_request", "review_request", "review_opinion", "extend", "register", "correct"):
         assert never not in offered
-    assert _event(client, pid, "accept").status_code == 302
+    # 信访工作条例 (issue 14): a 受理 records its 处理方式 (Arts. 29–31).
+    assert _event(client, pid, "accept", method="whatever").status_code == 400
+    assert _event(client, pid, "accept", method="opinion", served_on=TODAY.isoformat()).status_code == 302
     offered = _offered(_html(client.get(f"/petitions/{pid}")))
     assert "extend" in offered and "accept" not in offered
-    assert _event(client, pid, "extend", note="案情复杂，需调查核实").status_code == 302
+    # Art. 34: the extension's days, approver and the day the petitioner was told.
+    r = _event(client, pid, "extend", note="案情复杂，需调查核实")
+    assert r.status_code == 400 and "延长天数" in _error(_html(r))
+    assert _event(client, pid, "extend", note="案情复杂，需调查核实", days="20", approver="局长",
+                  served_on=TODAY.isoformat()).status_code == 302
     assert "extend" not in _offered(_html(client.get(f"/petitions/{pid}")))  # once only
     assert 'id="event-actor" value="王芳"' in _html(client.get(f"/petitions/{pid}"))  # the person logged in
     assert _event(client, pid, "reply", outcome="support", actor="王芳").status_code == 302
@@ -119,7 +125,7 @@ def test_a_refused_event_shows_its_message_and_writes_nothing(tmp_path):
     r = _event(client, pid, "recheck_request")
     assert r.status_code == 400 and "不能登记“复核申请”" in _error(_html(r))
     assert 'id="event-form"' in _html(r)  # the page again, with the form
-    assert _event(client, pid, "accept").status_code == 302
+    assert _event(client, pid, "accept", method="opinion").status_code == 302
     r = _event(client, pid, "extend", note="")
     assert r.status_code == 400 and "延期须说明理由" in _error(_html(r))
     r = _event(client, pid, "mediate", outcome="support")
@@ -157,8 +163,11 @@ def test_an_overdue_deadline_shows_red_and_the_overdue_filter_lists_it(tmp_path)
     assert 'class="overdue"' in rows[late] and 'class="overdue"' not in rows[fresh]
     only = _html(client.get("/petitions/?overdue=1"))
     assert re.findall(r'data-testid="petition-row" data-id="([^"]+)"', only) == [late]
-    # handled in time: routed, the notice deadline is met (late), no longer overdue
-    assert _event(client, late, "accept").status_code == 302
+    # handled: accepted with the written notice given today (Arts. 22–23: the notice, not the
+    # routing, meets the deadline — issue 14), late, no longer overdue
+    assert _event(client, late, "accept", method="opinion").status_code == 302
+    assert 'id="petition-overdue"' in _html(client.get(f"/petitions/{late}"))
+    assert _event(client, late, "notify").status_code == 302
     assert 'id="petition-overdue"' not in _html(client.get(f"/petitions/{late}"))
     assert re.findall(r'data-testid="petition-row" data-id="([^"]+)"', _html(client.get("/petitions/?overdue=1"))) == []
 

@@ -80,6 +80,12 @@ PARENT_OUT_OF_REACH = "关联的{label}不在本站范围内，未保存"
 
 _DATED = {"visits": "visited_on", "petitions": "received_on", "petition_events": "at"}
 _REPLY_KINDS = frozenset({"reply", "review_opinion", "recheck_opinion"})
+# A new event's 信访工作条例 fields and the steps each goes with (veterans.petition).
+_EVENT_FIELD_KINDS = (
+    ("method", frozenset({"accept"}), "处理方式只用于受理"),
+    ("days", frozenset({"extend", "hearing"}), "天数只用于延期和听证"),
+    ("approver", frozenset({"extend"}), "批准人只用于延期"),
+)
 # Child table -> (reference field, parent table, whether the child takes the parent's area).
 _LINKS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "veterans": (("merged_into", "veterans", False),),
@@ -340,6 +346,9 @@ class DomainChecks:
     @staticmethod
     def _petition_class(values: dict, current: RowState | None, pushed) -> str | None:
         before = current.values if current is not None else {}
+        reps = values.get("representatives") if "representatives" in pushed else None
+        if reps is not None and not (isinstance(reps, int) and 1 <= reps <= petition_rules.COLLECTIVE_MAX):
+            return f"集体访代表不超过 {petition_rules.COLLECTIVE_MAX} 人"
         cls = values.get("class") if "class" in pushed else before.get("class")
         confidential = values.get("confidential") if "confidential" in pushed else before.get("confidential")
         if cls == "accusation" and confidential != 1:
@@ -359,6 +368,15 @@ class DomainChecks:
             return "只有答复、复查意见、复核意见有答复意见"
         if kind == "extend" and not values.get("note"):
             return "延期须说明理由"
+        # 信访工作条例 (migration 8): each new field goes with its step only. Not required:
+        # a station of the code before (schema 7) sends none of them, and is accepted.
+        for name, kinds, problem in _EVENT_FIELD_KINDS:
+            if values.get(name) is not None and kind not in kinds:
+                return problem
+        days = values.get("days")
+        if kind == "extend" and days is not None \
+                and not (isinstance(days, int) and 1 <= days <= petition_rules.MAX_EXTENSION_DAYS):
+            return f"延期不得超过 {petition_rules.MAX_EXTENSION_DAYS} 日"
         if kind == petition_rules.CORRECT:
             if not values.get("voids"):
                 return "更正须指明作废的环节"

@@ -123,6 +123,17 @@ ENUMS: dict[str, dict[str, str]] = {
         "close": "办结",
         "escalate": "上报",
         "correct": "更正",
+        # Appended (migration 8, 信访工作条例 2022):
+        "notify": "告知",          # Arts. 22–23: the written notice to the petitioner
+        "serve": "送达",           # Arts. 35–36: the petitioner received the written reply/opinion
+        "hearing": "听证",         # Art. 36: its days are not counted in the 复核 limit
+    },
+    # 处理方式 of a 受理 (信访工作条例 Arts. 29–31): only a 处理意见书 runs the 60 days of Art. 34.
+    "handling_method": {
+        "opinion": "信访处理意见书",
+        "suggestion": "建议意见类",
+        "accusation": "检举控告类",
+        "legal_channel": "诉讼仲裁复议等法定途径",
     },
     "outcome": {"support": "支持", "explain": "解释说明", "not_support": "不予支持"},
     "petition_status": {
@@ -159,6 +170,7 @@ ENUM_FIELD_LABELS: dict[str, str] = {
     "channel": "信访渠道",
     "petition_class": "信访类别",
     "event_kind": "信访事件",
+    "handling_method": "处理方式",
     "outcome": "答复结果",
     "petition_status": "信访状态",
     "conflict_kind": "冲突类型",

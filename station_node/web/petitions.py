@@ -29,7 +29,7 @@ from veterans.fields import display_value, field_label
 from veterans.values import ENUMS, label
 from vetsync_web.text import error_text
 
-__all__ = ["bp", "PAGE_SIZE", "next_events", "REPLY_KINDS"]
+__all__ = ["bp", "PAGE_SIZE", "next_events", "REPLY_KINDS", "EVENT_FIELDS"]
 
 bp = Blueprint("petitions", __name__, url_prefix="/petitions")
 
@@ -41,6 +41,34 @@ _NOT_OFFERED = frozenset({"register", rules.CORRECT})
 #: The petition's fields in its file, in this order (the rest follow).
 _FILE_FIELDS = ("petitioner", "contact", "area", "channel", "class", "received_on", "group_size", "handler",
                 "confidential", "station")
+
+
+#: The fields the event form offers beside 日期/经办人/说明, by kind (信访工作条例 2022):
+#: 处理方式 on a 受理, days on a 延期 or 听证, the approver of a 延期, and the day a written
+#: notice or reply reached the petitioner (``served_on``).
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "accept": ("method", "served_on"),
+    "forward": ("served_on",),
+    "reject": ("served_on",),
+    "extend": ("days", "approver", "served_on"),
+    "reply": ("served_on",),
+    "review_opinion": ("served_on",),
+    "hearing": ("days",),
+}
+_SERVED_TEXT = {
+    "extend": ("告知信访人日期", "延期须告知信访人（第三十四条）"),
+    "reply": ("送达日期", "信访人收到书面答复之日；复查申请期限从此日起算（第三十五条）"),
+    "review_opinion": ("送达日期", "信访人收到复查意见之日；复核申请期限从此日起算（第三十六条）"),
+}
+_NOTICE_TEXT = ("书面告知日期", "书面告知信访人之日：满足 15 日告知期限（第二十二、二十三条）")
+_EVENT_FORM_FIELDS = ("kind", "at", "outcome", "actor", "note", "method", "days", "approver", "served_on")
+
+
+def _fragment_args(kind: str) -> dict:
+    """What ``_outcome.html`` needs for ``kind``: which fields and their labels."""
+    served_label, served_note = _SERVED_TEXT.get(kind, _NOTICE_TEXT)
+    return {"event_fields": EVENT_FIELDS.get(kind, ()), "methods": _enum_options("handling_method"),
+            "served_label": served_label, "served_note": served_note}
 
 
 def _enum_options(enum: str) -> list[tuple[str, str]]:
@@ -109,9 +137,15 @@ def index():
 # --------------------------------------------------------------------------- registering
 
 
+#: The petition's fields of 信访工作条例 (2022) the form offers as they are (Arts. 20, 21, 22, 36, 41).
+_LAW_FIELDS = ("case_no", "domain", "respondent", "group_size", "representatives", "linked_to")
+_LAW_FLAGS = ("collective", "address_unclear")
+
+
 def _form_defaults() -> dict[str, str]:
     return {"veteran": "", "petitioner": "", "contact": "", "area": records.default_area(store()) or "",
-            "channel": "", "class": "", "received": _dt.date.today().isoformat(), "summary": ""}
+            "channel": "", "class": "", "received": _dt.date.today().isoformat(), "summary": "",
+            **{k: "" for k in (*_LAW_FIELDS, *_LAW_FLAGS)}}
 
 
 def _new_form(values: dict[str, str], vet: dict | None, error: str | None, status: int = 200):
@@ -139,7 +173,8 @@ def new():
     try:
         if values["veteran"]:
             vet = records.find_veteran(store(), values["veteran"])
-        extra = {"contact": values["contact"]} if values["contact"] else None
+        extra = {k: values[k] for k in ("contact", *_LAW_FIELDS) if values[k]}
+        extra.update({k: 1 for k in _LAW_FLAGS if values[k]})
         pet = records.open_petition(
             store(), channel=values["channel"], summary=values["summary"], veteran_id=vet["id"] if vet else None,
             received=values["received"] or None, petitioner=values["petitioner"] or None,
@@ -166,6 +201,7 @@ class _Countdown:
     overdue: bool
     window: bool
     met: bool
+    upper: bool = False  # the organ one level up's limit (Arts. 35–36)
 
 
 def _countdowns(state: rules.PetitionState) -> list[_Countdown]:
@@ -183,7 +219,7 @@ def _countdowns(state: rules.PetitionState) -> list[_Countdown]:
         else:
             countdown = days_text(days)
         out.append(_Countdown(d.what, d.due.isoformat(), countdown, deadline_text(d), d.overdue, d.window,
-                              d.met_on is not None))
+                              d.met_on is not None, d.upper))
     return out
 
 
@@ -222,9 +258,10 @@ def _show(petition_id: str, *, error: str | None = None, form: dict[str, str] | 
     return render_template(
         "petitions/show.html", pet=pet, state=state, timeline=timeline_rows(events), deadlines=_countdowns(state),
         file_rows=_file_rows(pet), allowed=allowed, kind=kind, error=error,
-        form={"at": _dt.date.today().isoformat(), "actor": g.get("user") or "", "note": "", "outcome": "", **form},
+        form={"at": _dt.date.today().isoformat(), "actor": g.get("user") or "", "note": "", "outcome": "",
+              "method": "", "days": "", "approver": "", "served_on": "", **form},
         outcomes=_enum_options("outcome"), reply_kinds=REPLY_KINDS, vet_name=vet_name,
-        vet_link=_veteran_link(pet.get("veteran_id")),
+        vet_link=_veteran_link(pet.get("veteran_id")), **_fragment_args(kind),
     ), status
 
 
@@ -235,22 +272,27 @@ def show(petition_id: str):
 
 @bp.route("/<petition_id>/outcome")
 def outcome_field(petition_id: str):
-    """The outcome field for the kind chosen (htmx: only reply kinds have one)."""
+    """The fields that go with the kind chosen (htmx): the outcome of a reply kind,
+    the 处理方式 of a 受理, the days/approver of a 延期, the 送达/告知 date (:data:`EVENT_FIELDS`)."""
     kind = request.args.get("kind") or ""
+    form = {k: request.args.get(k) or "" for k in _EVENT_FORM_FIELDS}
     return render_template("petitions/_outcome.html", kind=kind, reply_kinds=REPLY_KINDS,
-                           outcomes=_enum_options("outcome"), form={"outcome": request.args.get("outcome") or ""})
+                           outcomes=_enum_options("outcome"), form=form, **_fragment_args(kind))
 
 
 @bp.route("/<petition_id>/events", methods=["POST"])
 def add_event(petition_id: str):
     pet, _, state = _detail(petition_id)
-    form = {k: (request.form.get(k) or "").strip() for k in ("kind", "at", "outcome", "actor", "note")}
+    form = {k: (request.form.get(k) or "").strip() for k in _EVENT_FORM_FIELDS}
     try:
         if not form["kind"]:
             raise ValidationError("请选择办理环节")
+        # Only the fields the chosen kind offers (a field left from another kind is not sent on).
+        offered = EVENT_FIELDS.get(form["kind"], ())
+        extra = {k: form[k] or None for k in ("method", "days", "approver", "served_on") if k in offered}
         event, after = records.add_petition_event(
             store(), pet["id"], form["kind"], note=form["note"] or None, at=form["at"] or None,
-            outcome=form["outcome"] or None, actor=form["actor"] or None,
+            outcome=form["outcome"] or None, actor=form["actor"] or None, **extra,
         )
     except VetsyncError as exc:
         return _show(petition_id, error=error_text(exc), form=form, status=400)

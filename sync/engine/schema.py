@@ -34,7 +34,7 @@ __all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", 
 # station that sends nothing new; a hub refuses only a station whose rows may
 # carry fields it does not know, and accepts older stations (weeks offline) as
 # before. tests/test_migrations.py holds it to the migrations.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Fields always sent with a pushed row, pending or not: the hub needs them to
 # check scope (area) and to see whether the writer had seen a delete (deleted).
@@ -191,6 +191,17 @@ PETITIONS = Table(
         _f("confidential", "bool"),
         *_common_tail(),
         _f(WRITER, settable=False),  # appended (migration 7)
+        # Appended (migration 8, 信访工作条例 2022): the national 信访信息系统 case number
+        # (Art. 21), 涉及领域 and 被投诉单位 (Art. 41), 集体访 and its representatives
+        # (Art. 20: at most five), the petitioner's name or address unclear (no notice
+        # due, Art. 22), and the earlier petition of the same matter (Art. 36).
+        _f("case_no"),
+        _f("domain"),
+        _f("respondent"),
+        _f("collective", "bool"),
+        _f("representatives", "int"),
+        _f("address_unclear", "bool"),
+        _f("linked_to"),  # a petition id (not a ref: no link the sync machinery follows)
     ),
     indexes=(("veteran_id",), ("received_on",)),
 )
@@ -212,6 +223,12 @@ PETITION_EVENTS = Table(
         # petition it voids; the fold of the events leaves that one out (veterans.petition).
         _f("voids", "ref", ref="petition_events", settable=False),
         _f(WRITER, settable=False),  # appended (migration 7)
+        # Appended (migration 8): 处理方式 of a 受理 (Arts. 29–31), the days of a 延期 or a
+        # 听证, who approved a 延期, and the day a notice or reply reached the petitioner.
+        _f("method", "enum", enum="handling_method"),
+        _f("days", "int"),
+        _f("approver"),
+        _f("served_on", "date"),
     ),
     indexes=(("petition_id",),),
 )
