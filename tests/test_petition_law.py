@@ -223,6 +223,10 @@ def test_arts_20_21_36_41_the_page_records_the_fields_and_flags_a_repeat(tmp_pat
         "XF2026-0001", "优抚安置", "某镇民政办", 1, 5)
     page = _html(client.get(f"/petitions/{first}"))
     assert "XF2026-0001" in page and "被投诉单位" in page
+    # the form offers neither 办结 before a 答复 nor 延期 outside a running 办理期限 (Arts. 32, 34)
+    offered = re.findall(r'<option value="([^"]+)"', re.search(r'<select name="kind".*?</select>',
+                                                             _html(client.get(f"/petitions/{first}")), re.S).group(0))
+    assert "close" not in offered and "extend" not in offered and "notify" in offered
     # the event form offers the fields of the chosen step
     assert 'id="event-method"' in _html(client.get(f"/petitions/{first}/outcome?kind=accept"))
     extend = _html(client.get(f"/petitions/{first}/outcome?kind=extend"))

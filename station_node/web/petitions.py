@@ -78,10 +78,16 @@ def _enum_options(enum: str) -> list[tuple[str, str]]:
 def next_events(state: rules.PetitionState) -> list[tuple[str, str]]:
     """(code, label) of the events that may be recorded next, in the law's order:
     :func:`veterans.petition.allowed_kinds` of the derived status, without 登记 and
-    更正, and without 延期 once extended (信访工作条例第三十四条: once)."""
+    更正, without 延期 once extended or outside a running 办理期限 (信访工作条例第三十四条),
+    and without 办结 before a 答复 where one is due (第三十二条) — what
+    :func:`veterans.petition.check_event` would refuse."""
     kinds = [k for k in rules.allowed_kinds(state.status) if k not in _NOT_OFFERED]
-    if state.extended:
+    handling = state.due(rules.HANDLING)
+    if state.extended or handling is None or state.today > handling:
+        # once only, and only within a running 办理期限 (Art. 34)
         kinds = [k for k in kinds if k != "extend"]
+    if state.replied_on is None and state.method in (None, rules.OPINION):
+        kinds = [k for k in kinds if k != "close"]  # 办结 after a 答复 (Art. 32)
     return [(k, label("event_kind", k)) for k in kinds]
 
 
