@@ -250,3 +250,55 @@ def test_arts_20_21_36_41_the_page_records_the_fields_and_flags_a_repeat(tmp_pat
                                                       "served_on": today}).status_code == 302
     r = client.post("/petitions/new", {**base, "linked_to": "no-such-petition"})
     assert r.status_code == 400 and "前次信访件" in _html(r)
+
+
+# --------------------------------------------------------------------------- the hub checks the same
+
+
+def test_the_hub_refuses_what_the_law_does_not_allow_and_accepts_older_stations(tmp_path):
+    """A pushed row is checked as the station checks it (veterans.admission): a field of a
+    step that does not take it, a 延期 over 30 days, more than five representatives
+    (Art. 20) are refused; a 受理 without 处理方式 (a station of the code before) is not."""
+    import time
+    import uuid
+
+    from enginekit import COUNTY, VILLAGE_A
+    from sync.engine.hlc import make_version
+    from sync.engine.rowstate import RowState
+    from sync.store.hub import HubStore
+    from veterans.hub_checks import HUB_CHECKS
+
+    replica, tick = "a1" * 8, [0]
+
+    def row(table, values):
+        tick[0] += 1
+        v = make_version(int(time.time() * 1000), tick[0], replica)
+        values = {"deleted": 0, **values}
+        return RowState(table, str(uuid.uuid4()), values, dict.fromkeys(values, v), dict.fromkeys(values, ""))
+
+    hub = HubStore(tmp_path / "hub.db", create=True)
+    try:
+        with hub.transaction():
+            hub.set_meta("county", COUNTY)
+        hub.checks = HUB_CHECKS
+        pet = row("petitions", {"area": VILLAGE_A, "station": VILLAGE_A, "petitioner": "甲", "channel": "visit",
+                                "received_on": "2026-03-02", "summary": "反映问题", "class": "appeal",
+                                "confidential": 0, "collective": 1, "representatives": 5})
+
+        def event(kind, status, **extra):
+            return row("petition_events", {"petition_id": pet.id, "area": VILLAGE_A, "at": "2026-03-03",
+                                           "kind": kind, "from_status": status, **extra})
+
+        def push(rows):
+            result = hub.apply_push(rows, station=VILLAGE_A, scope=VILLAGE_A, replica_id=replica)
+            return [reason for _t, _i, reason in result.refused]
+
+        assert push([pet, event("register", None), event("accept", "registered")]) == []  # no method: older code
+        assert push([event("reply", "accepted", outcome="support", method="opinion")]) == ["处理方式只用于受理"]
+        assert push([event("extend", "accepted", note="复杂", days=45, approver="局长")]) == ["延期不得超过 30 日"]
+        assert push([event("mediate", "accepted", approver="局长")]) == ["批准人只用于延期"]
+        assert push([event("hearing", "under_recheck", days=5)]) == []
+        six = row("petitions", {**pet.values, "representatives": 6})
+        assert push([six]) == ["集体访代表不超过 5 人"]
+    finally:
+        hub.close()
