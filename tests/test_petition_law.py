@@ -302,3 +302,33 @@ def test_the_hub_refuses_what_the_law_does_not_allow_and_accepts_older_stations(
         assert push([six]) == ["集体访代表不超过 5 人"]
     finally:
         hub.close()
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_the_command_line_takes_the_fields_and_shows_the_deadlines(tmp_path):
+    """Arts. 20, 21, 29, 34 from ``station-node``: --set for the petition's fields, --method,
+    --days, --approver, --served for the steps; ``show --json`` says whose limit is whose."""
+    from stationcli import ok, ok_json, run
+
+    home, village = tmp_path / "v", "440902001001"
+    ok(home, "init", "--station", village, "--offline")
+    received = (_dt.date.today() - _dt.timedelta(days=3)).isoformat()
+    base = ("petition", "open", "--channel", "走访", "--summary", "反映问题", "--petitioner", "甲", "--area", village,
+            "--received", received)
+    refused = run(home, *base, "--set", "代表人数=6")
+    assert refused.exit_code == 1 and "不超过 5 人" in refused.stderr
+    pid = ok(home, *base, "--set", "信访信息系统编号=XF2026-0002", "--set", "集体访=是", "--set", "代表人数=3").strip()
+    shown = ok_json(home, "petition", "show", pid)
+    assert (shown["case_no"], shown["collective"], shown["representatives"]) == ("XF2026-0002", 1, 3)
+    ok(home, "petition", "event", pid, "--kind", "受理", "--method", "建议意见类", "--served", received,
+       "--date", received)
+    shown = ok_json(home, "petition", "show", pid)
+    assert shown["method"] == "suggestion" and "办理期限" not in {d["what"] for d in shown["deadlines"]}
+    assert {d["what"]: d["met_on"] for d in shown["deadlines"]} == {"受理告知期限": received}
+    refused = run(home, "petition", "event", pid, "--kind", "延期", "--note", "x", "--days", "10", "--approver", "局长",
+                  "--served", received)
+    assert refused.exit_code == 1 and "没有办理期限" in refused.stderr
+    text = ok(home, "petition", "show", pid)
+    assert "建议意见类" in text and "信访信息系统编号" in text
