@@ -334,15 +334,27 @@ def _petition_or_none(store: Store, petition_id: str) -> dict | None:
         return None
 
 
-def _repeat_of(store: Store, pet: dict, today: _dt.date) -> str | None:
-    """The earlier petition of the same matter (``linked_to``), when it was closed by
-    a 复核意见: the matter is not accepted again (Art. 36)."""
+def _rechecked(store: Store, petition_ids: Iterable[str], today: _dt.date) -> set[str]:
+    """Those of ``petition_ids`` closed by a 复核意见: their matter is not accepted again (Art. 36)."""
+    ids = sorted({i for i in petition_ids if i})
+    if not ids:
+        return set()
+    events = _stored_events_of(store, ids)
+    out = set()
+    for pid in ids:
+        earlier = _petition_or_none(store, pid)
+        if earlier is not None and petition_rules.fold_events(earlier, events.get(pid, []), today=today)[1].rechecked:
+            out.add(pid)
+    return out
+
+
+def _flag_repeat(pet: dict, state: petition_rules.PetitionState, rechecked: set[str]) -> petition_rules.PetitionState:
+    """The state of a petition whose earlier petition (``linked_to``) was closed by a 复核意见, flagged."""
     linked = pet.get("linked_to")
-    earlier = _petition_or_none(store, linked) if linked and linked != pet.get("id") else None
-    if earlier is None:
-        return None
-    _, state = petition_rules.fold_events(earlier, _stored_events(store, linked).get(linked, []), today=today)
-    return linked if state.rechecked else None
+    if not linked or linked == pet.get("id") or linked not in rechecked:
+        return state
+    return dataclasses.replace(state, repeat_of=linked, anomalies=(
+        *state.anomalies, "同一事项已经复核终结，不再受理（信访工作条例第三十六条）"))
 
 
 def _stored_events(store: Store, petition_id: str | None = None) -> dict[str, list]:
@@ -364,10 +376,8 @@ def petition_detail(
     events, state = petition_rules.fold_events(
         pet, _stored_events(store, pet["id"]).get(pet["id"], []), today=_today(today)
     )
-    repeat = _repeat_of(store, pet, _today(today))
-    if repeat:
-        state = dataclasses.replace(state, repeat_of=repeat, anomalies=(
-            *state.anomalies, "同一事项已经复核终结，不再受理（信访工作条例第三十六条）"))
+    if pet.get("linked_to"):
+        state = _flag_repeat(pet, state, _rechecked(store, [pet["linked_to"]], _today(today)))
     return pet, events, state
 
 
@@ -635,9 +645,10 @@ def _folded(store: Store, pets: Iterable[dict], day: _dt.date, chunk: int = 500
 
     def fold(batch: list[dict]) -> Iterator[tuple[dict, petition_rules.PetitionState]]:
         events = _stored_events_of(store, [p["id"] for p in batch])
+        rechecked = _rechecked(store, (p.get("linked_to") for p in batch), day)  # Art. 36, as petition_detail
         for pet in batch:
             _, state = petition_rules.fold_events(pet, events.get(pet["id"], []), today=day)
-            yield pet, state
+            yield pet, _flag_repeat(pet, state, rechecked)
 
     for pet in pets:
         batch.append(pet)
