@@ -247,6 +247,9 @@ def test_arts_20_21_36_41_the_page_records_the_fields_and_flags_a_repeat(tmp_pat
     listed = {p["id"]: st for p, st in records.list_petitions(store)}
     assert listed[again].repeat_of == first and listed[first].repeat_of is None  # the list says the same
     assert listed[again] == records.petition_detail(store, again)[2]
+    rows = re.findall(r'data-testid="petition-row" data-id="([^"]+)".*?</tr>', _html(client.get("/petitions/")), re.S)
+    listing = _html(client.get("/petitions/"))
+    assert len(rows) == 2 and listing.count('data-testid="petition-row-repeat"') == 1
     r = client.post(f"/petitions/{again}/events", {"kind": "accept", "at": today, "method": "opinion"})
     assert r.status_code == 400 and "不再受理" in _html(r)
     assert client.post(f"/petitions/{again}/events", {"kind": "reject", "at": today,
