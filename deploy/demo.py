@@ -183,7 +183,8 @@ def main() -> None:
         run("station-node", "petition", "open", "--veteran", vets_b[0]["id"], "--channel", "电话",
             "--summary", "咨询医疗优待政策", home=vb, show=False)
         run("station-node", "petition", "event", pet["id"], "--kind", "受理", "--note", "已受理，转镇民政办",
-            "--date", str(today - dt.timedelta(days=18)), home=va)
+            "--method", "信访处理意见书", "--date", str(today - dt.timedelta(days=18)),
+            "--served", str(today - dt.timedelta(days=17)), home=va)  # the written notice (信访工作条例 Arts. 22–23)
 
         say("5. 第一次同步：各站上传，再下载本站范围")
         for home in [va, vb, homes[TOWN]]:
