@@ -33,9 +33,10 @@ from veterans import find
 from veterans import values as domain
 from veterans.fields import parse_value
 from veterans.labels import table_label
-from veterans.petition import Deadline, PetitionState, fold_events
+from veterans.petition import fold_events
 from vetsync_cli import ChineseGroup, emit_json, json_option, make_home_option, print_record, print_table
 from vetsync_cli.listing import Column, echo_lines, emit_json_array, render, terminal_width
+from vetsync_cli.petition_view import deadline_text, petition_json, print_timeline
 
 __all__ = ["register", "veteran", "visit", "petition"]
 
@@ -380,24 +381,6 @@ def petition() -> None:
     """Petition records, county-wide, read-only."""
 
 
-def _deadline_json(d: Deadline | None) -> dict | None:
-    if d is None:
-        return None
-    return {"what": d.what, "due": d.due.isoformat(), "met_on": d.met_on.isoformat() if d.met_on else None,
-            "overdue": d.overdue, "late": d.late, "window": d.window}
-
-
-def petition_json(pet: dict, state: PetitionState, events: list[dict] | None = None) -> dict:
-    """As the station's ``petition list/show --json``."""
-    out = {**pet, "status": state.status, "status_label": state.status_label, "overdue": state.overdue,
-           "next_deadline": _deadline_json(state.next_due)}
-    if events is not None:
-        out["deadlines"] = [_deadline_json(d) for d in state.deadlines]
-        out["events"] = events
-        out["anomalies"] = list(state.anomalies)
-    return out
-
-
 def _folded(store, pets: Iterable[dict], day: _dt.date, chunk: int = 500):
     batch: list[dict] = []
 
@@ -476,36 +459,6 @@ def petition_list(overdue, veteran_id, since, until, class_, channel, area, limi
                                                           area=area, limit=limit))
 
 
-def _deadline_text(d: Deadline, today: _dt.date) -> str:
-    if d.met_on is not None:
-        return f"逾期完成（{d.met_on}）" if d.late else f"已完成（{d.met_on}）"
-    if d.overdue:
-        return "已超期"
-    if d.window:
-        return "申请期已过" if d.due < today else "申请期内"
-    return "未到期"
-
-
-_TIMELINE_COLUMNS = (("no", "序号"), ("at", "日期"), ("kind", "环节"), ("outcome", "答复意见"), ("actor", "经办人"),
-                     ("note", "说明"), ("from_status", "办理前状态"), ("correction", "更正"))
-
-
-def _timeline_rows(events: list[dict]) -> list[dict]:
-    number = {e.get("id"): n for n, e in enumerate(events, start=1)}
-    rows = []
-    for n, e in enumerate(events, start=1):
-        row = {"no": str(n), **{k: F.display_value("petition_events", k, e.get(k)) or None
-                                for k in ("at", "kind", "outcome", "actor", "note", "from_status")}}
-        if e.get("voided_by"):
-            row["correction"] = f"已被第{number.get(e['voided_by'], '?')}条更正作废"
-        elif e.get("voids"):
-            row["correction"] = f"作废第{number[e['voids']]}条" if e["voids"] in number else "所指环节不在本信访件中"
-        else:
-            row["correction"] = None
-        rows.append(row)
-    return rows
-
-
 @petition.command("show", help=f"查看信访件详情：办理环节、当前状态、各项期限（到期日、是否完成、是否超期）。"
                                f"检举控告类（保密）信访件县中心可见。REF：{PLAIN_REF_HELP}。")
 @click.argument("petition_id", metavar="REF")
@@ -522,8 +475,8 @@ def petition_show(petition_id, as_json, home):
     print_record("petitions", pet, title=f"信访件：{pet.get('petitioner') or ''}")
     click.echo(f"当前状态：{state.status_label}" + ("（有期限已超期）" if state.overdue else ""))
     print_table((("what", "期限"), ("due", "到期日"), ("state", "情况")),
-                [{"what": d.what, "due": d.due.isoformat(), "state": _deadline_text(d, today)} for d in state.deadlines],
+                [{"what": d.what, "due": d.due.isoformat(), "state": deadline_text(d)} for d in state.deadlines],
                 title="办理期限", empty="无")
-    print_table(_TIMELINE_COLUMNS, _timeline_rows(events), title="办理记录", no_wrap=("no",))
+    print_timeline(events)
     for anomaly in state.anomalies:
         click.echo(f"注意：{anomaly}")
