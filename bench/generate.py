@@ -95,7 +95,8 @@ _PATH: dict[str | None, tuple[tuple[str, int, tuple[int, int]], ...]] = {
     "registered": (("accept", 55, (1, 15)), ("forward", 25, (1, 10)), ("reject", 8, (3, 15)),
                    ("reply", 7, (5, 30)), ("escalate", 3, (1, 10)), ("mediate", 2, (3, 15))),
     "forwarded": (("accept", 80, (1, 10)), ("reply", 10, (10, 40)), ("reject", 10, (3, 10))),
-    "accepted": (("reply", 62, (10, 60)), ("extend", 12, (40, 58)), ("mediate", 16, (5, 30)), ("close", 10, (15, 60))),
+    # no 办结 straight after 受理: a matter answered with a 信访处理意见书 is closed after its 答复 (条例 Art. 32)
+    "accepted": (("reply", 72, (10, 60)), ("extend", 12, (40, 58)), ("mediate", 16, (5, 30))),
     "not_accepted": (("close", 55, (5, 30)), ("escalate", 25, (5, 30)), ("accept", 20, (10, 30))),
     "replied": (("close", 65, (31, 40)), ("review_request", 35, (3, 30))),
     "under_review": (("review_opinion", 1, (10, 30)),),
@@ -477,7 +478,7 @@ class _Village:
                 day = as_of
             new = next_status(status, kind)
             extended = extended or kind == "extend"
-            self.w.add("petition_events", self.uid(), {
+            event = {
                 "petition_id": pid,
                 "area": self.code,
                 "at": day.isoformat(),
@@ -486,7 +487,12 @@ class _Village:
                 "actor": handler if rng.random() < 0.8 else rng.choice(self.staff),
                 "note": rng.choice(N.EVENT_NOTES[kind]),
                 "from_status": status,
-            })
+            }
+            if kind == "accept":  # the 处理方式 and the written notice (条例 Arts. 22–23, 31)
+                event.update(method="opinion", served_on=day.isoformat())
+            elif kind == "extend":  # its days, approver and notice (Art. 34)
+                event.update(days=rng.randint(10, 30), approver=rng.choice(self.staff), served_on=day.isoformat())
+            self.w.add("petition_events", self.uid(), event)
             status = new
             written += 1
         self.w.counts.petition_events += written

@@ -43,7 +43,7 @@ def test_pure_module_imports_no_sqlite_or_grpc():
 EXPECTED_SIZES = {
     "gender": 2, "category": 12, "disability_level": 11, "disability_cause": 3,
     "veteran_status": 3, "visit_kind": 5, "occasion": 5, "channel": 5,
-    "petition_class": 3, "event_kind": 14, "outcome": 3, "petition_status": 10,
+    "petition_class": 3, "event_kind": 17, "outcome": 3, "petition_status": 10, "handling_method": 4,
     "conflict_kind": 5, "conflict_status": 2,
 }
 

@@ -175,6 +175,13 @@ def test_art_32_a_reply_needs_its_outcome_and_a_close_needs_a_reply():
     assert old.status == "closed" and any("未登记答复" in a for a in old.anomalies)
 
 
+def test_arts_22_32_a_matter_not_accepted_closes_on_its_written_notice_without_a_reply():
+    rejected = derive(PETITION, [*REGISTERED, ev("reject", "2026-03-05")], today=D(2026, 3, 9))
+    assert check_event("not_accepted", "close", state=rejected, values={"at": "2026-03-09"}) == "closed"
+    closed = derive(PETITION, [*REGISTERED, ev("reject", "2026-03-05"), ev("close", "2026-03-09")], today=D(2026, 6, 1))
+    assert closed.status == "closed" and closed.anomalies == ()
+
+
 # --------------------------------------------------------------------------- 民法典 Art. 203: the calendar
 
 

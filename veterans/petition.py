@@ -240,7 +240,8 @@ def _check_values(code: str, state: "PetitionState | None", v: Mapping[str, Any]
             raise ValidationError("本件没有办理期限（未出具信访处理意见书），无需延期")
     if code == "hearing" and v.get("days") in (None, ""):
         raise ValidationError("听证须写明所用天数（不计入复核期限）", hint="信访工作条例第三十六条")
-    if code == "close" and state is not None and state.replied_on is None and state.method in (None, OPINION):
+    if (code == "close" and state is not None and state.accepted_on is not None and state.replied_on is None
+            and state.method in (None, OPINION)):  # a matter not accepted closes on its written notice (Art. 22)
         raise ValidationError("尚未答复，不能办结", hint="先登记“答复”（信访工作条例第三十二条）")
     served = _date_or_none(v.get("served_on"))
     if served is not None and at is not None and served < at:
@@ -440,7 +441,7 @@ class _Fold:
             if slot is not None and slot[1] is None and days:
                 slot[0] += _dt.timedelta(days=days)  # Art. 36: the hearing's days are not counted
         elif kind in ("recheck_opinion", "close"):
-            if kind == "close" and self.replied_on is None and self.method in (None, OPINION):
+            if kind == "close" and self.accepted_on is not None and self.replied_on is None and self.method in (None, OPINION):
                 self.anomalies.append(f"第{n}条事件：办结前未登记答复（第三十二条）")
             self.closed_on = at
             self.rechecked = self.rechecked or kind == "recheck_opinion"
