@@ -10,7 +10,7 @@ form's pre-numbered empty rows), a 合计 row, a blank row, and the 填表人 /
 as intact numbers and as numbers that lost their last three digits (Excel
 keeps 15 significant digits), dates as date cells, as month-formatted date
 cells, as text (``1983.12``, ``1983年12月``) and as numbers (``1984.09``,
-``198603``), phones as numbers, an unknown column (政治面貌).
+``198603``), phones as numbers, an unknown column (宗教信仰).
 
 :func:`write_gbk_csv` writes the same people as a GBK-encoded CSV with a
 title line, a blank line, a 合计 row and footer rows.
@@ -69,7 +69,7 @@ class Person:
     category: str | None = None
     enlisted: Any = None
     discharged: Any = None
-    party: str | None = None  # 政治面貌: a column no field takes
+    religion: str | None = None  # 宗教信仰: a column no field takes
     note: str | None = None
     expect: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None  # the message after "第 N 行（name）："
@@ -79,7 +79,7 @@ class Person:
         by = {
             "序号": n, "姓名": self.name, "性别": self.gender, "身份证号码": self.id_cell, "出生年月": self.birth,
             "民族": "汉族", "联系电话": self.phone, "家庭住址": self.address, "人员类别": self.category,
-            "入伍时间": self.enlisted, "退伍时间": self.discharged, "政治面貌": self.party, "备注": self.note,
+            "入伍时间": self.enlisted, "退伍时间": self.discharged, "宗教信仰": self.religion, "备注": self.note,
         }
         return [by[h] for h in headings]
 
@@ -95,7 +95,7 @@ WU = make_id("19610101", 71)
 
 GOOD: list[Person] = [
     Person("张三", ZHANG, "男", "1965.03", 13800138000, "某村1组5号", "退役士兵", "1983.12", "1987年12月",
-           party="党员",
+           religion="无",
            expect={"id_number": ZHANG, "gender": "male", "birth_date": "1965-03-12", "phone": "13800138000",
                    "address": "某村1组5号", "category": "retired_soldier", "enlisted_on": "1983-12",
                    "discharged_on": "1987-12", "ethnicity": "汉族", "area": VILLAGE}),
@@ -109,7 +109,7 @@ GOOD: list[Person] = [
     Person("赵六", ZHAO, None, None, None, "某村4组2号", "退役士兵", "1990年3月", "1994-12-01", note="独居",
            expect={"id_number": ZHAO, "gender": "male", "birth_date": "1970-01-01", "enlisted_on": "1990-03",
                    "discharged_on": "1994-12-01", "note": "独居"}),
-    Person("钱七", QIAN, "男", None, 13700137000.0, None, "伤残民兵民工", 198603, None, party="群众",
+    Person("钱七", QIAN, "男", None, 13700137000.0, None, "伤残民兵民工", 198603, None, religion="无",
            expect={"id_number": QIAN, "phone": "13700137000", "category": "disabled_militia",
                    "enlisted_on": "1986-03"}),
 ]
@@ -125,7 +125,8 @@ BAD: list[Person] = [
            expect={"id_number": ZHOU, "enlisted_on": "1983-10"}),
     Person("吴十", WU, "男", None, None, None, "志愿兵", None, None,
            problem="类别 志愿兵 无效，应为：转业干部、退役士兵、军休干部/退休士官、无军籍职工、复员军人、红军老战士、"
-                   "残疾军人、伤残民兵民工、烈属、因公遗属、病故遗属、现役军属",
+                   "残疾军人、伤残民兵民工、烈属、因公遗属、病故遗属、现役军属、参战退役人员、参试退役人员、"
+                   "带病回乡退伍军人、60周岁以上农村籍退役士兵",
            expect={"id_number": WU, "category": "retired_soldier"}),
 ]
 
@@ -137,7 +138,7 @@ FIXES = {
 }
 
 HEADINGS = ["序号", "姓名", "性别", "身份证号码", "出生年月", "民族", "联系电话", "家庭住址", "人员类别", "入伍时间",
-            "退伍时间", "政治面貌", "备注"]
+            "退伍时间", "宗教信仰", "备注"]
 _COL = {h: i + 1 for i, h in enumerate(HEADINGS)}
 
 

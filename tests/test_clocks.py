@@ -29,6 +29,12 @@ FROZEN_FIELD_ORDER = {
     "conflicts": ("kind", "table", "row_id", "field", "area", "winner_value", "winner_version", "winner_station",
                   "loser_value", "loser_version", "loser_station", "detected_at", "status", "resolution",
                   "resolved_by", "deleted"),
+    # migration 9
+    "plaques": ("veteran_id", "area", "household", "address", "hung_on", "hung_by", "signed_by", "replaced_on",
+                "replace_reason", "note", "deleted", "recorded_by"),
+    "contact_triggers": ("veteran_id", "area", "kind", "occurred_on", "due_by", "note", "closed_on", "deleted",
+                         "recorded_by"),
+    "areas": ("area", "name", "level", "deleted"),
 }
 
 _hlc = HLC("00000000000000a1")

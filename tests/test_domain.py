@@ -41,10 +41,13 @@ def test_pure_module_imports_no_sqlite_or_grpc():
 # --------------------------------------------------------------------------- enums
 
 EXPECTED_SIZES = {
-    "gender": 2, "category": 12, "disability_level": 11, "disability_cause": 3,
+    "gender": 2, "category": 16, "disability_level": 11, "disability_cause": 3,
     "veteran_status": 3, "visit_kind": 5, "occasion": 5, "channel": 5,
     "petition_class": 3, "event_kind": 17, "outcome": 3, "petition_status": 10, "handling_method": 4,
     "conflict_kind": 5, "conflict_status": 2,
+    # migration 9
+    "political_status": 5, "placement": 8, "employment": 6, "priority_type": 8, "relationship": 5,
+    "contact_policy": 2, "trigger_kind": 7, "area_level": 3,
 }
 
 

@@ -138,7 +138,7 @@ def test_conflicts_carry_no_writer_and_a_clerk_cannot_set_it():
 
     from sync.engine.schema import TABLES, WRITER_TABLES
 
-    assert WRITER_TABLES == {"veterans", "visits", "petitions", "petition_events"}
+    assert WRITER_TABLES == {"veterans", "visits", "petitions", "petition_events", "plaques", "contact_triggers"}
     assert WRITER not in TABLES["conflicts"].by_name
     for table in WRITER_TABLES:
         assert TABLES[table].get(WRITER).settable is False

@@ -171,7 +171,8 @@ def test_a_station_that_has_not_pulled_a_deletion_holds_the_cutoff_and_then_rece
     plan = retention.plan(asked, progress(net, *STATIONS))
     assert plan.cutoff_ms == deleted_at(net.hub, "veterans", v2) < asked
     assert [(h.station, h.tombstones) for h in plan.holders] == [(VILLAGE_A, 1)]  # va never pulled v2's
-    assert plan.tombstones == {"veterans": 1, "visits": 0, "petitions": 0, "petition_events": 0, "conflicts": 0}
+    assert plan.tombstones == {"veterans": 1, "visits": 0, "petitions": 0, "petition_events": 0, "plaques": 0,
+                               "contact_triggers": 0, "conflicts": 0, "areas": 0}
     result = retention.run(plan)
     assert result.tombstones["veterans"] == 1 and result.announced_ms == plan.cutoff_ms
     assert net.hub.load("veterans", v1) is None  # everyone had it: gone

@@ -167,9 +167,9 @@ def test_headings_variants_and_unknown_column_warned_once(village, tmp_path):
     path = write_roster(tmp_path / "r.xlsx", rows, headings)
     result = import_roster(village, path)
     assert result.created == 2
-    assert result.warnings == ["未识别的列已忽略：籍贯、政治面貌"]
+    assert result.warnings == ["未识别的列已忽略：籍贯"]
     v = by_id_number(village)[make_id(seq=1)]
-    assert (v["honor_plaque"], v["unit"]) == ("2020-08-01", "某部")
+    assert (v["honor_plaque"], v["unit"], v["political_status"]) == ("2020-08-01", "某部", "cpc_member")
 
 
 def test_schema_labels_and_english_names_accepted(village, tmp_path):
@@ -344,7 +344,8 @@ def test_mixed_file_nothing_written(filled, tmp_path):
     err = refused(filled, write_roster(tmp_path / "mixed.xlsx", rows))
     assert err.errors == ["第 31 行（人员30）：类别 不知道 无效，应为：" + "、".join(
         ["转业干部", "退役士兵", "军休干部/退休士官", "无军籍职工", "复员军人", "红军老战士", "残疾军人", "伤残民兵民工",
-         "烈属", "因公遗属", "病故遗属", "现役军属"])]
+         "烈属", "因公遗属", "病故遗属", "现役军属", "参战退役人员", "参试退役人员", "带病回乡退伍军人",
+         "60周岁以上农村籍退役士兵"])]
     assert len(filled.select("veterans")) == 2
 
 

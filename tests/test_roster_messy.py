@@ -78,7 +78,7 @@ def test_messy_xlsx_imports(village, tmp_path, id_heading, two_level):
     after = M.footer_lines(M.GOOD, two_level=two_level)
     numbers = 6 if two_level else 5
     assert result.warnings == [
-        "未识别的列已忽略：政治面貌",
+        "未识别的列已忽略：宗教信仰",
         skipped_warning({"列序号": numbers, "合计": after["合计"], "填表人": after["填表人"], "说明": after["说明"]}),
     ]
     assert result.skipped == [(numbers, "列序号"), (after["empty"], "无人员信息"), (after["合计"], "合计行"),
@@ -213,7 +213,7 @@ def test_error_roster_corrected_imports(village, tmp_path):
     fix_error_roster(out)
     result = import_roster(village, out)
     assert (result.created, result.updated, result.unchanged) == (8, 0, 0)
-    assert result.warnings == ["未识别的列已忽略：政治面貌"]
+    assert result.warnings == ["未识别的列已忽略：宗教信仰"]
     assert_stored(village, M.GOOD + M.BAD)
     # and the original roster, corrected the same way, now changes nothing
     assert import_roster(village, out).unchanged == 8
@@ -264,7 +264,7 @@ def test_cli_errors_file_then_corrected_import(home, tmp_path):
     fix_error_roster(out)
     result = run(home, "import", str(out), "--errors", str(tmp_path / "again.xlsx"))
     assert result.exit_code == 0, result.output
-    assert result.stderr == "注意：未识别的列已忽略：政治面貌\n"
+    assert result.stderr == "注意：未识别的列已忽略：宗教信仰\n"
     assert result.stdout.splitlines() == ["已导入：新增 8 条，更新 0 条，未变 0 条", "名册没有错误，未写出 again.xlsx"]
     assert not (tmp_path / "again.xlsx").exists()
 

@@ -283,7 +283,7 @@ def test_the_synonym_table_is_data_that_holds_together():
 def test_an_unknown_spelling_still_lists_the_labels():
     assert message(parse_enum, "category", "将军") == (
         "人员类别 将军 无效，应为：转业干部、退役士兵、军休干部/退休士官、无军籍职工、复员军人、红军老战士、残疾军人、"
-        "伤残民兵民工、烈属、因公遗属、病故遗属、现役军属")
+        "伤残民兵民工、烈属、因公遗属、病故遗属、现役军属、参战退役人员、参试退役人员、带病回乡退伍军人、60周岁以上农村籍退役士兵")
 
 
 # --------------------------------------------------------------------------- names

@@ -75,6 +75,21 @@ HEADINGS: dict[str, tuple[str, ...]] = {
     "needs": ("诉求", "主要诉求"),
     "status": ("状态", "人员状态"),
     "note": ("备注",),
+    # Migration 9: the national collection's fields and 常态化联系.
+    "categories": ("其他类别", "兼有类别", "其他人员类别"),
+    "political_status": ("政治面貌",),
+    "placement": ("安置方式", "安置类别"),
+    "employment": ("就业情况", "就业状况"),
+    "priority_type": ("重点优抚对象类别", "重点优抚对象"),
+    "disability_rated_on": ("评残日期", "评残时间"),
+    "disability_cert_no": ("残疾军人证号", "残疾军人证编号", "残疾证号"),
+    "died_on": ("去世日期", "死亡日期", "去世时间"),
+    "soldier_id": ("关联军人",),
+    "relationship": ("与军人关系", "亲属关系"),
+    "contact_policy": ("联系类型",),
+    "liaison": ("包联人/网格员", "包联人", "网格员", "包联干部"),
+    "registered_on": ("建档日期", "建档时间"),
+    "moved_out_on": ("迁出日期", "迁出时间"),
 }
 
 #: The column an import adds to the roster it writes back with the errors.

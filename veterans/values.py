@@ -75,6 +75,11 @@ ENUMS: dict[str, dict[str, str]] = {
         "duty_death_family": "因公遗属",
         "illness_death_family": "病故遗属",
         "active_duty_family": "现役军属",
+        # Appended (migration 9): further groups of the national collection.
+        "war_veteran": "参战退役人员",
+        "test_veteran": "参试退役人员",
+        "sick_returned": "带病回乡退伍军人",
+        "rural_elder_soldier": "60周岁以上农村籍退役士兵",
     },
     "disability_level": {
         "none": "无",
@@ -156,6 +161,61 @@ ENUMS: dict[str, dict[str, str]] = {
         "refused_edit": "越权修改被拒",
     },
     "conflict_status": {"open": "待处理", "resolved": "已解决"},
+    # Migration 9: the national collection's fields, 常态化联系 and the area list.
+    "political_status": {
+        "cpc_member": "中共党员",
+        "cpc_probationary": "中共预备党员",
+        "league_member": "共青团员",
+        "democratic_party": "民主党派",
+        "masses": "群众",
+    },
+    "placement": {
+        "self_employed": "自主就业",
+        "assigned_job": "安排工作",
+        "transferred": "转业",
+        "retired": "退休",
+        "monthly_pension": "逐月领取退役金",
+        "supported": "供养",
+        "demobilized": "复员",
+        "other": "其他",
+    },
+    "employment": {
+        "employed": "已就业",
+        "own_business": "自主创业",
+        "flexible": "灵活就业",
+        "unemployed": "未就业",
+        "retired": "已退休",
+        "unable": "无劳动能力",
+    },
+    # 重点优抚对象 (军人抚恤优待条例 2024).
+    "priority_type": {
+        "disabled_soldier": "残疾军人",
+        "martyr_family": "烈士遗属",
+        "duty_death_family": "因公牺牲军人遗属",
+        "illness_death_family": "病故军人遗属",
+        "demobilized": "在乡复员军人",
+        "sick_returned": "带病回乡退伍军人",
+        "war_test_veteran": "参战参试退役军人",
+        "rural_elder_soldier": "60周岁以上农村籍退役士兵",
+    },
+    "relationship": {
+        "parent": "父母",
+        "spouse": "配偶",
+        "child": "子女",
+        "sibling": "兄弟姐妹",
+        "other": "其他",
+    },
+    "contact_policy": {"general": "普遍", "key": "重点"},
+    "trigger_kind": {
+        "hospitalized": "生病住院",
+        "family_change": "家庭变故",
+        "hardship": "生活困难",
+        "dispute": "现实纠纷",
+        "award": "立功受奖/送喜报",
+        "festival": "重大节日",
+        "birthday80": "80岁以上生日",
+    },
+    "area_level": {"county": "县", "town": "乡镇/街道", "village": "村/社区"},
 }
 
 #: Chinese name of each enum, used in error messages when no field label is given.
@@ -175,6 +235,14 @@ ENUM_FIELD_LABELS: dict[str, str] = {
     "petition_status": "信访状态",
     "conflict_kind": "冲突类型",
     "conflict_status": "冲突状态",
+    "political_status": "政治面貌",
+    "placement": "安置方式",
+    "employment": "就业情况",
+    "priority_type": "重点优抚对象类别",
+    "relationship": "与军人关系",
+    "contact_policy": "联系类型",
+    "trigger_kind": "必访事由",
+    "area_level": "区划层级",
 }
 
 # Spellings of the levels (3, 3级, 三, 三级), made rather than listed: the other

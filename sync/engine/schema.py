@@ -9,6 +9,7 @@ labels shown for tables and fields are domain, not engine: they live in
 - ``text``, ``int``, ``real``, ``bool``: plain values;
 - ``date``: ``YYYY-MM-DD`` (several input forms accepted);
 - ``enum``: a code of ``veterans.values.ENUMS[enum]`` (the Chinese label is shown);
+- ``enum_set``: several codes of one enum, joined by commas in the enum's order;
 - ``id_number``, ``area``, ``phone``: checked by ``veterans.values``;
 - ``ref``: the ``id`` of a row in ``ref`` table.
 
@@ -34,7 +35,7 @@ __all__ = ["Field", "Table", "TABLES", "REFERENCES", "SCHEMA_VERSION", "table", 
 # station that sends nothing new; a hub refuses only a station whose rows may
 # carry fields it does not know, and accepts older stations (weeks offline) as
 # before. tests/test_migrations.py holds it to the migrations.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # Fields always sent with a pushed row, pending or not: the hub needs them to
 # check scope (area) and to see whether the writer had seen a delete (deleted).
@@ -147,6 +148,25 @@ VETERANS = Table(
         _f("merged_into", "ref", ref="veterans", settable=False),
         *_common_tail(),
         _f(WRITER, settable=False),  # appended (migration 7)
+        # Appended (migration 9, the national collection and 常态化联系): further categories
+        # beside the main one, 政治面貌, 安置方式, 就业, 重点优抚对象 type, 评残日期, 残疾军人证号,
+        # the death date, a family member's soldier (a veteran id: not a ref, no link the sync
+        # machinery follows) and the relationship, the contact policy and 包联人/网格员,
+        # the day the file was opened (建档, for 新增 in a period) and the day of 迁出.
+        _f("categories", "enum_set", enum="category"),
+        _f("political_status", "enum", enum="political_status"),
+        _f("placement", "enum", enum="placement"),
+        _f("employment", "enum", enum="employment"),
+        _f("priority_type", "enum", enum="priority_type"),
+        _f("disability_rated_on", "date"),
+        _f("disability_cert_no"),
+        _f("died_on", "date"),
+        _f("soldier_id"),
+        _f("relationship", "enum", enum="relationship"),
+        _f("contact_policy", "enum", enum="contact_policy"),
+        _f("liaison"),
+        _f("registered_on", "date"),
+        _f("moved_out_on", "date"),
     ),
     indexes=(("id_number",), ("name",)),
 )
@@ -169,6 +189,11 @@ VISITS = Table(
         _f("follow_up"),
         *_common_tail(),
         _f(WRITER, settable=False),  # appended (migration 7)
+        # Appended (migration 9): the follow-up's due date and the day it was done (闭环), and
+        # the value of the goods given (元), for the 慰问金/物资 totals.
+        _f("follow_up_due", "date"),
+        _f("follow_up_done", "date"),
+        _f("aid_goods_value", "real"),
     ),
     indexes=(("veteran_id",), ("visited_on",)),
 )
@@ -233,6 +258,47 @@ PETITION_EVENTS = Table(
     indexes=(("petition_id",),),
 )
 
+# 光荣牌 by household (国办发〔2018〕72号), a table of migration 9: hung when, by whom, signed
+# for by the household, replaced when and why. Its area follows its veteran's, like a visit's.
+PLAQUES = Table(
+    "plaques",
+    (
+        _f("id", settable=False),
+        _f("veteran_id", "ref", ref="veterans", required=True),
+        _f("area", "area", required=True, settable=False),
+        _f("household"),
+        _f("address"),
+        _f("hung_on", "date", required=True),
+        _f("hung_by"),
+        _f("signed_by"),
+        _f("replaced_on", "date"),
+        _f("replace_reason"),
+        _f("note"),
+        *_common_tail(),
+        _f(WRITER, settable=False),
+    ),
+    indexes=(("veteran_id",),),
+)
+
+# A must-visit trigger (必访事项), a table of migration 9: what happened, when, and the day
+# a visit is due by; met or missed is derived from the visits, never stored.
+CONTACT_TRIGGERS = Table(
+    "contact_triggers",
+    (
+        _f("id", settable=False),
+        _f("veteran_id", "ref", ref="veterans", required=True),
+        _f("area", "area", required=True, settable=False),
+        _f("kind", "enum", enum="trigger_kind", required=True),
+        _f("occurred_on", "date", required=True),
+        _f("due_by", "date"),
+        _f("note"),
+        _f("closed_on", "date"),
+        *_common_tail(),
+        _f(WRITER, settable=False),
+    ),
+    indexes=(("veteran_id",), ("due_by",)),
+)
+
 CONFLICTS = Table(
     "conflicts",
     (
@@ -262,7 +328,23 @@ CONFLICTS = Table(
     hub_only_writes=True,
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (VETERANS, VISITS, PETITIONS, PETITION_EVENTS, CONFLICTS)}
+# The county's place names (统计用区划代码 → name), a table of migration 9, written by the
+# hub only (``county-hub areas import``): one row per code, whose ``area`` is the code
+# itself, so that each station receives the names of its own subtree.
+AREAS = Table(
+    "areas",
+    (
+        _f("id", settable=False),
+        _f("area", "area", required=True, settable=False),
+        _f("name", required=True),
+        _f("level", "enum", enum="area_level"),
+        *_common_tail(),
+    ),
+    hub_only_writes=True,
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (VETERANS, VISITS, PETITIONS, PETITION_EVENTS, PLAQUES,
+                                                  CONTACT_TRIGGERS, CONFLICTS, AREAS)}
 
 #: The tables whose rows carry ``recorded_by`` (a station's writes stamp it).
 WRITER_TABLES: frozenset[str] = frozenset(name for name, t in TABLES.items() if WRITER in t.by_name)

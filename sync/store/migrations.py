@@ -332,6 +332,110 @@ _M008 = (
     "ALTER TABLE petition_events ADD COLUMN served_on TEXT",
 )
 
+# -- 9: the national collection, contact duty, the area list ---------------------------
+# Veterans: further categories beside the main one (codes joined by commas), 政治面貌,
+# 安置方式, 就业, 重点优抚对象 type, 评残日期 and 残疾军人证号, the death date, a family
+# member's soldier (a veteran id) and relationship, the contact policy and the person
+# responsible (包联人/网格员), the day the file was opened (建档) and the day the person
+# moved out. Visits: a follow-up's due date and the day it was done, the goods' value.
+# New tables: 光荣牌 by household (plaques), must-visit triggers (contact_triggers), and the
+# county's list of place names (areas: written by the hub only, one row per code, its
+# ``area`` the code itself, so each station receives its own subtree). Rows written before
+# start NULL.
+
+_M009 = (
+    "ALTER TABLE veterans ADD COLUMN categories TEXT",
+    "ALTER TABLE veterans ADD COLUMN political_status TEXT",
+    "ALTER TABLE veterans ADD COLUMN placement TEXT",
+    "ALTER TABLE veterans ADD COLUMN employment TEXT",
+    "ALTER TABLE veterans ADD COLUMN priority_type TEXT",
+    "ALTER TABLE veterans ADD COLUMN disability_rated_on TEXT",
+    "ALTER TABLE veterans ADD COLUMN disability_cert_no TEXT",
+    "ALTER TABLE veterans ADD COLUMN died_on TEXT",
+    "ALTER TABLE veterans ADD COLUMN soldier_id TEXT",
+    "ALTER TABLE veterans ADD COLUMN relationship TEXT",
+    "ALTER TABLE veterans ADD COLUMN contact_policy TEXT",
+    "ALTER TABLE veterans ADD COLUMN liaison TEXT",
+    "ALTER TABLE veterans ADD COLUMN registered_on TEXT",
+    "ALTER TABLE veterans ADD COLUMN moved_out_on TEXT",
+    "ALTER TABLE visits ADD COLUMN follow_up_due TEXT",
+    "ALTER TABLE visits ADD COLUMN follow_up_done TEXT",
+    "ALTER TABLE visits ADD COLUMN aid_goods_value REAL",
+    '''CREATE TABLE "plaques" (
+   "id" TEXT PRIMARY KEY,
+   "veteran_id" TEXT,
+   "area" TEXT,
+   "household" TEXT,
+   "address" TEXT,
+   "hung_on" TEXT,
+   "hung_by" TEXT,
+   "signed_by" TEXT,
+   "replaced_on" TEXT,
+   "replace_reason" TEXT,
+   "note" TEXT,
+   "deleted" INTEGER DEFAULT 0,
+   "seq" INTEGER NOT NULL,
+   "_clock" TEXT NOT NULL,
+   "_pending" TEXT,
+   "_extra" TEXT,
+   "_origin" TEXT,
+   "_prev_seq" INTEGER,
+   "recorded_by" TEXT
+)''',
+    '''CREATE INDEX "plaques_seq"
+    ON "plaques" ("seq")''',
+    '''CREATE INDEX "plaques_area_seq"
+    ON "plaques" ("area", "seq")''',
+    '''CREATE INDEX "plaques_veteran_id"
+    ON "plaques" ("veteran_id")''',
+    '''CREATE INDEX "plaques_pending" ON "plaques" (seq) WHERE _pending IS NOT NULL''',
+    '''CREATE TABLE "contact_triggers" (
+   "id" TEXT PRIMARY KEY,
+   "veteran_id" TEXT,
+   "area" TEXT,
+   "kind" TEXT,
+   "occurred_on" TEXT,
+   "due_by" TEXT,
+   "note" TEXT,
+   "closed_on" TEXT,
+   "deleted" INTEGER DEFAULT 0,
+   "seq" INTEGER NOT NULL,
+   "_clock" TEXT NOT NULL,
+   "_pending" TEXT,
+   "_extra" TEXT,
+   "_origin" TEXT,
+   "_prev_seq" INTEGER,
+   "recorded_by" TEXT
+)''',
+    '''CREATE INDEX "contact_triggers_seq"
+    ON "contact_triggers" ("seq")''',
+    '''CREATE INDEX "contact_triggers_area_seq"
+    ON "contact_triggers" ("area", "seq")''',
+    '''CREATE INDEX "contact_triggers_veteran_id"
+    ON "contact_triggers" ("veteran_id")''',
+    '''CREATE INDEX "contact_triggers_due_by"
+    ON "contact_triggers" ("due_by")''',
+    '''CREATE INDEX "contact_triggers_pending" ON "contact_triggers" (seq) WHERE _pending IS NOT NULL''',
+    '''CREATE TABLE "areas" (
+   "id" TEXT PRIMARY KEY,
+   "area" TEXT,
+   "name" TEXT,
+   "level" TEXT,
+   "deleted" INTEGER DEFAULT 0,
+   "seq" INTEGER NOT NULL,
+   "_clock" TEXT NOT NULL,
+   "_pending" TEXT,
+   "_extra" TEXT,
+   "_origin" TEXT,
+   "_prev_seq" INTEGER
+)''',
+    '''CREATE INDEX "areas_seq"
+    ON "areas" ("seq")''',
+    '''CREATE INDEX "areas_area_seq"
+    ON "areas" ("area", "seq")''',
+    '''CREATE INDEX "areas_pending" ON "areas" (seq) WHERE _pending IS NOT NULL''',
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _M001, replicated=True),
@@ -342,6 +446,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "petition event corrections", _M006, replicated=True),
     Migration(7, "who did it", _M007, replicated=True),
     Migration(8, "petition law", _M008, replicated=True),
+    Migration(9, "national collection, contact duty, area list", _M009, replicated=True),
 )
 
 # sync.store.rows.CURRENT_MIGRATION is this number too: a database at it opens without this module.

@@ -78,7 +78,7 @@ _loads = orjson.loads  # hot paths: extra fields
 
 #: The newest migration (``sync.store.migrations.NEWEST``, held equal by
 #: tests/test_cli_imports.py): a database at it opens without loading the migrations.
-CURRENT_MIGRATION = 8
+CURRENT_MIGRATION = 9
 
 
 def _schema_is_current(conn: sqlite3.Connection) -> bool:
