@@ -16,7 +16,8 @@ STORE_MODULES = {"sync/store/rows.py", "sync/store/station.py", "sync/store/hub.
                  "sync/store/salvage.py", "sync/store/digest.py",
                  "sync/store/namekeys.py", "sync/store/duecache.py", "sync/store/roster_reads.py",
                  "sync/store/retention.py", "sync/store/accounts.py",
-                 "sync/store/contacts.py", "sync/store/dashboard_reads.py", "sync/store/report_archive.py"}
+                 "sync/store/contacts.py", "sync/store/dashboard_reads.py", "sync/store/report_archive.py",
+                 "sync/store/areas.py"}
 SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\"?\w+\"?\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)"
                  r"|PRAGMA\s+\w+)|\.(execute|executemany|executescript)\(|\.select\(")
 
