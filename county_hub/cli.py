@@ -73,6 +73,7 @@ AUDIT_KIND_LABELS = {
     "resolution": "处理冲突",
     "restore": "恢复数据库",
     "prune": "数据清理",
+    "areas_import": "导入区划名单",
     "web_login": "网页登录",
     "web_login_failed": "网页登录失败",
     "web_logout": "网页退出",
@@ -525,10 +526,12 @@ def restore(src: str, yes: bool, as_json: bool, home: str | None) -> None:
 from county_hub import cli_conflicts as _cli_conflicts  # noqa: E402
 from county_hub import cli_prune as _cli_prune  # noqa: E402
 from county_hub import cli_records as _cli_records  # noqa: E402
+from county_hub import cli_areas as _cli_areas  # noqa: E402
 
 _cli_conflicts.register(main)
 _cli_prune.register(main)
 _cli_records.register(main)
+_cli_areas.register(main)
 
 
 # --------------------------------------------------------------------------- the dashboard and its accounts

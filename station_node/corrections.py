@@ -189,6 +189,8 @@ def edit_petition(store: Store, petition_ref: str, changes: dict[str, Any], *, v
     elif "area" in values and pet.get("veteran_id") and values["area"] != pet.get("area"):
         raise ValidationError("关联退役军人的信访件随其区划，不能单独修改区划代码",
                               hint="改关联的退役军人用 --veteran")
+    elif "area" in values and values["area"] != pet.get("area"):
+        records.check_listed_area(store, values["area"])
     if not values:
         raise ValidationError("没有要修改的字段", hint="用 --set 字段=值 指定")
     if "class" in values and (values["class"] == "accusation") != (pet.get("class") == "accusation"):

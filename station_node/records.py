@@ -27,12 +27,12 @@ from veterans import values as domain
 
 from veterans import petition as petition_rules
 
-from sync.store import duecache, namekeys, queries
+from sync.store import areas, duecache, namekeys, queries
 from sync.engine.errors import NotFound, StoreError, ValidationError
 from veterans import find
 from veterans.fields import parse_value
 from veterans.labels import field_label, table_label
-from veterans.admission import complete_veteran
+from veterans.admission import complete_veteran, unlisted_area
 from sync.engine.schema import table as _table
 from sync.store.rows import DatabaseError
 from sync.store.station import Store
@@ -41,6 +41,7 @@ __all__ = [
     "station_code",
     "station_scope",
     "default_area",
+    "check_listed_area",
     "RowNumbers",
     "find_veteran",
     "find_visit",
@@ -91,6 +92,15 @@ def default_area(store: Store) -> str | None:
     (its scope is one village); None at a town or county station (it must be said)."""
     scope = station_scope(store)
     return scope if len(scope) == 12 else None
+
+
+def check_listed_area(store: Store, area: str | None) -> None:
+    """Refuse an area code the county's area list (pulled from the hub) does not hold,
+    when the station holds one (``veterans.admission.unlisted_area``: the hub's own rule)."""
+    problem = unlisted_area(area, on_list=lambda code: not areas.unknown_areas(store, [code]),
+                            has_list=lambda: areas.has_area_list(store))
+    if problem:
+        raise ValidationError(problem, hint="请核对区划代码；名单有误请县中心更新区划名单")
 
 
 def _today(today: _dt.date | None) -> _dt.date:
@@ -158,6 +168,7 @@ def add_veteran(store: Store, fields: dict[str, Any]) -> dict:
     """
     values = _clean("veterans", fields, station_scope(store))
     _require("veterans", values, ("id_number", "name", "area"))
+    check_listed_area(store, values["area"])
     _check_unique_id_number(store, values["id_number"])
     values = complete_veteran(values)
     if values.get("status") is None:
@@ -195,6 +206,8 @@ def edit_veteran(store: Store, veteran_id: str, changes: dict[str, Any]) -> dict
         raise ValidationError("没有要修改的字段", hint="用 --set 字段=值 指定")
     values = _clean("veterans", changes, station_scope(store))
     _require("veterans", {**current, **values}, ("id_number", "name", "area"))
+    if "area" in values and values["area"] != current.get("area"):
+        check_listed_area(store, values["area"])
     if "id_number" in values and values["id_number"] != current.get("id_number"):
         _check_unique_id_number(store, values["id_number"], own_id=current["id"])
     values = complete_veteran(values, current)
@@ -296,6 +309,8 @@ def open_petition(
             values["petitioner"] = vet.get("name")
     elif values.get("area") is None:
         raise ValidationError("未关联退役军人的信访件须指定区划代码", hint="用 --area 指定")
+    else:
+        check_listed_area(store, values["area"])
     if values.get("received_on") is None:
         values["received_on"] = _today(today).isoformat()
     _require("petitions", values, ("petitioner", "area", "channel", "received_on", "summary"))

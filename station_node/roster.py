@@ -57,9 +57,9 @@ from typing import Any, Callable
 
 from veterans import values as domain
 
-from sync.store import queries, roster_reads
+from sync.store import areas, queries, roster_reads
 from sync.engine.errors import ValidationError, VetsyncError
-from veterans.admission import complete_veteran
+from veterans.admission import complete_veteran, unlisted_area
 from veterans.fields import display_value, parse_value
 from veterans.labels import field_label
 from veterans.roster_cells import cell_back, prepare_cell, problem_text
@@ -317,6 +317,7 @@ def _skipped_warning(skipped: list[tuple[int, str]]) -> str | None:
 def _plan(store: Store, rows: list[_Row], result: ImportResult, problems: list[Problem]) -> list[tuple[str, dict, bool]]:
     existing = roster_reads.veterans_by_id_number(store, (r.values["id_number"] for r in rows))
     plan: list[tuple[str, dict[str, Any], bool]] = []  # (row id, changes, create)
+    listed = areas.area_names(store)  # the county's area list as pulled (empty: none, nothing refused)
     for row in rows:
         id_number = row.values["id_number"]
         matches = existing.get(id_number, [])
@@ -334,6 +335,10 @@ def _plan(store: Store, rows: list[_Row], result: ImportResult, problems: list[P
                 values = complete_veteran(values, current) if values else {}
         except ValidationError as exc:
             problems.append(Problem(row.line, row.who, str(exc)))
+            continue
+        unlisted = unlisted_area(values.get("area"), on_list=listed.__contains__, has_list=lambda: bool(listed))
+        if unlisted:  # a new area only: a veteran filed before the list keeps its code
+            problems.append(Problem(row.line, row.who, unlisted))
             continue
         if current is not None:
             changes = {k: v for k, v in values.items() if current.get(k) != v}  # 1965-03 became the stored 1965-03-12

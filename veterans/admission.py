@@ -49,7 +49,9 @@ when the row is new or a reference or its area changes:
 - its area is its parent's, as the station builds it (a visit and a petition
   take their veteran's area, an event its petition's);
 - a 更正 voids an event the hub holds of the same petition (one wording for an
-  unknown event and another petition's), neither a 登记 nor another 更正.
+  unknown event and another petition's), neither a 登记 nor another 更正;
+- a veteran's or a petition's area, new or changed, is a code of the county's area
+  list when the hub holds one (:func:`unlisted_area`, the station's own rule at entry).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ from sync.engine.schema import TABLES, WRITER, Table, writer_problem
 from sync.engine.scope import in_scope
 
 __all__ = ["DomainChecks", "DOMAIN_CHECKS", "LinkLookup", "PARENT_OUT_OF_REACH", "row_problem", "complete_veteran",
-           "ENLISTMENT_AGE"]
+           "ENLISTMENT_AGE", "unlisted_area", "LISTED_AREA_TABLES"]
 
 # One wording for a parent that does not exist, lies outside the scope or is
 # another station's confidential petition: the pusher learns nothing from it.
@@ -109,6 +111,9 @@ class LinkLookup(Protocol):
 
     def owner(self, table: str, state: RowState) -> str | None:
         """The registering station of a confidential row (None: not confidential)."""
+
+    def has_rows(self, table: str) -> bool:
+        """Does the hub hold any live row of ``table`` (the area list: is there one)?"""
 
 
 def _fast_check(t: Table, name: str, memo: set | None) -> Callable[[Any], bool]:
@@ -277,6 +282,24 @@ def complete_veteran(changes: dict[str, Any], current: dict[str, Any] | None = N
     return out
 
 
+# --------------------------------------------------------------------------- the area list
+
+#: The tables whose area a clerk chooses; a visit, an event, a plaque … take their parent's.
+LISTED_AREA_TABLES = frozenset({"veterans", "petitions"})
+_UNLISTED = "区划代码 {area} 不在县区划名单中"
+
+
+def unlisted_area(area: Any, *, on_list: Callable[[str], bool], has_list: Callable[[], bool]) -> str | None:
+    """Why ``area`` may not be entered (None: it may): a town or village code the county's
+    area list (issue 14 §2) does not hold, when there is a list. No list (a station not yet
+    synced, an older county): nothing is refused, as before. The county's own code is named
+    by its hub, not by its list: never refused here (the scope rules decide). ``has_list``
+    is asked only for a code not on the list."""
+    if not isinstance(area, str) or len(area) <= 6 or on_list(area) or not has_list():
+        return None
+    return _UNLISTED.format(area=area)
+
+
 class DomainChecks:
     """The hub's domain checks of pushed rows (see the module docstring)."""
 
@@ -403,6 +426,11 @@ class DomainChecks:
         if problem is None and table == "petition_events" and after.get("kind") == petition_rules.CORRECT \
                 and (is_new or "voids" in changed or "kind" in changed):
             problem = self._voided(after, ctx)
+        # A petition of a veteran has the veteran's area (checked above): the list is the veteran's to meet.
+        if problem is None and table in LISTED_AREA_TABLES and (is_new or "area" in changed) \
+                and after.get("deleted") != 1 and not (table == "petitions" and after.get("veteran_id")):
+            problem = unlisted_area(after.get("area"), on_list=lambda code: _live(ctx.row("areas", code)),
+                                    has_list=lambda: ctx.has_rows("areas"))
         return problem
 
     @staticmethod
@@ -436,6 +464,10 @@ class DomainChecks:
             if same_area and after.get("area") != parent.area:
                 return f"区划代码应与所属{label}一致"
         return None
+
+
+def _live(state: RowState | None) -> bool:
+    return state is not None and state.values.get("deleted") != 1
 
 
 DOMAIN_CHECKS = DomainChecks()

@@ -11,7 +11,8 @@ station's :class:`~sync.store.station.Store` and the :class:`~sync.store.hub.Hub
 - :func:`area_rows`: the rows themselves (code, name, level), in code order;
 - :func:`has_area_list`: whether the store holds a list at all (no list: no code is
   refused, as before the list existed);
-- :func:`unknown_areas`: which of some codes are not on the list.
+- :func:`unknown_areas`: which of some codes are not on the list;
+- :func:`area_states`: every row, tombstones too (what an import compares with).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Iterable
 
 from sync.engine.scope import scope_range
 
-__all__ = ["area_names", "area_rows", "has_area_list", "unknown_areas"]
+__all__ = ["area_names", "area_rows", "has_area_list", "unknown_areas", "area_states"]
 
 _LIVE = "deleted IS NOT 1 AND area IS NOT NULL"
 
@@ -55,3 +56,11 @@ def unknown_areas(store, codes: Iterable[str]) -> set[str]:
         known.update(code for (code,) in store.conn.execute(
             f"SELECT area FROM areas WHERE {_LIVE} AND area IN ({','.join('?' * len(chunk))})", chunk))
     return set(wanted) - known
+
+
+def area_states(store) -> dict[str, dict]:
+    """``{code: {"area", "name", "level", "deleted"}}`` of every areas row, removed ones
+    (tombstones) too, keyed by the row's id (the code: the import makes rows so)."""
+    return {row_id: {"area": area, "name": name, "level": level, "deleted": 1 if deleted == 1 else 0}
+            for row_id, area, name, level, deleted in store.conn.execute(
+                "SELECT id, area, name, level, deleted FROM areas")}

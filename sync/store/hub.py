@@ -70,7 +70,7 @@ from sync.engine.replicate import RECOVERY_REFUSED
 from sync.engine.rowstate import Eviction, PullBatch, RowState
 from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES, WRITER, WRITER_TABLES, writer_name
 from sync.engine.scope import common_area, in_scope, scope_range
-from sync.store.rows import RowStore, _q
+from sync.store.rows import READ_ONLY_REASON, STATION_READ_ONLY, RowStore, _q
 from sync.engine.ids import new_id
 
 __all__ = ["HubStore", "PushResult", "PullBatch", "PushHook", "PushedRows", "DEPENDENTS", "HistoryEntry", "history_of",
@@ -451,6 +451,10 @@ class HubStore:
                 return self._recover_one(t, incoming, current, pushed, batch, links, station)
             reason = OUT_OF_SCOPE.format(scope=scope)
             return reason if recovery else self._refuse(current, incoming, station, owner, reason)
+        if t.name in STATION_READ_ONLY and not (recovery and self._own_versions(incoming, pushed)):
+            # A table a station writes nothing of (the area list): refused, new or changed, whatever
+            # field; a recovery may re-offer only what the hub itself wrote (and lost).
+            return READ_ONLY_REASON.format(label=label_of(t.name))
         if recovery:
             return self._recover_one(t, incoming, current, pushed, batch, links, station)
         if t.hub_only_writes and (current is None or set(incoming.base) - CONFLICT_RESOLUTION_FIELDS):
@@ -530,6 +534,10 @@ class HubStore:
         elif merged.resend:
             batch.save(current, None)
         return None
+
+    def _own_versions(self, incoming: RowState, pushed: tuple[str, ...]) -> bool:
+        """Are the pushed fields' versions all the hub's own (a re-offer of what it had written)?"""
+        return all(replica_of(incoming.clock.get(n) or "") == self.replica_id for n in pushed)
 
     def _hub_linked(self, table: str, clock: dict[str, str]) -> bool:
         """Does a re-offered row carry a reference the hub itself wrote (a merge of two
@@ -1181,6 +1189,7 @@ class _Links:
                 if type(pid) is str and ("petitions", pid) not in batch.current:
                     wanted.setdefault("petitions", set()).add(pid)
         self.loaded: dict[tuple[str, str], RowState | None] = {}
+        self._has_rows: dict[str, bool] = {}
         for table, ids in wanted.items():
             found = store.load_many(table, sorted(ids))
             for rid in ids:
@@ -1198,6 +1207,14 @@ class _Links:
 
     def owner(self, table: str, state: RowState) -> str | None:
         return _owner(table, state, self.row)
+
+    def has_rows(self, table: str) -> bool:
+        """Does the hub hold any live row of ``table``? (Asked once a batch; a hub-only table's
+        rows, the area list, do not change during a push.)"""
+        if table not in self._has_rows:
+            self._has_rows[table] = self.store.conn.execute(
+                f"SELECT 1 FROM {_q(TABLES[table].name)} WHERE deleted IS NOT 1 LIMIT 1").fetchone() is not None
+        return self._has_rows[table]
 
 
 def _owner(table: str, state: RowState, row) -> str | None:

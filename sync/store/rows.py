@@ -33,7 +33,7 @@ from sync.engine.rowstate import RowState
 from sync.engine.labels import label_of
 from sync.engine.schema import TABLES, WRITER, WRITER_TABLES, Table, writer_name
 
-__all__ = ["RowStore", "REPLICATED", "DatabaseError", "disk_fault", "is_corrupt"]
+__all__ = ["RowStore", "REPLICATED", "STATION_READ_ONLY", "READ_ONLY_REASON", "DatabaseError", "disk_fault", "is_corrupt"]
 
 #: What a failing database operation raises (for callers that turn it into a message).
 DatabaseError = sqlite3.Error
@@ -74,6 +74,12 @@ def disk_fault(exc: BaseException | None) -> str | None:
     return None
 
 REPLICATED = tuple(TABLES)
+#: The tables a station writes nothing of: the hub-only ones (``hub_only_writes``) but
+#: ``conflicts``, whose resolution fields a station writes when it settles one. Their rows
+#: reach a station by the pull only (the county's area list, for one).
+STATION_READ_ONLY: frozenset[str] = frozenset(n for n, t in TABLES.items() if t.hub_only_writes and n != "conflicts")
+#: Why a station may not write such a table (its own store, or the hub refusing a push).
+READ_ONLY_REASON = "{label}只能由县中心写入，站点不能新增或修改，未保存"
 _loads = orjson.loads  # hot paths: extra fields
 
 #: The newest migration (``sync.store.migrations.NEWEST``, held equal by

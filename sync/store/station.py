@@ -20,7 +20,9 @@ from typing import Any, Callable, Iterable, Iterator
 from sync.engine.clocks import pack_pending, pending_groups, unpack_clock, unpack_pending
 from sync.engine.rowstate import Eviction, RowState
 from sync.engine.schema import CONTEXT_FIELDS, PARENTS_FIRST, REFERENCES, TABLES, Table
-from sync.store.rows import REPLICATED, RowStore, _dumps, _loads, _q
+from sync.engine.errors import ValidationError
+from sync.engine.labels import label_of
+from sync.store.rows import READ_ONLY_REASON, REPLICATED, STATION_READ_ONLY, RowStore, _dumps, _loads, _q
 
 __all__ = ["Store", "REPLICATED"]
 
@@ -31,7 +33,10 @@ class Store(RowStore):
     def write(self, table: str, row_id: str, changes: dict[str, Any], *, create: bool = False) -> RowState:
         """Write fields of one row as this replica, stamped and marked pending; a
         write that changes the row records the person acting (``operator``, see
-        :meth:`RowStore.stamp`) as its ``recorded_by``."""
+        :meth:`RowStore.stamp`) as its ``recorded_by``. A table only the hub writes
+        (``STATION_READ_ONLY``) is refused: its rows land here by the pull alone."""
+        if table in STATION_READ_ONLY:
+            raise ValidationError(READ_ONLY_REASON.format(label=label_of(table)))
         with self.transaction():
             return self.stamp(table, row_id, changes, create=create)
 
