@@ -480,3 +480,25 @@ def test_a_gender_the_id_number_contradicts_is_refused(net):
                                          "出生日期 1971-01-01 与身份证号不一致（按身份证号应为 1970-01-01）"]
     assert hub_state(hub) == before
     assert_still_serving(hub, st)
+
+
+def test_a_station_cannot_write_the_county_area_list(net):
+    """The area list (``areas``, issue 14 §2) is the hub's to write: a hostile village
+    that pushes a row of it, named for its own village or not, for the list or a
+    conflict's fields, gets each refused in one line, nothing is written, and the hub
+    goes on serving the others."""
+    hub, st, _ = net
+    va = st["va"]
+    before = hub_state(hub)
+    own = replica_of_station(va)
+    channel, stub = station_stub(hub, va)
+    with channel:
+        rows = [
+            crafted_row("areas", VILLAGE_A, {"area": VILLAGE_A, "name": "假名村", "level": "village", "deleted": 0},
+                        replica=own),
+            crafted_row("areas", str(uuid.uuid4()), {"area": VILLAGE_A, "name": "另一个", "deleted": 0}, replica=own),
+        ]
+        assert refused_only(push_one(stub, rows, own), 2) == ["区划名称只能由县中心写入，站点不能新增或修改，未保存"] * 2
+    assert hub_state(hub) == before
+    assert query(hub.home, "SELECT count(*) FROM areas")[0][0] == 0
+    assert_still_serving(hub, st)
