@@ -12,8 +12,6 @@ when unique in the station), or the id. Lists print a page (``--limit``,
 
 from __future__ import annotations
 
-from typing import Callable
-
 import click
 
 from station_node import records
@@ -32,9 +30,18 @@ from station_node.cli_common import (
     print_rows,
 )
 from veterans import fields as F
-from veterans.find import mask_id_number
 from veterans.values import label
 from vetsync_cli.listing import Column, echo_lines, render, terminal_width
+from vetsync_cli.record_views import (
+    conflict_columns,
+    petition_columns,
+    petition_filters,
+    repeat,
+    veteran_columns,
+    veteran_filters,
+    visit_columns,
+    visit_filters,
+)
 from sync.engine.errors import ValidationError
 
 __all__ = ["register", "veteran", "visit", "petition"]
@@ -147,12 +154,12 @@ def veteran_show(veteran_id, as_json, home):
                           for k, v in vet.items() if k != "deleted"), title=f"退役军人档案：{vet.get('name') or ''}")
     nums = lists.numbers(home)
     lines += ["", f"走访慰问（{len(file.visits)}次，最新在前）"]
-    lines += _numbered(file.visits, _visit_columns(with_veteran=False), nums, "visits") if file.visits else ["（无）"]
+    lines += _numbered(file.visits, visit_columns(with_veteran=False), nums, "visits") if file.visits else ["（无）"]
     pets = [_petition_row(p, s) for p, s in file.petitions]
     lines += ["", f"信访件（{len(pets)}件）"]
-    lines += _numbered(pets, _petition_columns(), nums, "petitions") if pets else ["（无）"]
+    lines += _numbered(pets, petition_columns(), nums, "petitions") if pets else ["（无）"]
     lines += ["", f"未解决的冲突（{len(file.conflicts)}个）"]
-    lines += render(_CONFLICT_COLUMNS, file.conflicts, width=terminal_width()) if file.conflicts else ["（无）"]
+    lines += render(conflict_columns(_local_minutes), file.conflicts, width=terminal_width()) if file.conflicts else ["（无）"]
     if file.conflicts:
         lines.append("查看与处理：station-node conflicts show 编号")
     echo_lines(lines)
@@ -172,33 +179,6 @@ def _default_area(store) -> str:
     return area
 
 
-def _field(table: str, name: str) -> Callable[[dict], str]:
-    return lambda r: F.display_value(table, name, r.get(name))
-
-
-def _veteran_columns(full: bool) -> list[Column]:
-    id_number = (lambda r: r.get("id_number") or "") if full else (lambda r: mask_id_number(r.get("id_number")))
-    return [
-        Column("序号", lambda r: r["_no"], keep=True, align="right"),
-        Column("姓名", lambda r: r.get("name") or "", keep=True),
-        Column("性别", _field("veterans", "gender"), priority=3),
-        Column("出生日期", _field("veterans", "birth_date"), priority=7),
-        Column("身份证号", id_number, priority=8),
-        Column("村/社区", _field("veterans", "area"), priority=6),
-        Column("类别", _field("veterans", "category"), priority=4, wrap=True, min_width=9),
-        Column("联系电话", _field("veterans", "phone"), priority=5),
-        Column("状态", _field("veterans", "status"), priority=2),
-    ]
-
-
-_CONFLICT_COLUMNS = [
-    Column("编号", lambda r: r.get("id") or "", keep=True),
-    Column("类型", _field("conflicts", "kind"), priority=3),
-    Column("字段", lambda r: F.field_label(r.get("table") or "veterans", r["field"]) if r.get("field") else "", priority=2),
-    Column("发现时间", lambda r: _local_minutes(r.get("detected_at")), priority=1),
-]
-
-
 def _local_minutes(value) -> str:
     from vetsync_cli import local_time
 
@@ -209,15 +189,7 @@ def _local_minutes(value) -> str:
                               "出生日期和关键字（姓名、身份证号、电话、住址，或姓名拼音/首字母如 zs）筛选。"
                               "身份证号中间 8 位隐去，加 --full 显示全号。每行的序号可用于下一条命令"
                               "（如 veteran show 3）。")
-@click.option("--area", metavar="CODE", default=None, help="只列此区划代码（前缀）内的")
-@click.option("--search", metavar="TEXT", default=None, help="在姓名、身份证号、电话、住址中查找；或姓名拼音、首字母（zs、zhangsan）")
-@click.option("--category", metavar="类别", default=None, help="只列此类别，如 退役士兵")
-@click.option("--status", metavar="状态", default=None, help="只列此状态：在册、迁出、已故")
-@click.option("--born-from", metavar="D", default=None, help="出生日期不早于 D")
-@click.option("--born-until", metavar="D", default=None, help="出生日期不晚于 D")
-@click.option("--sort", "order", type=click.Choice(["name", "area", "id"]), default="name",
-              help="排序：name 姓名拼音（默认）、area 区划再姓名、id 建档先后")
-@click.option("--full", is_flag=True, help="显示完整身份证号")
+@veteran_filters
 @page_options
 @json_option
 @home_option
@@ -229,26 +201,11 @@ def veteran_list(area, search, category, status, born_from, born_until, order, f
         if as_json:
             lists.emit_page_json(page.rows)
             return
-        print_page(page, _veteran_columns(full), table="veterans", home=home, title="退役军人", unit="人",
-                   more="station-node veteran list" + _repeat(area=area, search=search, category=category,
-                                                                status=status, born_from=born_from,
-                                                                born_until=born_until, sort=order if order != "name" else None,
-                                                                full=full, limit=limit))
-
-
-def _repeat(**options) -> str:
-    """The options of a list command again (for its next page)."""
-    out = []
-    for name, value in options.items():
-        if value in (None, False, ""):
-            continue
-        flag = "--" + name.replace("_", "-")
-        out.append(flag if value is True else f"{flag} {_quoted(str(value))}")
-    return "".join(" " + o for o in out)
-
-
-def _quoted(text: str) -> str:
-    return text if text and all(c.isalnum() or c in "-_./:" for c in text) else "'" + text.replace("'", "'\\''") + "'"
+        print_page(page, veteran_columns(full=full), table="veterans", home=home, title="退役军人", unit="人",
+                   more="station-node veteran list" + repeat(area=area, search=search, category=category,
+                                                               status=status, born_from=born_from,
+                                                               born_until=born_until, sort=order if order != "name" else None,
+                                                               full=full, limit=limit))
 
 
 # --------------------------------------------------------------------------- visit
@@ -281,30 +238,9 @@ def visit_add(veteran_id, kind, date, visitors, summary, assignments, as_json, h
         click.echo(row["id"])
 
 
-def _visit_columns(*, with_veteran: bool = True, names: dict | None = None) -> list[Column]:
-    cols = [
-        Column("序号", lambda r: r["_no"], keep=True, align="right"),
-        Column("走访日期", _field("visits", "visited_on"), priority=9),
-    ]
-    if with_veteran:
-        cols.append(Column("退役军人", lambda r: (names or {}).get(r.get("veteran_id"), ""), keep=True))
-    return cols + [
-        Column("方式", _field("visits", "kind"), priority=8),
-        Column("事由", _field("visits", "occasion"), priority=6),
-        Column("走访人", lambda r: r.get("visitors") or "", priority=4, wrap=True, min_width=8),
-        Column("情况摘要", lambda r: r.get("summary") or "", priority=7, wrap=True, min_width=16),
-        Column("慰问金", _field("visits", "aid_cash"), priority=3, align="right"),
-        Column("经办人", lambda r: r.get("recorded_by") or "", priority=2),  # who recorded it (not the visitors)
-    ]
-
-
 @visit.command("list", help="列出走访慰问记录（最新在前），每页 50 条，可翻页；可只看一名退役军人的"
                             "（--veteran 张三），按日期范围和方式筛选。每行的序号可用于下一条命令。")
-@click.option("--veteran", "veteran_id", metavar="REF", default=None, help=f"只看此退役军人的：{REF_HELP}")
-@click.option("--since", metavar="D", default=None, help="走访日期不早于 D")
-@click.option("--until", metavar="D", default=None, help="走访日期不晚于 D")
-@click.option("--kind", metavar="KIND", default=None, help="只列此方式：电话、入户、座谈、视频、其他")
-@click.option("--area", metavar="CODE", default=None, help="只列此区划代码（前缀）内的")
+@visit_filters(REF_HELP)
 @page_options
 @json_option
 @home_option
@@ -320,9 +256,9 @@ def visit_list(veteran_id, since, until, kind, area, limit, offset, as_json, hom
         names = records.veteran_names(store, (r.get("veteran_id") for r in rows))
     page.rows = iter(rows)
     title = f"走访慰问：{vet.get('name') or ''}" if vet else "走访慰问"
-    print_page(page, _visit_columns(with_veteran=vet is None, names=names), table="visits", home=home, title=title,
-               unit="次", more="station-node visit list" + _repeat(veteran=veteran_id, since=since, until=until,
-                                                                   kind=kind, area=area, limit=limit))
+    print_page(page, visit_columns(with_veteran=vet is None, names=names), table="visits", home=home, title=title,
+               unit="次", more="station-node visit list" + repeat(veteran=veteran_id, since=since, until=until,
+                                                                  kind=kind, area=area, limit=limit))
 
 
 # --------------------------------------------------------------------------- petition
@@ -399,42 +335,14 @@ def petition_event(petition_id, kind, note, outcome, method, days, approver, ser
         click.echo(f"已登记“{label('event_kind', event['kind'])}”：{event['id']}，当前状态：{state.status_label}")
 
 
-def _next_due_text(state) -> str:
-    d = state.next_due
-    return f"{d.what} {d.due}" if d else ""
-
-
 def _petition_row(pet: dict, state) -> dict:
     return {**pet, "_state": state}
-
-
-def _petition_columns(*, with_petitioner: bool = True) -> list[Column]:
-    cols = [
-        Column("序号", lambda r: r["_no"], keep=True, align="right"),
-        Column("收到日期", _field("petitions", "received_on"), priority=9),
-    ]
-    if with_petitioner:
-        cols.append(Column("信访人", lambda r: r.get("petitioner") or "", keep=True))
-    return cols + [
-        Column("形式", _field("petitions", "channel"), priority=5),
-        Column("类别", _field("petitions", "class"), priority=4),
-        Column("状态", lambda r: r["_state"].status_label, priority=8),
-        Column("下一期限", lambda r: _next_due_text(r["_state"]), priority=7, wrap=True, min_width=12),
-        Column("超期", lambda r: "是" if r["_state"].overdue else "", priority=6),
-        Column("事项摘要", lambda r: r.get("summary") or "", priority=3, wrap=True, min_width=16),
-    ]
 
 
 @petition.command("list", help="列出信访件（最新收到的在前），含当前状态和下一个办理期限，每页 50 件，可翻页；"
                                "--overdue 只列超期的；可只看一名退役军人的（--veteran 张三），按收到日期范围、"
                                "类别、形式筛选。每行的序号可用于下一条命令（如 petition show 2）。")
-@click.option("--overdue", is_flag=True, help="只列有期限已超期的信访件")
-@click.option("--veteran", "veteran_id", metavar="REF", default=None, help=f"只看此退役军人的：{REF_HELP}")
-@click.option("--since", metavar="D", default=None, help="收到日期不早于 D")
-@click.option("--until", metavar="D", default=None, help="收到日期不晚于 D")
-@click.option("--class", "class_", metavar="CLASS", default=None, help="只列此类别：建议意见类、检举控告类、申诉求决类")
-@click.option("--channel", metavar="CH", default=None, help="只列此形式：书信、走访、电话、网络、传真")
-@click.option("--area", metavar="CODE", default=None, help="只列此区划代码（前缀）内的")
+@petition_filters(REF_HELP)
 @page_options
 @json_option
 @home_option
@@ -448,11 +356,11 @@ def petition_list(overdue, veteran_id, since, until, class_, channel, area, limi
             lists.emit_page_json(petition_json(p, s) for p, s in page.rows)
             return
         title = ("超期" if overdue else "") + "信访件" + (f"：{vet.get('name') or ''}" if vet else "")
-        print_page(page, _petition_columns(), table="petitions", home=home, title=title, unit="件",
+        print_page(page, petition_columns(), table="petitions", home=home, title=title, unit="件",
                    convert=lambda item: _petition_row(*item),
-                   more="station-node petition list" + _repeat(overdue=overdue, veteran=veteran_id, since=since,
-                                                                until=until, **{"class": class_}, channel=channel,
-                                                                area=area, limit=limit))
+                   more="station-node petition list" + repeat(overdue=overdue, veteran=veteran_id, since=since,
+                                                               until=until, **{"class": class_}, channel=channel,
+                                                               area=area, limit=limit))
 
 
 @petition.command("show", help="查看信访件详情：办理环节、当前状态、各项期限（到期日、是否完成、是否超期）。"

@@ -14,14 +14,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import click
-
 from station_node import home as home_mod
 from station_node import records
 from station_node.shortcodes import LastLists
 from veterans import find
 from vetsync_cli import CliError
 from vetsync_cli.listing import Column, echo_lines, emit_json_array, render, terminal_width
+from vetsync_cli.record_views import DEFAULT_LIMIT, page_lines, page_options, window
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -38,9 +37,6 @@ __all__ = [
     "record_lines",
     "candidate_columns",
 ]
-
-#: Rows of a page when ``--limit`` is not given (human output; ``--json`` gives every row).
-DEFAULT_LIMIT = 50
 
 REF_HELP = "序号（上次列表中的）、身份证号、姓名（本站唯一时）或档案编号"
 
@@ -91,21 +87,6 @@ def petition_ref(store, home: str | None, text: Any, *, include_deleted: bool = 
     return records.find_petition(store, text, numbers=numbers(home), include_deleted=include_deleted)
 
 
-def page_options(func: Callable) -> Callable:
-    """``--limit N`` and ``--offset N``."""
-    func = click.option("--offset", type=click.IntRange(min=0), default=0, metavar="N",
-                        help="从第 N+1 条起列出（翻页：--offset 50 为第 51 条起）")(func)
-    return click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
-                        help=f"最多列出 N 条（默认 {DEFAULT_LIMIT}；加 --json 时默认全部；0 为全部）")(func)
-
-
-def window(limit: int | None, as_json: bool) -> int | None:
-    """The page length: ``--limit`` as given; else every row for ``--json``, :data:`DEFAULT_LIMIT` for people."""
-    if limit is None:
-        return None if as_json else DEFAULT_LIMIT
-    return limit or None
-
-
 def emit_page_json(rows: Iterable[Any]) -> None:
     emit_json_array(rows)
 
@@ -115,19 +96,8 @@ def print_page(page: records.Page, columns: Sequence[Column], *, table: str, hom
     """One page of a list, numbered from the page's first row; the numbers are kept
     (``table``'s last list) for the next command; ``more``: the command of the next page."""
     rows = [convert(r) if convert else r for r in page.rows]
-    first = page.first_number
-    for n, row in enumerate(rows, start=first):
-        row["_no"] = str(n)
-    numbers(home).remember(table, [r["id"] for r in rows], first=first)
-    shown = f"第 {first}–{first + len(rows) - 1} {unit}" if rows else ""
-    lines = [f"{title}：共 {page.total} {unit}" + (f"，显示{shown}" if rows and (page.offset or len(rows) < page.total) else "")]
-    if not rows:
-        lines.append(empty)
-    else:
-        lines += render(columns, rows, width=terminal_width())
-    following = page.offset + len(rows)
-    if rows and following < page.total:
-        lines.append(f"下一页：{more} --offset {following}")
+    lines = page_lines(rows, page.total, page.offset, columns, title=title, unit=unit, more=more, empty=empty)
+    numbers(home).remember(table, [r["id"] for r in rows], first=page.first_number)
     echo_lines(lines)
 
 

@@ -18,7 +18,6 @@ local re-stamp would only race with it.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol
@@ -36,6 +35,7 @@ from veterans.admission import complete_veteran, unlisted_area
 from sync.engine.schema import table as _table
 from sync.store.rows import DatabaseError
 from sync.store.station import Store
+from vetsync_cli import record_views
 
 __all__ = [
     "station_code",
@@ -349,50 +349,13 @@ def _petition_or_none(store: Store, petition_id: str) -> dict | None:
         return None
 
 
-def _rechecked(store: Store, petition_ids: Iterable[str], today: _dt.date) -> set[str]:
-    """Those of ``petition_ids`` closed by a 复核意见: their matter is not accepted again (Art. 36)."""
-    ids = sorted({i for i in petition_ids if i})
-    if not ids:
-        return set()
-    events = _stored_events_of(store, ids)
-    out = set()
-    for pid in ids:
-        earlier = _petition_or_none(store, pid)
-        if earlier is not None and petition_rules.fold_events(earlier, events.get(pid, []), today=today)[1].rechecked:
-            out.add(pid)
-    return out
-
-
-def _flag_repeat(pet: dict, state: petition_rules.PetitionState, rechecked: set[str]) -> petition_rules.PetitionState:
-    """The state of a petition whose earlier petition (``linked_to``) was closed by a 复核意见, flagged."""
-    linked = pet.get("linked_to")
-    if not linked or linked == pet.get("id") or linked not in rechecked:
-        return state
-    return dataclasses.replace(state, repeat_of=linked, anomalies=(
-        *state.anomalies, "同一事项已经复核终结，不再受理（信访工作条例第三十六条）"))
-
-
-def _stored_events(store: Store, petition_id: str | None = None) -> dict[str, list]:
-    """Stored events (with their clocks) grouped by petition — of one petition,
-    or of all — in no particular order: :func:`veterans.petition.fold_events`
-    orders them and drops tombstones."""
-    out: dict[str, list] = {}
-    for state in queries.events_of(store, None if petition_id is None else [petition_id]):
-        out.setdefault(state.values.get("petition_id"), []).append(state)
-    return out
-
-
 def petition_detail(
     store: Store, petition_id: str, today: _dt.date | None = None
 ) -> tuple[dict, list[dict], petition_rules.PetitionState]:
     """(petition, its live events in history order, its derived state as of ``today``),
     both from :func:`veterans.petition.fold_events`."""
     pet = store.get("petitions", petition_id.strip())
-    events, state = petition_rules.fold_events(
-        pet, _stored_events(store, pet["id"]).get(pet["id"], []), today=_today(today)
-    )
-    if pet.get("linked_to"):
-        state = _flag_repeat(pet, state, _rechecked(store, [pet["linked_to"]], _today(today)))
+    events, state = record_views.petition_state(store, pet, _today(today))  # flagged as a repeat (Art. 36)
     return pet, events, state
 
 
@@ -653,34 +616,6 @@ def visit_page(store: Store, *, veteran_id: str | None = None, since: Any = None
                 offset, limit)
 
 
-def _folded(store: Store, pets: Iterable[dict], day: _dt.date, chunk: int = 500
-            ) -> Iterator[tuple[dict, petition_rules.PetitionState]]:
-    """Each petition with its derived state, the events read ``chunk`` petitions at a time."""
-    batch: list[dict] = []
-
-    def fold(batch: list[dict]) -> Iterator[tuple[dict, petition_rules.PetitionState]]:
-        events = _stored_events_of(store, [p["id"] for p in batch])
-        rechecked = _rechecked(store, (p.get("linked_to") for p in batch), day)  # Art. 36, as petition_detail
-        for pet in batch:
-            _, state = petition_rules.fold_events(pet, events.get(pet["id"], []), today=day)
-            yield pet, _flag_repeat(pet, state, rechecked)
-
-    for pet in pets:
-        batch.append(pet)
-        if len(batch) >= chunk:
-            yield from fold(batch)
-            batch = []
-    if batch:
-        yield from fold(batch)
-
-
-def _stored_events_of(store: Store, petition_ids: list[str]) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for state in queries.events_of(store, petition_ids):
-        out.setdefault(state.values.get("petition_id"), []).append(state)
-    return out
-
-
 def petition_page(store: Store, *, veteran_id: str | None = None, overdue: bool = False, since: Any = None,
                   until: Any = None, class_: Any = None, channel: Any = None, area: str | None = None,
                   limit: int | None = None, offset: int = 0, today: _dt.date | None = None) -> Page:
@@ -695,10 +630,10 @@ def petition_page(store: Store, *, veteran_id: str | None = None, overdue: bool 
                 area_prefix=domain.validate_area(area, scope=station_scope(store)) if area else None)
     if not overdue:
         pets = queries.petition_page(store, **args, limit=limit, offset=offset)
-        return Page(_folded(store, pets, day), queries.count_petitions(store, **args), offset, limit)
+        return Page(record_views.folded(store, pets, day), queries.count_petitions(store, **args), offset, limit)
     refresh_petition_dues(store)
     pets = queries.overdue_petition_page(store, day.isoformat(), **args, limit=limit, offset=offset)
-    return Page(_folded(store, pets, day), queries.count_overdue_petitions(store, day.isoformat(), **args),
+    return Page(record_views.folded(store, pets, day), queries.count_overdue_petitions(store, day.isoformat(), **args),
                 offset, limit)
 
 
@@ -753,7 +688,7 @@ def veteran_file(store: Store, veteran_id: str, today: _dt.date | None = None) -
     """The whole file of one veteran (by id; see :func:`find_veteran` for what a clerk types)."""
     vet = store.get("veterans", veteran_id)
     visits = list(queries.visit_page(store, veteran_id=vet["id"]))
-    petitions = list(_folded(store, queries.petition_page(store, veteran_id=vet["id"]), _today(today)))
+    petitions = list(record_views.folded(store, queries.petition_page(store, veteran_id=vet["id"]), _today(today)))
     events = [s.id for s in queries.events_of(store, [p["id"] for p, _ in petitions])]
     about = [vet["id"], *(v["id"] for v in visits), *(p["id"] for p, _ in petitions), *events]
     return VeteranFile(vet, visits, petitions, queries.open_conflicts_about(store, about))
