@@ -169,7 +169,8 @@ def edit_petition(store: Store, petition_ref: str, changes: dict[str, Any], *, v
     an area of its own, within the scope. The class cannot move into or out of
     检举控告类 (the county reclassifies: confidentiality follows the class).
     ``received_on`` may be neither in the future nor after a step of handling
-    (the 登记 step aside: it records when it was registered).
+    (the 登记 step aside: it records when it was registered). The fields the
+    petition law bounds are checked as at entry (``records.check_petition_law``).
     """
     today = today or _dt.date.today()
     scope = records.station_scope(store)
@@ -199,6 +200,7 @@ def edit_petition(store: Store, petition_ref: str, changes: dict[str, Any], *, v
     if "received_on" in values:
         _not_future("收到日期", values["received_on"], today)
         _received_before_steps(store, pet, values["received_on"], today)
+    records.check_petition_law(store, values, own_id=pet["id"])  # as at entry (Arts. 20, 36)
     return _write(store, "petitions", pet["id"], values)
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "veteran_names",
     "add_visit",
     "open_petition",
+    "check_petition_law",
     "add_petition_event",
     "petition_detail",
     "list_petitions",
@@ -315,7 +316,7 @@ def open_petition(
         values["received_on"] = _today(today).isoformat()
     _require("petitions", values, ("petitioner", "area", "channel", "received_on", "summary"))
     _not_future("收到日期", values["received_on"], _today(today))
-    _check_petition_law(store, values)
+    check_petition_law(store, values)
     values["confidential"] = 1 if values.get("class") == "accusation" else (values.get("confidential") or 0)
     values["station"] = station_code(store)
     values = {k: v for k, v in values.items() if v is not None}
@@ -327,9 +328,11 @@ def open_petition(
     return store.get("petitions", pid)
 
 
-def _check_petition_law(store: Store, values: dict[str, Any]) -> None:
-    """信访工作条例 on a petition's own fields: at most five representatives of a
-    集体访 (Art. 20); the earlier petition of the same matter exists."""
+def check_petition_law(store: Store, values: dict[str, Any], *, own_id: str | None = None) -> None:
+    """信访工作条例 on a petition's own fields, at entry and on every edit (``values``:
+    the fields given; ``own_id``: the petition edited): at most five representatives
+    of a 集体访 (Art. 20); the earlier petition of the same matter (Art. 36) exists and
+    is another one."""
     reps = values.get("representatives")
     if reps is not None and not 1 <= int(reps) <= petition_rules.COLLECTIVE_MAX:
         raise ValidationError(f"代表人数 {reps} 无效：多人走访应推选代表，不超过 {petition_rules.COLLECTIVE_MAX} 人",
@@ -338,6 +341,8 @@ def _check_petition_law(store: Store, values: dict[str, Any]) -> None:
         raise ValidationError(f"人数 {values['group_size']} 无效")
     linked = values.get("linked_to")
     if linked:
+        if own_id is not None and linked == own_id:
+            raise ValidationError("前次信访件不能是本件", hint="填写同一事项此前的信访件编号（信访工作条例第三十六条）")
         if _petition_or_none(store, linked) is None:
             raise ValidationError(f"前次信访件 {linked} 不存在", hint="填写本站可见的信访件编号")
 
