@@ -33,9 +33,9 @@ from veterans import find
 from veterans import values as domain
 from veterans.fields import parse_value
 from veterans.labels import table_label
-from vetsync_cli import ChineseGroup, emit_json, json_option, make_home_option, print_record, print_table
+from vetsync_cli import ChineseGroup, emit_json, json_option, make_home_option, print_record
 from vetsync_cli.listing import Column, echo_lines, emit_json_array, render, terminal_width
-from vetsync_cli.petition_view import deadline_text, petition_json, print_timeline
+from vetsync_cli.petition_view import petition_json, print_deadlines, print_timeline
 from vetsync_cli.record_views import (
     conflict_columns,
     folded,
@@ -347,9 +347,7 @@ def petition_show(petition_id, as_json, home):
         return
     print_record("petitions", pet, title=f"信访件：{pet.get('petitioner') or ''}")
     click.echo(f"当前状态：{state.status_label}" + ("（有期限已超期）" if state.overdue else ""))
-    print_table((("what", "期限"), ("due", "到期日"), ("state", "情况")),
-                [{"what": d.what, "due": d.due.isoformat(), "state": deadline_text(d)} for d in state.deadlines],
-                title="办理期限", empty="无")
+    print_deadlines(state)
     print_timeline(events)
     for anomaly in state.anomalies:
         click.echo(f"注意：{anomaly}")

@@ -7,13 +7,17 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING
 
-from vetsync_cli.chrome import console, print_table
+from vetsync_cli.chrome import print_table
 
 if TYPE_CHECKING:
     from veterans.petition import Deadline, PetitionState
 
-__all__ = ["deadline_json", "petition_json", "deadline_text", "print_deadlines", "event_detail", "timeline_rows",
-           "print_timeline", "TIMELINE_COLUMNS"]
+__all__ = ["UPPER", "deadline_json", "petition_json", "deadline_label", "deadline_text", "print_deadlines",
+           "event_detail", "timeline_rows", "print_timeline", "TIMELINE_COLUMNS"]
+
+#: What a deadline of the organ one level up is called (复查/复核答复期限, Arts. 35–36):
+#: shown, never this office's overdue.
+UPPER = "上级机关期限"
 
 
 def deadline_json(d: Deadline | None) -> dict | None:
@@ -60,20 +64,20 @@ def deadline_text(d: Deadline) -> str:
     if d.window:
         return "申请期已过" if d.due < _dt.date.today() else "申请期内"
     if d.upper:  # 复查/复核答复: the organ one level up's limit (Arts. 35–36)
-        return "上级机关期限已过" if d.due < _dt.date.today() else "上级机关办理中"
+        return f"{UPPER}已过" if d.due < _dt.date.today() else "上级机关办理中"
     return "未到期"
+
+
+def deadline_label(d: Deadline) -> str:
+    """期限 column: the deadline's name, marked when it is the upper organ's (Arts. 35–36)."""
+    return f"{d.what}（{UPPER}）" if d.upper else d.what
 
 
 def print_deadlines(state: PetitionState) -> None:
     """The petition's deadlines: 期限 / 到期日 / 情况."""
-    from rich.table import Table as RichTable
-
-    out = RichTable(title="办理期限")
-    for heading in ("期限", "到期日", "情况"):
-        out.add_column(heading)
-    for d in state.deadlines:
-        out.add_row(d.what, d.due.isoformat(), deadline_text(d))
-    console().print(out)
+    print_table((("what", "期限"), ("due", "到期日"), ("state", "情况")),
+                [{"what": deadline_label(d), "due": d.due.isoformat(), "state": deadline_text(d)}
+                 for d in state.deadlines], title="办理期限", empty="无")
 
 
 def event_detail(e: dict) -> str | None:
@@ -122,5 +126,3 @@ TIMELINE_COLUMNS = (("no", "序号"), ("at", "日期"), ("kind", "环节"), ("ou
 def print_timeline(events: list[dict]) -> None:
     """The petition's 办理记录, numbered (see :func:`timeline_rows`)."""
     print_table(TIMELINE_COLUMNS, timeline_rows(events), title="办理记录", no_wrap=("no",))
-
-

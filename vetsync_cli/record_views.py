@@ -30,6 +30,7 @@ from veterans import fields as F
 from veterans import petition as petition_rules
 from veterans.find import mask_id_number
 from vetsync_cli.listing import Column, render, terminal_width
+from vetsync_cli.petition_view import deadline_label
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -228,8 +229,10 @@ def visit_columns(*, with_veteran: bool = True, names: dict | None = None, ids: 
 
 
 def next_due_text(state: petition_rules.PetitionState) -> str:
+    """下一期限: the nearest running deadline and its day, marked when it is the upper
+    organ's (复查/复核答复, Arts. 35–36: not this office's overdue)."""
     d = state.next_due
-    return f"{d.what} {d.due}" if d else ""
+    return f"{deadline_label(d)} {d.due}" if d else ""
 
 
 def _status_text(state: petition_rules.PetitionState) -> str:

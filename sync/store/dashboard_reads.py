@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["refused_by_station", "petitions_with_events"]
 
-#: The petition fields the due list shows.
-_PETITION_FIELDS = ("area", "petitioner", "received_on", "class", "channel", "confidential", "veteran_id", "station")
-
 
 def refused_by_station(store: "HubStore") -> dict[str, int]:
     """``{station: edits refused}`` over the whole audit log (stations with none are left out).
@@ -39,10 +36,11 @@ def refused_by_station(store: "HubStore") -> dict[str, int]:
 
 def petitions_with_events(store: "HubStore", scope: str) -> list[tuple[dict, list[RowState]]]:
     """``[(petition, its stored events)]`` for the live petitions whose area is in ``scope``,
-    oldest received first; a petition is ``{"id", area, petitioner, received_on, …}``."""
+    oldest received first; a petition is ``{"id", **its fields}``: every field, since the
+    fold reads some of them (``address_unclear``: no notice due) and a view others (``linked_to``)."""
     lo, hi = scope_range(scope)
     with store.transaction("DEFERRED"):
-        petitions = [{"id": s.id, **{f: s.values.get(f) for f in _PETITION_FIELDS}}
+        petitions = [{"id": s.id, **s.values}
                      for s, _ in store.read_states("petitions",
                                                    "deleted IS NOT 1 AND area >= ? AND area < ? "
                                                    "ORDER BY received_on, id", (lo, hi))]
