@@ -28,11 +28,13 @@ import click
 from county_hub import home as home_mod
 from sync.engine.errors import NotFound, ValidationError
 from sync.store import namekeys, queries
+from sync.store.areas import area_names
 from veterans import fields as F
 from veterans import find
 from veterans import values as domain
 from veterans.fields import parse_value
 from veterans.labels import table_label
+from veterans.places import place, with_area_name
 from vetsync_cli import ChineseGroup, emit_json, json_option, make_home_option, print_record
 from vetsync_cli.listing import Column, echo_lines, emit_json_array, render, terminal_width
 from vetsync_cli.petition_view import petition_json, print_deadlines, print_timeline
@@ -201,12 +203,13 @@ def veteran_list(area, search, category, status, born_from, born_until, order, f
         if order != "id" or pinyin:
             _refresh_name_keys(store)
         rows = queries.veteran_page(store, flt, order=order, limit=window(limit, as_json), offset=offset)
+        places = area_names(store)
         if as_json:
-            emit_json_array(rows)
+            emit_json_array(with_area_name(r, places) for r in rows)
             return
         rows = list(rows)
         total = queries.count_veterans(store, flt)
-    _print_page(rows, total, offset, veteran_columns(full=full, ids=True), title="全县退役军人", unit="人",
+    _print_page(rows, total, offset, veteran_columns(full=full, ids=True, places=places), title="全县退役军人", unit="人",
                 more="county-hub veteran list" + repeat(area=area, search=search, category=category, status=status,
                                                         born_from=born_from, born_until=born_until,
                                                         sort=order if order != "name" else None, full=full,
@@ -227,19 +230,23 @@ def veteran_show(veteran_id, as_json, home):
         events = [s.id for s in queries.events_of(store, [p["id"] for p, _ in petitions])]
         about = [vet["id"], *(v["id"] for v in visits), *(p["id"] for p, _ in petitions), *events]
         conflicts = queries.open_conflicts_about(store, about)
+        places = area_names(store)
     if as_json:
-        emit_json({**vet, "visits": visits, "petitions": [petition_json(p, s) for p, s in petitions],
+        emit_json({**with_area_name(vet, places), "visits": [with_area_name(v, places) for v in visits],
+                   "petitions": [with_area_name(petition_json(p, s), places) for p, s in petitions],
                    "conflicts": conflicts})
         return
-    rows = [{"k": F.field_label("veterans", k), "v": F.display_value("veterans", k, v)}
+    rows = [{"k": F.field_label("veterans", k),
+             "v": place(v, places) if k == "area" else F.display_value("veterans", k, v)}
             for k, v in vet.items() if k != "deleted" and v not in (None, "")]
     lines = [f"退役军人档案：{vet.get('name') or ''}"]
     lines += render([Column("字段", lambda r: r["k"], keep=True), Column("值", lambda r: r["v"], wrap=True, min_width=20)],
                     rows, width=terminal_width())
     lines += ["", f"走访慰问（{len(visits)}次，最新在前）"]
-    lines += _numbered(visits, visit_columns(with_veteran=False, ids=True, area=True)) if visits else ["（无）"]
+    lines += _numbered(visits, visit_columns(with_veteran=False, ids=True, area=True, places=places)) if visits else ["（无）"]
     lines += ["", f"信访件（{len(petitions)}件）"]
-    lines += _numbered([{**p, "_state": s} for p, s in petitions], petition_columns(ids=True, area=True)) if petitions else ["（无）"]
+    lines += _numbered([{**p, "_state": s} for p, s in petitions],
+                       petition_columns(ids=True, area=True, places=places)) if petitions else ["（无）"]
     lines += ["", f"未解决的冲突（{len(conflicts)}个）"]
     lines += render(conflict_columns(), conflicts, width=terminal_width()) if conflicts else ["（无）"]
     if conflicts:
@@ -277,14 +284,15 @@ def visit_list(veteran_id, since, until, kind, area, limit, offset, as_json, hom
         args = dict(veteran_id=vet["id"] if vet else None, since=_date(since, "起始日期"), until=_date(until, "截止日期"),
                     kind=_enum("visits", "kind", kind), area_prefix=_area(store, area))
         rows = queries.visit_page(store, **args, limit=window(limit, as_json), offset=offset)
+        places = area_names(store)
         if as_json:
-            emit_json_array(rows)
+            emit_json_array(with_area_name(r, places) for r in rows)
             return
         rows = list(rows)
         total = queries.count_visits(store, **args)
         names = _names(store, (r.get("veteran_id") for r in rows))
     title = f"走访慰问：{vet.get('name') or ''}" if vet else "全县走访慰问"
-    columns = visit_columns(with_veteran=vet is None, names=names, ids=True, area=True)
+    columns = visit_columns(with_veteran=vet is None, names=names, ids=True, area=True, places=places)
     _print_page(rows, total, offset, columns, title=title, unit="次",
                 more="county-hub visit list" + repeat(veteran=veteran_id, since=since, until=until, kind=kind,
                                                       area=area, limit=limit))
@@ -314,6 +322,7 @@ def petition_list(overdue, veteran_id, since, until, class_, channel, area, limi
                     class_=_enum("petitions", "class", class_), channel=_enum("petitions", "channel", channel),
                     area_prefix=_area(store, area))
         size = window(limit, as_json)
+        places = area_names(store)
         if overdue:  # every petition of the filter is folded to know; the page is cut from the overdue ones
             found = [(p, s) for p, s in folded(store, queries.petition_page(store, **args), today) if s.overdue]
             total = len(found)
@@ -322,10 +331,11 @@ def petition_list(overdue, veteran_id, since, until, class_, channel, area, limi
             rows = list(folded(store, queries.petition_page(store, **args, limit=size, offset=offset), today))
             total = None if as_json else queries.count_petitions(store, **args)
     if as_json:
-        emit_json_array(petition_json(p, s) for p, s in rows)
+        emit_json_array(with_area_name(petition_json(p, s), places) for p, s in rows)
         return
     title = ("超期" if overdue else "") + ("信访件" if vet else "全县信访件") + (f"：{vet.get('name') or ''}" if vet else "")
-    _print_page([{**p, "_state": s} for p, s in rows], total, offset, petition_columns(ids=True, area=True),
+    _print_page([{**p, "_state": s} for p, s in rows], total, offset,
+                petition_columns(ids=True, area=True, places=places),
                 title=title, unit="件",
                 more="county-hub petition list" + repeat(overdue=overdue, veteran=veteran_id, since=since,
                                                          until=until, **{"class": class_}, channel=channel,
@@ -342,10 +352,12 @@ def petition_show(petition_id, as_json, home):
     with _Opened(home) as store:
         pet = find_plain(store, "petitions", petition_id)
         events, state = petition_state(store, pet, today)
+        places = area_names(store)
     if as_json:
-        emit_json(petition_json(pet, state, events))
+        emit_json(with_area_name(petition_json(pet, state, events), places))
         return
-    print_record("petitions", pet, title=f"信访件：{pet.get('petitioner') or ''}")
+    print_record("petitions", {**pet, "area": place(pet.get("area"), places)},
+                 title=f"信访件：{pet.get('petitioner') or ''}")
     click.echo(f"当前状态：{state.status_label}" + ("（有期限已超期）" if state.overdue else ""))
     print_deadlines(state)
     print_timeline(events)

@@ -29,7 +29,9 @@ from station_node.cli_common import (
     print_timeline,
     print_rows,
 )
+from sync.store.areas import area_names
 from veterans import fields as F
+from veterans.places import place, with_area_name
 from veterans.values import label
 from vetsync_cli.listing import Column, echo_lines, render, terminal_width
 from vetsync_cli.record_views import (
@@ -145,12 +147,15 @@ def veteran_delete(veteran_id, yes, home):
 def veteran_show(veteran_id, as_json, home):
     with open_station(home) as store, resolving(home):
         file = records.veteran_file(store, lists.veteran_ref(store, home, veteran_id)["id"])
+        places = area_names(store)
     vet = file.veteran
     if as_json:
-        emit_json({**vet, "visits": file.visits, "petitions": [petition_json(p, s) for p, s in file.petitions],
+        emit_json({**with_area_name(vet, places), "visits": [with_area_name(v, places) for v in file.visits],
+                   "petitions": [with_area_name(petition_json(p, s), places) for p, s in file.petitions],
                    "conflicts": file.conflicts})
         return
-    lines = record_lines(((F.field_label("veterans", k), F.display_value("veterans", k, v))
+    lines = record_lines(((F.field_label("veterans", k),
+                           place(v, places) if k == "area" else F.display_value("veterans", k, v))
                           for k, v in vet.items() if k != "deleted"), title=f"退役军人档案：{vet.get('name') or ''}")
     nums = lists.numbers(home)
     lines += ["", f"走访慰问（{len(file.visits)}次，最新在前）"]
@@ -198,10 +203,12 @@ def veteran_list(area, search, category, status, born_from, born_until, order, f
         page = records.veteran_page(store, area=area, search=search, category=category, status=status,
                                     born_from=born_from, born_until=born_until, order=order,
                                     limit=window(limit, as_json), offset=offset)
+        places = area_names(store)
         if as_json:
-            lists.emit_page_json(page.rows)
+            lists.emit_page_json(with_area_name(r, places) for r in page.rows)
             return
-        print_page(page, veteran_columns(full=full), table="veterans", home=home, title="退役军人", unit="人",
+        print_page(page, veteran_columns(full=full, places=places), table="veterans", home=home, title="退役军人",
+                   unit="人",
                    more="station-node veteran list" + repeat(area=area, search=search, category=category,
                                                                status=status, born_from=born_from,
                                                                born_until=born_until, sort=order if order != "name" else None,
@@ -249,14 +256,17 @@ def visit_list(veteran_id, since, until, kind, area, limit, offset, as_json, hom
         vet = lists.veteran_ref(store, home, veteran_id, include_deleted=True) if veteran_id else None
         page = records.visit_page(store, veteran_id=vet["id"] if vet else None, since=since, until=until, kind=kind,
                                   area=area, limit=window(limit, as_json), offset=offset)
+        places = area_names(store)
         if as_json:
-            lists.emit_page_json(page.rows)
+            lists.emit_page_json(with_area_name(r, places) for r in page.rows)
             return
         rows = list(page.rows)  # one page
         names = records.veteran_names(store, (r.get("veteran_id") for r in rows))
+        several = _several_villages(store)
     page.rows = iter(rows)
     title = f"走访慰问：{vet.get('name') or ''}" if vet else "走访慰问"
-    print_page(page, visit_columns(with_veteran=vet is None, names=names), table="visits", home=home, title=title,
+    print_page(page, visit_columns(with_veteran=vet is None, names=names, area=several and vet is None,
+                                   places=places), table="visits", home=home, title=title,
                unit="次", more="station-node visit list" + repeat(veteran=veteran_id, since=since, until=until,
                                                                   kind=kind, area=area, limit=limit))
 
@@ -335,6 +345,12 @@ def petition_event(petition_id, kind, note, outcome, method, days, approver, ser
         click.echo(f"已登记“{label('event_kind', event['kind'])}”：{event['id']}，当前状态：{state.status_label}")
 
 
+def _several_villages(store) -> bool:
+    """Does the station serve more than one village (a town's, the county's)? Then its visit
+    and petition lists say where each one is (a village's are all its own)."""
+    return len(records.station_scope(store)) < 12
+
+
 def _petition_row(pet: dict, state) -> dict:
     return {**pet, "_state": state}
 
@@ -352,11 +368,13 @@ def petition_list(overdue, veteran_id, since, until, class_, channel, area, limi
         page = records.petition_page(store, veteran_id=vet["id"] if vet else None, overdue=overdue, since=since,
                                      until=until, class_=class_, channel=channel, area=area,
                                      limit=window(limit, as_json), offset=offset)
+        places = area_names(store)
         if as_json:
-            lists.emit_page_json(petition_json(p, s) for p, s in page.rows)
+            lists.emit_page_json(with_area_name(petition_json(p, s), places) for p, s in page.rows)
             return
         title = ("超期" if overdue else "") + "信访件" + (f"：{vet.get('name') or ''}" if vet else "")
-        print_page(page, petition_columns(), table="petitions", home=home, title=title, unit="件",
+        print_page(page, petition_columns(area=_several_villages(store) and vet is None, places=places),
+                   table="petitions", home=home, title=title, unit="件",
                    convert=lambda item: _petition_row(*item),
                    more="station-node petition list" + repeat(overdue=overdue, veteran=veteran_id, since=since,
                                                                until=until, **{"class": class_}, channel=channel,
@@ -371,10 +389,12 @@ def petition_list(overdue, veteran_id, since, until, class_, channel, area, limi
 def petition_show(petition_id, as_json, home):
     with open_station(home) as store, resolving(home):
         pet, events, state = records.petition_detail(store, lists.petition_ref(store, home, petition_id)["id"])
+        places = area_names(store)
     if as_json:
-        emit_json(petition_json(pet, state, events))
+        emit_json(with_area_name(petition_json(pet, state, events), places))
         return
-    print_record("petitions", pet, title=f"信访件：{pet.get('petitioner') or ''}")
+    print_record("petitions", {**pet, "area": place(pet.get("area"), places)},
+                 title=f"信访件：{pet.get('petitioner') or ''}")
     click.echo(f"当前状态：{state.status_label}" + ("（有期限已超期）" if state.overdue else ""))
     print_deadlines(state)
     print_timeline(events)

@@ -415,3 +415,94 @@ def test_an_import_of_three_thousand_codes_is_one_quick_transaction(home, tmp_pa
     out = json.loads(ok(home, "areas", "import", str(path), "--json"))
     assert out["added"] == 3000 and out["total"] == 3000
     assert time.monotonic() - started < 20
+
+
+# --------------------------------------------------------------------------- place names shown
+
+
+def test_lists_and_records_show_place_names_at_the_station_and_the_hub(home, tmp_path):
+    import stationcli
+    from sync.engine.replicate import sync_once
+    from sync.store.local_hub import LocalHub
+    from sync.store.station import Store
+
+    path = tmp_path / "areas.csv"
+    path.write_text(LIST_CSV, encoding="utf-8")
+    ok(home, "areas", "import", str(path))
+    town = tmp_path / "town"
+    stationcli.ok(town, "init", "--station", TOWN, "--offline")
+
+    def sync() -> None:
+        hub, st = HubStore(home / "hub.db", checks=HUB_CHECKS), Store(town / "station.db")
+        try:
+            assert sync_once(st, LocalHub(hub, TOWN)).rejected == 0
+        finally:
+            hub.close()
+            st.close()
+
+    sync()
+    vid = stationcli.ok(town, "veteran", "add", "--id-number", idn(11), "--name", "张三", "--area", VILLAGE_A).strip()
+    refused = stationcli.run(town, "veteran", "add", "--id-number", idn(12), "--name", "李四", "--area", "440902001009")
+    assert refused.exit_code == 1 and "区划代码 440902001009 不在县区划名单中" in refused.stderr
+    stationcli.ok(town, "visit", "add", "--veteran", vid, "--kind", "入户")
+    pid = stationcli.ok(town, "petition", "open", "--veteran", vid, "--channel", "书信", "--summary", "咨询").strip()
+
+    assert [(r["area"], r["area_name"]) for r in stationcli.ok_json(town, "veteran", "list")] == [(VILLAGE_A, "一村")]
+    assert stationcli.ok_json(town, "visit", "list")[0]["area_name"] == "一村"
+    assert stationcli.ok_json(town, "petition", "list")[0]["area_name"] == "一村"
+    shown = stationcli.ok_json(town, "veteran", "show", vid)
+    assert shown["area_name"] == "一村" and shown["visits"][0]["area_name"] == "一村"
+    assert stationcli.ok_json(town, "petition", "show", pid)["area_name"] == "一村"
+    env = {"COLUMNS": "200"}
+    assert "一村" in stationcli.ok(town, "veteran", "list", env=env)
+    assert "一村" in stationcli.ok(town, "visit", "list", env=env)  # a town's list says which village
+    assert "一村" in stationcli.ok(town, "petition", "list", env=env)
+    assert "一村（440902001001）" in stationcli.ok(town, "veteran", "show", vid, env=env)
+    assert "一村（440902001001）" in stationcli.ok(town, "petition", "show", pid, env=env)
+
+    sync()
+    assert json.loads(ok(home, "veteran", "list", "--json"))[0]["area_name"] == "一村"
+    assert json.loads(ok(home, "visit", "list", "--json"))[0]["area_name"] == "一村"
+    assert json.loads(ok(home, "petition", "list", "--json"))[0]["area_name"] == "一村"
+    assert json.loads(ok(home, "petition", "show", pid, "--json"))["area_name"] == "一村"
+    hub_vet = json.loads(ok(home, "veteran", "show", vid, "--json"))
+    assert hub_vet["area"] == VILLAGE_A and hub_vet["area_name"] == "一村"
+    wide = CliRunner().invoke(hub_main, ["veteran", "list", "--home", str(home)], env=env).stdout
+    assert "一村" in wide
+    assert "一村（440902001001）" in CliRunner().invoke(hub_main, ["veteran", "show", vid, "--home", str(home)],
+                                                    env=env).stdout
+
+
+def test_the_web_pages_show_place_names_and_offer_the_listed_villages(tmp_path):
+    import webapp
+    from sync.engine.replicate import sync_once
+    from sync.store.local_hub import LocalHub
+    from sync.store.station import Store
+
+    hub_home = webapp.hub_home(tmp_path, county=COUNTY)
+    st_home = webapp.station_home(tmp_path, TOWN)
+    hub = HubStore(hub_home / "hub.db", checks=HUB_CHECKS)
+    st = Store(st_home / "station.db")
+    try:
+        put_list(hub, NAMES)
+        sync_once(st, LocalHub(hub, TOWN))
+        vid = records.add_veteran(st, {"id_number": idn(13), "name": "张三", "area": VILLAGE_A})["id"]
+        import datetime as dt
+
+        received = (dt.date.today() - dt.timedelta(days=20)).isoformat()  # overdue: the county's page lists it
+        pid = records.open_petition(st, channel="letter", summary="咨询", veteran_id=vid, received=received)["id"]
+        assert sync_once(st, LocalHub(hub, TOWN)).rejected == 0
+    finally:
+        hub.close()
+        st.close()
+    web = webapp.station_client(st_home)
+    listed = web.get("/veterans/").get_data(as_text=True)
+    assert 'title="440902001001">一村</td>' in listed
+    assert "一村（440902001001）" in web.get(f"/veterans/{vid}").get_data(as_text=True)
+    assert "一村（440902001001）" in web.get(f"/petitions/{pid}").get_data(as_text=True)
+    form = web.get("/veterans/new").get_data(as_text=True)
+    assert '<option value="440902001002">二村（440902001002）</option>' in form  # on the list, no one filed there yet
+    refused = web.post("/veterans/new", data={"name": "李四", "id_number": idn(14), "area": "440902001009"})
+    assert refused.status_code == 422 and "不在县区划名单中" in refused.get_data(as_text=True)
+    county = webapp.hub_client(hub_home).get("/petitions/").get_data(as_text=True)
+    assert 'title="440902001001">一村</td>' in county

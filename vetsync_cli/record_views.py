@@ -29,6 +29,7 @@ from sync.store import queries
 from veterans import fields as F
 from veterans import petition as petition_rules
 from veterans.find import mask_id_number
+from veterans.places import place_or_code
 from vetsync_cli.listing import Column, render, terminal_width
 from vetsync_cli.petition_view import deadline_label
 
@@ -185,6 +186,12 @@ def short_id(row: dict) -> str:
     return str(row.get("id") or "").split("-")[-1]
 
 
+def _area(table: str, places: dict | None) -> Callable[[dict], str]:
+    """The 村/社区 cell: the place's name when the county's area list names it (``places``:
+    code → name, ``sync.store.areas.area_names``), else the code."""
+    return (lambda r: place_or_code(r.get("area"), places)) if places else field(table, "area")
+
+
 def _number() -> Column:
     return Column("序号", lambda r: r["_no"], keep=True, align="right")
 
@@ -193,8 +200,9 @@ def _id() -> Column:
     return Column("编号", short_id, keep=True)
 
 
-def veteran_columns(*, full: bool = False, ids: bool = False) -> list[Column]:
-    """序号 姓名 … 状态; ``full``: the whole ID number (else its middle 8 digits hidden); ``ids``: a 编号 column."""
+def veteran_columns(*, full: bool = False, ids: bool = False, places: dict | None = None) -> list[Column]:
+    """序号 姓名 … 状态; ``full``: the whole ID number (else its middle 8 digits hidden); ``ids``: a 编号 column;
+    ``places``: the place names the 村/社区 column shows."""
     id_number = (lambda r: r.get("id_number") or "") if full else (lambda r: mask_id_number(r.get("id_number")))
     return [
         _number(),
@@ -203,7 +211,7 @@ def veteran_columns(*, full: bool = False, ids: bool = False) -> list[Column]:
         Column("性别", field("veterans", "gender"), priority=3),
         Column("出生日期", field("veterans", "birth_date"), priority=7),
         Column("身份证号", id_number, priority=8),
-        Column("村/社区", field("veterans", "area"), priority=6),
+        Column("村/社区", _area("veterans", places), priority=6),
         Column("类别", field("veterans", "category"), priority=4, wrap=True, min_width=9),
         Column("联系电话", field("veterans", "phone"), priority=5),
         Column("状态", field("veterans", "status"), priority=2),
@@ -211,14 +219,14 @@ def veteran_columns(*, full: bool = False, ids: bool = False) -> list[Column]:
 
 
 def visit_columns(*, with_veteran: bool = True, names: dict | None = None, ids: bool = False,
-                  area: bool = False) -> list[Column]:
+                  area: bool = False, places: dict | None = None) -> list[Column]:
     """序号 走访日期 (退役军人) … 经办人; ``names``: veteran id → name for the 退役军人 column."""
     return [
         _number(),
         *([_id()] if ids else []),
         Column("走访日期", field("visits", "visited_on"), priority=9),
         *([Column("退役军人", lambda r: (names or {}).get(r.get("veteran_id"), ""), keep=True)] if with_veteran else []),
-        *([Column("村/社区", field("visits", "area"), priority=5)] if area else []),
+        *([Column("村/社区", _area("visits", places), priority=5)] if area else []),
         Column("方式", field("visits", "kind"), priority=8),
         Column("事由", field("visits", "occasion"), priority=6),
         Column("走访人", lambda r: r.get("visitors") or "", priority=4, wrap=True, min_width=8),
@@ -240,14 +248,15 @@ def _status_text(state: petition_rules.PetitionState) -> str:
     return state.status_label + (f"（{REPEAT_TAG}）" if state.repeat_of else "")
 
 
-def petition_columns(*, with_petitioner: bool = True, ids: bool = False, area: bool = False) -> list[Column]:
+def petition_columns(*, with_petitioner: bool = True, ids: bool = False, area: bool = False,
+                     places: dict | None = None) -> list[Column]:
     """序号 收到日期 信访人 … 事项摘要 of rows holding the derived state in ``_state``."""
     return [
         _number(),
         *([_id()] if ids else []),
         Column("收到日期", field("petitions", "received_on"), priority=9),
         *([Column("信访人", lambda r: r.get("petitioner") or "", keep=True)] if with_petitioner else []),
-        *([Column("村/社区", field("petitions", "area"), priority=2)] if area else []),
+        *([Column("村/社区", _area("petitions", places), priority=2)] if area else []),
         Column("形式", field("petitions", "channel"), priority=5),
         Column("类别", field("petitions", "class"), priority=4),
         Column("状态", lambda r: _status_text(r["_state"]), priority=8),

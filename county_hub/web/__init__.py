@@ -22,6 +22,7 @@ from county_hub import home as home_mod
 from county_hub.registry import Registry
 from sync.store.hub import HubStore
 from vetsync_web import accounts as accounts_mod
+from vetsync_web import places
 from vetsync_web.app import allowed_hosts, is_loopback, make_app
 
 __all__ = ["create_app", "PAGES", "NAV", "HubPage", "page", "audit"]
@@ -80,6 +81,7 @@ def create_app(home: str | Path, *, host: str = "127.0.0.1", port: int = 8480,
                    audit=login_audit)
     app.template_folder = str(Path(__file__).parent / "templates")
     app.extensions["hub"] = HubPage(home, store, registry)
+    places.install(app, lambda: app.extensions["hub"].store)  # place names in the templates
     store.operator = _account_acting  # the dashboard's writes (resolutions) record the account in the rows' history
     for module in PAGES:
         app.register_blueprint(importlib.import_module(module).bp)

@@ -22,6 +22,7 @@ from station_node import home as home_mod
 from station_node import operator
 from sync.store.station import Store
 from vetsync_web import accounts as accounts_mod
+from vetsync_web import places
 from vetsync_web.app import allowed_hosts, is_loopback, make_app
 
 __all__ = ["create_app", "PAGES", "NAV", "StationPage", "page", "store"]
@@ -78,6 +79,7 @@ def create_app(home: str | Path, *, host: str = "127.0.0.1", port: int = 8470, s
                    hosts=allowed_hosts(host, port), accounts=accounts, nav=NAV, loopback=is_loopback(host))
     app.template_folder = str(Path(__file__).parent / "templates")
     app.extensions["station"] = StationPage(home, store)
+    places.install(app, lambda: app.extensions["station"].store)  # place names in the templates
     for module in PAGES:
         app.register_blueprint(importlib.import_module(module).bp)
 

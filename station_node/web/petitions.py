@@ -24,8 +24,10 @@ from station_node.cli_common import deadline_text, timeline_rows
 from station_node.web import store
 from sync.engine.errors import NotFound, ValidationError, VetsyncError
 from sync.engine.schema import TABLES
+from sync.store.areas import area_names
 from veterans import petition as rules
 from veterans.fields import display_value, field_label
+from veterans.places import place
 from veterans.values import ENUMS, label
 from vetsync_web.text import error_text
 
@@ -263,7 +265,8 @@ def _show(petition_id: str, *, error: str | None = None, form: dict[str, str] | 
         vet_name = records.veteran_names(store(), [pet["veteran_id"]]).get(pet["veteran_id"])
     return render_template(
         "petitions/show.html", pet=pet, state=state, timeline=timeline_rows(events), deadlines=_countdowns(state),
-        file_rows=_file_rows(pet), allowed=allowed, kind=kind, error=error,
+        file_rows=_file_rows({**pet, "area": place(pet.get("area"), area_names(store()))} if pet.get("area") else pet),
+        allowed=allowed, kind=kind, error=error,
         form={"at": _dt.date.today().isoformat(), "actor": g.get("user") or "", "note": "", "outcome": "",
               "method": "", "days": "", "approver": "", "served_on": "", **form},
         outcomes=_enum_options("outcome"), reply_kinds=REPLY_KINDS, vet_name=vet_name,

@@ -19,6 +19,7 @@ from station_node import contacts, records
 from station_node.web import store
 from station_node.web.visits import quick_context
 from sync.engine.errors import NotFound, ValidationError
+from sync.store.areas import area_names
 from veterans import form as vform
 from veterans.fields import display_value
 from veterans.find import mask_id_number
@@ -123,7 +124,9 @@ def show(veteran_id: str):
 
 def _form_view(values: dict[str, Any], errors: dict[str, str], general: list[str], *, vet: dict | None):
     st = store()
-    areas = contacts.areas_in_scope(st)
+    # the villages on file here, and those of the county's area list in the scope (once pulled)
+    listed = [code for code in area_names(st, records.station_scope(st)) if len(code) == 12]
+    areas = sorted({*contacts.areas_in_scope(st), *listed})
     own = records.default_area(st)
     return {"values": values, "errors": errors, "general": general, "vet": vet, "sections": vform.SECTIONS,
             "choices": {name: vform.choices(name) for name in vform.FORM_FIELDS}, "areas": areas,
