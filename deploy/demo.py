@@ -1,7 +1,8 @@
 """`make demo`: the whole vetsync network on this machine, in about a minute.
 
-A county hub on a free local port, a town station and two of its villages
-enrolled with one-time tokens, a roster imported from Excel, visits and
+A county hub on a free local port with the county's area list (a CSV of codes
+and place names), a town station and two of its villages enrolled with one-time
+tokens, a roster imported from Excel, visits and
 petitions recorded offline, concurrent edits and a duplicate registration,
 syncs, the conflict and county reports, the conflicts resolved, and proof
 that every station ends up agreeing with the hub (every row of its scope,
@@ -31,6 +32,11 @@ BIN = Path(sys.executable).parent
 COUNTY, TOWN = "440902", "440902001"
 VILLAGES = ["440902001001", "440902001002"]
 STARTED = time.monotonic()
+# The county's area list the demo imports (统计用区划代码, 名称, 层级): the national 12-digit
+# form of the county, a town and its villages, and another town (whose names no station here sees).
+AREA_LIST = [("440902000000", "示范县", "县"), (TOWN, "示范镇", "镇"), (VILLAGES[0], "东村", "村"),
+             (VILLAGES[1], "西村", "村"), ("440902001003", "南社区", "社区"), ("440902002", "北街道", "街道"),
+             ("440902002001", "北门社区", "社区")]
 
 
 def say(title: str) -> None:
@@ -149,6 +155,11 @@ def main() -> None:
 
     say("1. 县中心初始化并启动")
     run("county-hub", "init", "--county", COUNTY, "--name", "示范县", "--host", "localhost", home=hub_home)
+    area_csv = HOME / "区划名单.csv"
+    area_csv.write_text("统计用区划代码,名称,层级\n" + "".join(f"{c},{n},{lv}\n" for c, n, lv in AREA_LIST),
+                        encoding="utf-8")
+    run("county-hub", "areas", "import", str(area_csv), home=hub_home)
+    run("county-hub", "areas", "list", "--under", TOWN, home=hub_home)
     hub, target = start_hub(hub_home)
     print(f"县中心已在 {target} 监听（双向 TLS），登记端口为其后一个端口")
     try:
@@ -189,6 +200,9 @@ def main() -> None:
         say("5. 第一次同步：各站上传，再下载本站范围")
         for home in [va, vb, homes[TOWN]]:
             run("station-node", "sync", home=home)
+        print("（区划名单随同步下发：镇站的列表显示村名）")
+        run("station-node", "veteran", "list", "--limit", "5", home=homes[TOWN])
+        run("station-node", "petition", "list", home=homes[TOWN])
 
         say("6. 离线时的并发修改和重复登记")
         target_vet = vets_a[1]
