@@ -504,5 +504,10 @@ def test_the_web_pages_show_place_names_and_offer_the_listed_villages(tmp_path):
     assert '<option value="440902001002">二村（440902001002）</option>' in form  # on the list, no one filed there yet
     refused = web.post("/veterans/new", data={"name": "李四", "id_number": idn(14), "area": "440902001009"})
     assert refused.status_code == 422 and "不在县区划名单中" in refused.get_data(as_text=True)
+    checked = web.post("/veterans/check", data={"field": "area", "area": "", "area_other": "440902001009"},
+                       htmx=True).get_data(as_text=True)
+    assert "不在县区划名单中" in checked  # said as it is typed, before saving
+    assert "不在县区划名单中" not in web.post("/veterans/check", data={"field": "area", "area": VILLAGE_B},
+                                            htmx=True).get_data(as_text=True)
     county = webapp.hub_client(hub_home).get("/petitions/").get_data(as_text=True)
     assert 'title="440902001001">一村</td>' in county

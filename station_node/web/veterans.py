@@ -204,6 +204,12 @@ def check():
         text = request.form["area_other"]
     checked = vform.check_field(name, text, scope=records.station_scope(store()), required=name in vform.REQUIRED)
     derived = checked.derived  # the ID number decides both: a contradiction would be refused
-    return render_template("veterans/_check.html", name=name, error=checked.error, derived=derived,
+    error = checked.error
+    if name == "area" and error is None and checked.value:
+        try:  # on the county's area list, once the station holds one (what saving would refuse)
+            records.check_listed_area(store(), checked.value)
+        except ValidationError as exc:
+            error = str(exc)
+    return render_template("veterans/_check.html", name=name, error=error, derived=derived,
                            choices=vform.choices("gender"))
 
