@@ -24,7 +24,11 @@ scope (a parent that does not exist and one outside the scope read alike).
   applies through :func:`complete_veteran`): a gender or birth date the ID
   number contradicts, an enlistment before the age of 16 (except 红军老战士) or
   before birth, a discharge before the enlistment, a date in the future, a
-  negative amount. Not for a row pushed deleted, nor for a recovery re-offer
+  negative amount; the national collection's fields (issue 14 §2): further categories
+  without the main one, a death date only for 已故 and not before birth, a 迁出 date only
+  for 迁出, 评残日期/残疾军人证号 only with a 伤残等级, a soldier and the relationship
+  together and the soldier not the person; a plaque replaced not before it was hung.
+  Not for a row pushed deleted, nor for a recovery re-offer
   (its rows were admitted once, maybe under older rules: refusing them would lose them);
 - a new row has every required field; no push clears one;
 - dates of visits, petitions and events are not in the future (a day of slack);
@@ -45,7 +49,8 @@ when the row is new or a reference or its area changes:
   applies parents first), lies in the pusher's scope and, if it is a
   confidential petition, was registered by the pusher: ``visits.veteran_id``,
   ``petitions.veteran_id`` (when set), ``petition_events.petition_id``,
-  ``veterans.merged_into``;
+  ``plaques.veteran_id``, ``veterans.merged_into``; a family member's ``soldier_id``
+  names a live veteran in the scope (a plain field, not a ref: checked here alone);
 - its area is its parent's, as the station builds it (a visit and a petition
   take their veteran's area, an event its petition's);
 - a 更正 voids an event the hub holds of the same petition (one wording for an
@@ -94,6 +99,7 @@ _LINKS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "visits": (("veteran_id", "veterans", True),),
     "petitions": (("veteran_id", "veterans", True),),
     "petition_events": (("petition_id", "petitions", True),),
+    "plaques": (("veteran_id", "veterans", True),),
 }
 _LINK_FIELDS = {table: frozenset(f for f, _, _ in links) | {"area"} for table, links in _LINKS.items()}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -232,6 +238,44 @@ def _veteran_problem(row: dict, changed) -> str | None:
     return None
 
 
+# The national collection's fields (migration 9) and the fields each goes with.
+_NATIONAL_FIELDS = frozenset({"category", "categories", "status", "died_on", "moved_out_on", "disability_level",
+                              "disability_rated_on", "disability_cert_no", "soldier_id", "relationship",
+                              "id_number", "birth_date", "id"})
+
+
+def _national_problem(row: dict, changed) -> str | None:
+    """The rules of the national collection's fields, the same at the station and the hub:
+    the further categories leave out the main one; a death date only for 已故 and not
+    before birth (已故 without a date is allowed: older files have none); a 迁出 date only
+    for 迁出; 评残日期 and 残疾军人证号 only with a 伤残等级 other than 无; a family member's
+    soldier and the relationship together, the soldier not the person itself."""
+    if _NATIONAL_FIELDS.isdisjoint(changed):
+        return None
+    categories, main = row.get("categories"), row.get("category")
+    if isinstance(categories, str) and main and main in categories.split(","):
+        return f"其他类别不应包含人员类别“{domain.label('category', main)}”"
+    status = row.get("status")
+    died = row.get("died_on")
+    if died is not None and status != "deceased":
+        return f"去世日期只用于状态为“已故”的人员（现为“{domain.label('veteran_status', status) if status else '未填'}”）"
+    born = _born(row)
+    if isinstance(died, str) and born and _before(died, born):
+        return f"去世日期 {died} 早于出生日期 {born}"
+    if row.get("moved_out_on") is not None and status != "moved_out":
+        return "迁出日期只用于状态为“迁出”的人员"
+    if row.get("disability_level") in (None, "none"):
+        for name in ("disability_rated_on", "disability_cert_no"):
+            if row.get(name) is not None:
+                return f"{field_label('veterans', name)}只用于有伤残等级的人员"
+    soldier, relation = row.get("soldier_id"), row.get("relationship")
+    if (soldier is None) != (relation is None):
+        return "关联军人和与军人关系须同时填写" if soldier is None else "填写关联军人时须同时填写与军人关系"
+    if soldier is not None and soldier == row.get("id"):
+        return "关联军人不能是本人"
+    return None
+
+
 def row_problem(table: str, row: dict, changed, *, latest: str) -> str | None:
     """What cannot be true of ``row`` (as it will be stored), looking only at rules that
     involve a field of ``changed``; None when nothing. ``latest`` is the last day a
@@ -246,7 +290,13 @@ def row_problem(table: str, row: dict, changed, *, latest: str) -> str | None:
         if name in changed and isinstance(value, (int, float)) and value < 0:
             return f"{field_label(table, name)} {display_value(table, name, value)} 不能为负数"
     if table == "veterans":
-        return _veteran_problem(row, changed)
+        return _veteran_problem(row, changed) or _national_problem(row, changed)
+    if table == "plaques" and not {"hung_on", "replaced_on"}.isdisjoint(changed):
+        hung, replaced = row.get("hung_on"), row.get("replaced_on")
+        if isinstance(hung, str) and isinstance(replaced, str) and _before(replaced, hung):
+            return f"更换日期 {replaced} 早于悬挂日期 {hung}"
+        if replaced is None and row.get("replace_reason") is not None:
+            return "填写更换原因时须同时填写更换日期"
     return None
 
 
@@ -257,7 +307,8 @@ def complete_veteran(changes: dict[str, Any], current: dict[str, Any] | None = N
 
     Gender and birth date come from the ID number when the record is new or its ID
     number changes and they are not given (or are cleared); a birth date typed to
-    the month that agrees with the ID number is stored as the ID's day. ``current``:
+    the month that agrees with the ID number is stored as the ID's day; the further
+    categories lose the main one; a new record's 建档日期 is today unless given. ``current``:
     the stored record of an edit (None for a new one). Then :func:`row_problem`, with
     today as the latest date. A stored value this write does not touch is not
     looked at (a record filed under older rules can still be edited).
@@ -275,6 +326,14 @@ def complete_veteran(changes: dict[str, Any], current: dict[str, Any] | None = N
             elif name == "birth_date" and isinstance(given, str) and len(given) == 7 and derived.startswith(given):
                 out[name] = derived
     day = (today or _dt.date.today()).isoformat()
+    main = out.get("category", before.get("category"))
+    categories = out.get("categories", before.get("categories"))
+    if ("category" in out or "categories" in out) and categories and main:  # the main one is left out
+        kept = domain.parse_enum_set("category", categories, leave_out=main)
+        if kept != categories or "categories" in out:
+            out["categories"] = kept
+    if current is None and out.get("registered_on") is None:  # 建档日期: the day the file is opened
+        out["registered_on"] = day
     problem = row_problem("veterans", {**before, **out}, out.keys(), latest=day)
     if problem:
         hint = _FROM_ID_HINT if problem.startswith(("性别", "出生日期")) else None
@@ -360,6 +419,8 @@ class DomainChecks:
                 return f"{field_label(t, 'station')}应为本站 {station}"
             if current is not None and "station" in pushed and values.get("station") != current.values.get("station"):
                 return f"{field_label(t, 'station')}不能修改"
+        if t.name == "veterans" and "soldier_id" in pushed and values.get("soldier_id") == incoming.id:
+            return "关联军人不能是本人"
         if t.name == "petitions":
             return self._petition_class(values, current, pushed)
         if t.name == "petition_events":
@@ -423,6 +484,9 @@ class DomainChecks:
 
     def check_links(self, table: str, after: dict, changed, is_new: bool, ctx: LinkLookup) -> str | None:
         problem = self._parents(table, after, changed, is_new, ctx)
+        if problem is None and table == "veterans" and after.get("soldier_id") is not None \
+                and (is_new or "soldier_id" in changed) and after.get("deleted") != 1:
+            problem = self._soldier(after.get("soldier_id"), ctx)
         if problem is None and table == "petition_events" and after.get("kind") == petition_rules.CORRECT \
                 and (is_new or "voids" in changed or "kind" in changed):
             problem = self._voided(after, ctx)
@@ -432,6 +496,15 @@ class DomainChecks:
             problem = unlisted_area(after.get("area"), on_list=lambda code: _live(ctx.row("areas", code)),
                                     has_list=lambda: ctx.has_rows("areas"))
         return problem
+
+    @staticmethod
+    def _soldier(soldier_id: Any, ctx: LinkLookup) -> str | None:
+        """A family member's soldier (``soldier_id``, not a ref the sync follows): a live
+        veteran, not merged away, in the pusher's scope; one wording for all else."""
+        soldier = ctx.row("veterans", soldier_id) if isinstance(soldier_id, str) else None
+        if not _live(soldier) or soldier.values.get("merged_into") or not in_scope(soldier.area, ctx.scope):
+            return "关联军人不在本站范围内，未保存"
+        return None
 
     @staticmethod
     def _voided(after: dict, ctx: LinkLookup) -> str | None:

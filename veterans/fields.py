@@ -205,6 +205,8 @@ def parse_value(t: str | Table, name: str, text: Any, *, scope: str | None = Non
                                  month_ok=(tbl.name, f.name) in MONTH_DATES)
     if kind == "enum":
         return domain.parse_enum(f.enum, text, field_label=_labels.field_label(tbl, f))
+    if kind == "enum_set":  # several codes: 残疾军人、参战退役人员 (the main category is left out per row)
+        return domain.parse_enum_set(f.enum, text, field_label=_labels.field_label(tbl, f))
     if kind == "id_number":
         return domain.validate_id_number(text)
     if kind == "area":
@@ -292,6 +294,8 @@ def display_value(t: str | Table, name: str, value: Any) -> str:
         return str(value)
     if f.kind == "enum":
         return domain.label(f.enum, value)
+    if f.kind == "enum_set":
+        return domain.set_labels(f.enum, value)
     if f.kind == "bool":
         try:
             return "是" if int(value) else "否"

@@ -37,6 +37,8 @@ __all__ = [
     "ENUMS",
     "ENUM_FIELD_LABELS",
     "parse_enum",
+    "parse_enum_set",
+    "set_labels",
     "label",
     "validate_id_number",
     "id_number_check_digit",
@@ -309,6 +311,34 @@ def parse_enum(enum_name: str, text: object, *, field_label: str | None = None) 
         shown = raw or "（空）"
         raise ValidationError(f"{field} {shown} 无效，应为：{allowed}")
     return code
+
+
+#: What separates the codes of an ``enum_set`` as typed: 、 , ， ; ； / and blanks.
+_SET_SEPARATORS = re.compile(r"[、,，;；/／\s]+")
+
+
+def parse_enum_set(enum_name: str, text: object, *, field_label: str | None = None,
+                   leave_out: str | None = None) -> str | None:
+    """The stored form of several codes of one enum (kind ``enum_set``): the codes joined
+    by ``,`` in the enum's order, each once; ``leave_out`` (the row's main category) is
+    dropped. Each part may be a code, a label or a synonym, separated by 、 , ， ; / or
+    blanks. Nothing left: None.
+
+    >>> parse_enum_set("category", "残疾军人、参战退役人员，残疾军人")
+    'disabled_soldier,war_veteran'
+    """
+    raw = "" if text is None else str(text)
+    parts = [p for p in _SET_SEPARATORS.split(to_half_width(raw).strip()) if p]
+    codes = {parse_enum(enum_name, p, field_label=field_label) for p in parts}
+    codes.discard(leave_out)
+    return ",".join(code for code in ENUMS[enum_name] if code in codes) or None
+
+
+def set_labels(enum_name: str, stored: object) -> str:
+    """Chinese text of a stored ``enum_set``: the labels joined by 、 (an unknown code shown as is)."""
+    if not stored:
+        return ""
+    return "、".join(label(enum_name, code) for code in str(stored).split(",") if code)
 
 
 def label(enum_name: str, code: str) -> str:
