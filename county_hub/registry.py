@@ -89,6 +89,11 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _by(user: str | None) -> dict:
+    """The ``user`` field of an audit entry written for the dashboard's account (none from the CLI)."""
+    return {"user": user} if user else {}
+
+
 class Registry:
     """``clock``: seconds since the epoch, as ``time.time`` (the default); the
     tokens' creation and expiry go by it, so tests can age a token without sleeping."""
@@ -120,7 +125,7 @@ class Registry:
     # -- tokens and enrollment ------------------------------------------------
 
     def create_token(self, station: str, ca: CA, *, ttl_hours: float = 72, county_scope: bool = False,
-                     cert_days: int | None = None) -> str:
+                     cert_days: int | None = None, user: str | None = None) -> str:
         """A one-time enrollment token for ``station``, a town (9 digits) or
         village (12 digits) of this county. The county code itself (a station
         of the county office, which then sees the whole county) only with
@@ -128,7 +133,9 @@ class Registry:
         typo; ``county_scope`` with any other code is refused too.
         ``cert_days`` (1 to 730, default 730): the lifetime of the certificate
         this token enrolls; it is the county's to choose, recorded with the
-        token, never asked by the station. Renewed certificates last 730 days."""
+        token, never asked by the station. Renewed certificates last 730 days.
+        ``user``: the dashboard's account that asked, recorded in the one audit
+        entry (``token``) with ``county_scope``."""
         county = self.store.meta("county") or ""
         station = validate_area(station, scope=county)
         if county_scope and station != county:
@@ -146,10 +153,12 @@ class Registry:
         now = self._clock_ms()
         with self.store.transaction():
             self.tables.insert_token(secret_hash, station, now, now + int(ttl_hours * 3600_000), cert_days=cert_days)
-            detail = {"expires_ms": now + int(ttl_hours * 3600_000)}
+            detail: dict = {"expires_ms": now + int(ttl_hours * 3600_000)}
             if cert_days is not None:
                 detail["cert_days"] = cert_days
-            self.audit("token", station, **detail)
+            if county_scope:
+                detail["county_scope"] = True
+            self.audit("token", station, **detail, **_by(user))
         return text
 
     def enroll(self, token_text: str, csr_pem: bytes, ca: CA) -> tuple[bytes, str]:
@@ -258,18 +267,20 @@ class Registry:
 
     # -- revocation ------------------------------------------------------------
 
-    def revoke(self, station: str) -> int:
+    def revoke(self, station: str, *, user: str | None = None) -> int:
+        """Revoke every certificate of ``station``; returns how many. ``user``: the
+        dashboard's account, recorded in the one audit entry (``revoke``)."""
         with self.store.transaction():
             if not self.tables.is_enrolled(station):
                 raise NotEnrolled(f"站点 {station} 未注册")
             n = self.tables.revoke_certs_of(station, _now_ms(), reason="revoked")
-            self.audit("revoke", station, certificates=n)
+            self.audit("revoke", station, certificates=n, **_by(user))
         return n
 
-    def revoke_serial(self, serial_text: str) -> tuple[dict, bool]:
+    def revoke_serial(self, serial_text: str, *, user: str | None = None) -> tuple[dict, bool]:
         """Revoke one certificate by its serial (hex). Returns the certificate (as :meth:`certs` lists it)
         and whether it was revoked now (False: it already was). A serial the hub never issued is
-        :class:`NotEnrolled`."""
+        :class:`NotEnrolled`. ``user`` as for :meth:`revoke`."""
         serial = normalise_serial(serial_text)
         with self.store.transaction():
             cert = self.tables.cert(serial)
@@ -278,7 +289,7 @@ class Registry:
                                   hint="序列号见 county-hub certs 或站点的 station-node status")
             done = self.tables.revoke_cert(serial, _now_ms(), reason="revoked")
             if done:
-                self.audit("revoke", cert.station, serial=serial, certificates=1)
+                self.audit("revoke", cert.station, serial=serial, certificates=1, **_by(user))
             cert = self.tables.cert(serial)
         return _cert_json(cert, _now_ms()), done
 

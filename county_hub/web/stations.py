@@ -8,8 +8,8 @@ A token is shown once, in the answer to the POST that made it (``id="new-token"`
 the page is never cached), as ``county-hub token`` prints it once. Token issue and
 revocation are an admin's (:func:`vetsync_web.app.require_admin`: a viewer sees
 no such control and gets 403 on the POST) and each goes to ``county-hub audit``
-with the account (``web_token``, ``web_revoke``; the registry writes its own
-``token``/``revoke`` entry too, as for the CLI).
+as one entry, the registry's ``token`` or ``revoke`` as for the CLI, carrying the
+account (``user``). Logs from before hold a ``web_token``/``web_revoke`` entry beside it.
 """
 
 from __future__ import annotations
@@ -157,17 +157,13 @@ def token():
     try:
         form, station, ttl, cert_days, county_scope = _token_form()
         text = page.registry.create_token(station, load_ca(page.home), ttl_hours=ttl, county_scope=county_scope,
-                                          cert_days=cert_days)
+                                          cert_days=cert_days, user=g.get("user"))
     except VetsyncError as exc:
         shown = form or {k: request.form.get(k, "") for k in ("station", "ttl", "cert_days")}
         shown.setdefault("county_scope", request.form.get("county_scope") == "1")
         return _render(400, token_error=error_text(exc), form=shown)
     expires = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(hours=ttl)
     expires_ms = int(expires.timestamp() * 1000)
-    detail = {"expires_ms": expires_ms, "county_scope": county_scope}
-    if cert_days is not None:
-        detail["cert_days"] = cert_days
-    hub_web.audit("web_token", detail, station=station)
     return _render(new_token={"text": text, "station": station, "expires": local_time(expires_ms),
                               "cert_days": cert_days or CERT_DAYS_MAX})[0]
 
@@ -182,13 +178,11 @@ def revoke():
         if bool(station) == bool(serial):
             raise ValidationError("请选择要吊销的站点（吊销其全部证书）或一张证书的序列号，二者选一")
         if station:
-            n = registry.revoke(station)
-            hub_web.audit("web_revoke", {"certificates": n}, station=station)
+            n = registry.revoke(station, user=g.get("user"))
             flash(f"已吊销站点 {station} 的证书（{n} 张），该站下次连接即被拒绝。如需恢复，请重新发放登记令牌。", "ok")
         else:
-            cert, done = registry.revoke_serial(serial)
+            cert, done = registry.revoke_serial(serial, user=g.get("user"))
             if done:
-                hub_web.audit("web_revoke", {"serial": cert["serial"], "certificates": 1}, station=cert["station"])
                 flash(f"已吊销站点 {cert['station']} 的证书 {cert['serial']}，用它的连接下次即被拒绝；该站的其他证书不受影响。", "ok")
             else:
                 flash(f"站点 {cert['station']} 的证书 {cert['serial']} 早已吊销"
