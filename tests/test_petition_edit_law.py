@@ -8,7 +8,6 @@ not accepted, by the step entered after it or after a 更正 (Art. 36)."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,29 +15,10 @@ import pytest
 from station_node import corrections
 from station_node.home import open_store
 from sync.engine.errors import ValidationError
-from stationcli import ok, ok_json, run
+from stationcli import ok, ok_json, refused
 
 VILLAGE = "440902001001"
 TODAY = dt.date.today().isoformat()
-
-
-def dump(home: Path) -> str:
-    conn = sqlite3.connect(home / "station.db")
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
-
-
-def refused(home: Path, *args: str) -> str:
-    """One 错误 line, exit 1, the database unchanged."""
-    before = dump(home)
-    result = run(home, *args)
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("错误："), result.stderr
-    assert dump(home) == before
-    return lines[0]
 
 
 @pytest.fixture()
