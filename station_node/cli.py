@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "import": "station_node.cli_roster",
     "export": "station_node.cli_roster",
     "conflicts": "station_node.cli_conflicts",
+    "plaque": "station_node.cli_plaques",
     "sync": "station_node.cli_sync",
     "verify": "station_node.cli_sync",
     "status": "station_node.cli_sync",

@@ -152,11 +152,14 @@ def veteran_show(veteran_id, as_json, home):
     if as_json:
         emit_json({**with_area_name(vet, places), "visits": [with_area_name(v, places) for v in file.visits],
                    "petitions": [with_area_name(petition_json(p, s), places) for p, s in file.petitions],
-                   "conflicts": file.conflicts})
+                   "conflicts": file.conflicts, "plaques": file.plaques})
         return
+    from station_node.cli_plaques import file_notes, plaque_lines
+
     lines = record_lines(((F.field_label("veterans", k),
                            place(v, places) if k == "area" else F.display_value("veterans", k, v))
                           for k, v in vet.items() if k != "deleted"), title=f"退役军人档案：{vet.get('name') or ''}")
+    lines += file_notes(vet) + plaque_lines(file.plaques)
     nums = lists.numbers(home)
     lines += ["", f"走访慰问（{len(file.visits)}次，最新在前）"]
     lines += _numbered(file.visits, visit_columns(with_veteran=False), nums, "visits") if file.visits else ["（无）"]

@@ -19,7 +19,7 @@ local re-stamp would only race with it.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field as _field
 from typing import Any, Iterable, Iterator, Protocol
 
 from veterans import values as domain
@@ -53,6 +53,11 @@ __all__ = [
     "visit_page",
     "petition_page",
     "VeteranFile",
+    "add_plaque",
+    "replace_plaque",
+    "get_plaque",
+    "list_plaques",
+    "soldier_of",
     "veteran_file",
     "add_veteran",
     "edit_veteran",
@@ -171,6 +176,7 @@ def add_veteran(store: Store, fields: dict[str, Any]) -> dict:
     _require("veterans", values, ("id_number", "name", "area"))
     check_listed_area(store, values["area"])
     _check_unique_id_number(store, values["id_number"])
+    _resolve_soldier(store, values)
     values = complete_veteran(values)
     if values.get("status") is None:
         values["status"] = "active"
@@ -178,6 +184,33 @@ def add_veteran(store: Store, fields: dict[str, Any]) -> dict:
     row = _put(store, "veterans", row_id, {k: v for k, v in values.items() if v is not None}, create=True)
     _keep_name_keys(store)
     return row
+
+
+def _resolve_soldier(store: Store, values: dict[str, Any], *, own_id: str | None = None) -> None:
+    """A family member's soldier (``soldier_id``), typed as the soldier's record id or 身份证号:
+    a live veteran this station holds, not merged into another, not the person itself
+    (the hub's rule too: ``veterans.admission``). Stored as the soldier's id."""
+    text = values.get("soldier_id")
+    if text is None:
+        return
+    soldier = soldier_of(store, text)
+    if soldier is None:
+        raise ValidationError(f"关联军人 {text} 不是本站的退役军人档案", hint="填写军人的档案编号或身份证号")
+    if soldier["id"] == own_id:
+        raise ValidationError("关联军人不能是本人")
+    values["soldier_id"] = soldier["id"]
+
+
+def soldier_of(store: Store, text: str) -> dict | None:
+    """The live, unmerged veteran named by a record id or a 身份证号 (None: none here)."""
+    try:
+        vet = store.get("veterans", str(text).strip())
+    except NotFound:
+        vet = None
+    if vet is None and len(str(text).strip()) == 18:
+        found = queries.veterans(store, id_number=str(text).strip().upper())
+        vet = found[0] if len(found) == 1 else None
+    return vet if vet is not None and not vet.get("merged_into") else None
 
 
 def _keep_name_keys(store: Store) -> None:
@@ -211,6 +244,7 @@ def edit_veteran(store: Store, veteran_id: str, changes: dict[str, Any]) -> dict
         check_listed_area(store, values["area"])
     if "id_number" in values and values["id_number"] != current.get("id_number"):
         _check_unique_id_number(store, values["id_number"], own_id=current["id"])
+    _resolve_soldier(store, values, own_id=current["id"])
     values = complete_veteran(values, current)
     row = _put(store, "veterans", current["id"], values, create=False)
     _keep_name_keys(store)
@@ -687,6 +721,7 @@ class VeteranFile:
     visits: list[dict]
     petitions: list[tuple[dict, petition_rules.PetitionState]]
     conflicts: list[dict]
+    plaques: list[dict] = _field(default_factory=list)  # 光荣牌, by hanging date
 
 
 def veteran_file(store: Store, veteran_id: str, today: _dt.date | None = None) -> VeteranFile:
@@ -696,4 +731,65 @@ def veteran_file(store: Store, veteran_id: str, today: _dt.date | None = None) -
     petitions = list(record_views.folded(store, queries.petition_page(store, veteran_id=vet["id"]), _today(today)))
     events = [s.id for s in queries.events_of(store, [p["id"] for p, _ in petitions])]
     about = [vet["id"], *(v["id"] for v in visits), *(p["id"] for p, _ in petitions), *events]
-    return VeteranFile(vet, visits, petitions, queries.open_conflicts_about(store, about))
+    plaques = queries.plaques(store, veteran_id=vet["id"])
+    about += [p["id"] for p in plaques]
+    return VeteranFile(vet, visits, petitions, queries.open_conflicts_about(store, about), plaques)
+
+
+# --------------------------------------------------------------------------- 光荣牌 (plaques)
+
+_ONE_PLAQUE = "该退役军人已有未更换的光荣牌（编号 {id}，{hung_on} 悬挂），请先登记更换"
+
+
+def add_plaque(store: Store, veteran_id: str, fields: dict[str, Any], *, today: _dt.date | None = None) -> dict:
+    """Record a 光荣牌 hung at a veteran's household (国办发〔2018〕72号); returns the row.
+
+    ``hung_on`` is required and not in the future; the plaque takes its veteran's area (a
+    visit's rule); ``household`` (户主) defaults to the veteran's name and ``address`` to
+    theirs. A veteran has at most one live plaque not yet replaced: a second is refused
+    (record the replacement of the first with :func:`replace_plaque`)."""
+    _no_veteran_field(fields)
+    vet = get_veteran(store, veteran_id)
+    values = _clean("plaques", fields, station_scope(store))
+    _require("plaques", values, ("hung_on",))
+    _plaque_dates(values, _today(today))
+    current = next((p for p in queries.plaques(store, veteran_id=vet["id"]) if not p.get("replaced_on")), None)
+    if current is not None:
+        raise ValidationError(_ONE_PLAQUE.format(id=current["id"], hung_on=current.get("hung_on")),
+                              hint="station-node plaque replace 编号 --on 日期 --reason 原因")
+    values.setdefault("household", None)
+    values["household"] = values["household"] or vet.get("name")
+    values["address"] = values.get("address") or vet.get("address")
+    values.update(veteran_id=vet["id"], area=vet["area"])
+    return _put(store, "plaques", domain.new_id(), {k: v for k, v in values.items() if v is not None}, create=True)
+
+
+def _plaque_dates(values: dict[str, Any], today: _dt.date) -> None:
+    _not_future("悬挂日期", values["hung_on"], today)
+    if values.get("replaced_on"):
+        _not_future("更换日期", values["replaced_on"], today)
+        if values["replaced_on"] < values["hung_on"]:
+            raise ValidationError(f"更换日期 {values['replaced_on']} 早于悬挂日期 {values['hung_on']}")
+
+
+def replace_plaque(store: Store, plaque_id: str, *, on: Any, reason: Any, today: _dt.date | None = None) -> dict:
+    """Record that a plaque was replaced (worn, damaged, household moved): the day and why.
+    A new plaque, if one is hung, is recorded with :func:`add_plaque` afterwards."""
+    current = store.get("plaques", str(plaque_id).strip())
+    if current.get("replaced_on"):
+        raise ValidationError(f"光荣牌 {current['id']} 已于 {current['replaced_on']} 更换")
+    values = _clean("plaques", {"replaced_on": on, "replace_reason": reason}, station_scope(store))
+    _require("plaques", values, ("replaced_on", "replace_reason"))
+    _plaque_dates({**current, **values}, _today(today))
+    return _put(store, "plaques", current["id"], values, create=False)
+
+
+def get_plaque(store: Store, plaque_id: str) -> dict:
+    """A live plaque, or NotFound."""
+    return store.get("plaques", str(plaque_id).strip())
+
+
+def list_plaques(store: Store, *, area: str | None = None) -> list[dict]:
+    """The live plaques in scope (under ``area``), by hanging date."""
+    prefix = domain.validate_area(area, scope=station_scope(store)) if area else None
+    return queries.plaques(store, area_prefix=prefix)

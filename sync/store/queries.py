@@ -104,6 +104,16 @@ def visits(store: AnyStore, *, veteran_id: str | None = None) -> list[dict]:
     return store.select("visits", "veteran_id = ?", (veteran_id,), order="visited_on DESC, id DESC")
 
 
+def plaques(store: AnyStore, *, veteran_id: str | None = None, area_prefix: str | None = None) -> list[dict]:
+    """Live 光荣牌 rows (of one veteran, under an area), by hanging date then id."""
+    where, params = [], []
+    if veteran_id is not None:
+        where.append("veteran_id = ?")
+        params.append(veteran_id)
+    _area(area_prefix, where, params)
+    return store.select("plaques", " AND ".join(where) or "1", params, order="hung_on, id")
+
+
 def petitions(store: AnyStore) -> list[dict]:
     """Live petitions, newest first."""
     return store.select("petitions", order="received_on DESC, id DESC")
@@ -200,7 +210,8 @@ class VeteranFilter:
     """Which veterans a list shows: under ``area_prefix``; ``text`` a substring of
     name, ID number, phone or address, or — ``pinyin``, which then replaces ``text`` —
     the start of the name's pinyin initials or spelling (``zs``, ``zhangs``; needs the
-    name keys, ``sync.store.namekeys``); of one ``category`` and ``status`` code; born in
+    name keys, ``sync.store.namekeys``); of one ``category`` (the main one or a further one of
+    ``categories``) and ``status`` code; born in
     ``[born_from, born_until]`` (``YYYY-MM-DD``)."""
 
     area_prefix: str | None = None
@@ -236,10 +247,12 @@ def _veteran_where(f: VeteranFilter, *, include_deleted: bool = False) -> tuple[
             terms += ["k.initials LIKE ? ESCAPE '\\'", "k.spelled LIKE ? ESCAPE '\\'"]
             params += [start, start]
         where.append("(" + " OR ".join(terms) + ")")
-    for column, value in (("category", f.category), ("status", f.status)):
-        if value:
-            where.append(f"v.{column} = ?")
-            params.append(value)
+    if f.category:  # the main category or one of the further ones (codes joined by ",")
+        where.append("(v.category = ? OR ',' || v.categories || ',' LIKE ?)")
+        params += [f.category, f"%,{f.category},%"]
+    if f.status:
+        where.append("v.status = ?")
+        params.append(f.status)
     if f.born_from:
         where.append("v.birth_date >= ?")
         params.append(f.born_from)
