@@ -45,7 +45,10 @@ while checking (``"check"``, total unknown) and writing (``"write"``).
 
 Export (:func:`export_roster`) writes the live veterans in scope under the
 canonical headings, enum values as Chinese labels and dates as
-``YYYY-MM-DD``: the file re-imports with no change. The 台账 of visits and
+``YYYY-MM-DD``, a family member's 关联军人 as the soldier's 身份证号 (an import takes
+the 身份证号 or the record id of a veteran on file or filed by the same roster): the
+file re-imports with no change. A new record's 建档日期 is the day of the import unless
+the roster gives one; a re-import that lacks it changes nothing. The 台账 of visits and
 petitions are :mod:`station_node.ledgers`.
 """
 
@@ -69,7 +72,7 @@ from sync.engine.schema import table as _table
 from sync.store.station import Store
 from veterans.tabular import TableRows, open_table, write_table
 
-from station_node.records import station_code, station_scope
+from station_node.records import soldier_of, station_code, station_scope
 
 __all__ = [
     "HEADINGS",
@@ -318,9 +321,23 @@ def _plan(store: Store, rows: list[_Row], result: ImportResult, problems: list[P
     existing = roster_reads.veterans_by_id_number(store, (r.values["id_number"] for r in rows))
     plan: list[tuple[str, dict[str, Any], bool]] = []  # (row id, changes, create)
     listed = areas.area_names(store)  # the county's area list as pulled (empty: none, nothing refused)
+    # A new record's id, made before the rows are planned: a family member's 关联军人 may be
+    # a soldier filed by the same roster, on a line before or after the member's.
+    new_ids = {r.values["id_number"]: domain.new_id() for r in rows if not existing.get(r.values["id_number"])}
     for row in rows:
         id_number = row.values["id_number"]
         matches = existing.get(id_number, [])
+        if row.values.get("soldier_id") is not None:
+            soldier = _soldier(store, row.values["soldier_id"], existing, new_ids)
+            if soldier is None:
+                problems.append(Problem(row.line, row.who, f"关联军人 {row.values['soldier_id']} 不是本站的退役军人档案，"
+                                                           f"也不在本名册中（请填写军人的身份证号）"))
+                continue
+            own = matches[0]["id"] if len(matches) == 1 else new_ids.get(id_number)
+            if soldier == own:
+                problems.append(Problem(row.line, row.who, "关联军人不能是本人"))
+                continue
+            row.values["soldier_id"] = soldier
         if len(matches) > 1:
             names = "、".join(f"{m.get('name') or ''}（编号 {m['id']}）" for m in matches)
             problems.append(Problem(row.line, row.who, f"身份证号 {id_number} 在本站已有多份档案：{names}"
@@ -351,12 +368,24 @@ def _plan(store: Store, rows: list[_Row], result: ImportResult, problems: list[P
                 result.unchanged += 1
         else:
             values.setdefault("status", "active")
-            new_id = domain.new_id()
+            new_id = new_ids[id_number]
             plan.append((new_id, values, True))
             result.created += 1
             diff = sorted(((k, None, v) for k, v in values.items()), key=lambda d: _ORDER.get(d[0], 99))
             result.changes.append(Change(row.line, row.who, "create", new_id, id_number, tuple(diff)))
     return plan
+
+
+def _soldier(store: Store, text: str, existing: dict[str, list[dict]], new_ids: dict[str, str]) -> str | None:
+    """The id of a family member's soldier named in a roster by 身份证号 (or record id): a
+    veteran of this station, or one the same roster files."""
+    key = str(text).strip().upper()
+    if key in new_ids:
+        return new_ids[key]
+    if len(existing.get(key, [])) == 1:
+        return existing[key][0]["id"]
+    found = soldier_of(store, text)
+    return found["id"] if found is not None else None
 
 
 def import_roster(
@@ -467,11 +496,16 @@ def export_roster(store: Store, path: str | Path, *, area: str | None = None) ->
     columns = export_columns()
     count = 0
 
+    id_numbers = {v["id"]: v.get("id_number") for v in vets}
+
     def rows():
         nonlocal count
         for vet in vets:
             count += 1
-            yield {name: (display_value(_VETERANS, name, vet.get(name)) or None) for name, _ in columns}
+            row = {name: (display_value(_VETERANS, name, vet.get(name)) or None) for name, _ in columns}
+            if vet.get("soldier_id"):  # the soldier's 身份证号: what Excel users read, re-imported as the same soldier
+                row["soldier_id"] = id_numbers.get(vet["soldier_id"]) or vet["soldier_id"]
+            yield row
 
     write_table(path, columns, rows(), sheet="退役军人名册")
     return count
