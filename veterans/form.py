@@ -12,6 +12,11 @@ field each message is about.
 - :func:`check_form`: every field of a posted form: the parsed values (of a new
   record) or only the changed ones (of an edit), and per field its message;
 - :func:`field_of_message`: which field a validator's message is about.
+
+The further categories (``categories``) are checkboxes: the page joins the checked
+codes with commas before they are checked here, as ``--set categories=…`` takes them.
+A family member's soldier (关联军人) is checked against the station's records by
+``station_node.records`` on saving (this module holds no store).
 """
 
 from __future__ import annotations
@@ -25,15 +30,19 @@ from veterans.admission import complete_veteran
 from veterans.fields import parse_value
 from veterans.labels import field_label
 
-__all__ = ["SECTIONS", "FORM_FIELDS", "REQUIRED", "FieldCheck", "FormCheck", "check_field", "check_form",
+__all__ = ["SECTIONS", "FORM_FIELDS", "REQUIRED", "MULTI", "FieldCheck", "FormCheck", "check_field", "check_form",
            "field_of_message", "choices"]
 
 #: The sections of a veteran's file and their fields (every settable field, once).
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("基本信息", ("id_number", "name", "gender", "birth_date", "ethnicity", "phone", "address", "area",
                  "category", "status")),
+    ("人员信息", ("categories", "political_status", "placement", "employment", "priority_type", "registered_on",
+                 "died_on", "moved_out_on")),
     ("服役经历", ("branch", "unit", "enlisted_on", "discharged_on", "disability_level", "disability_cause",
-                 "honor_plaque")),
+                 "disability_rated_on", "disability_cert_no", "honor_plaque")),
+    ("亲属关联", ("soldier_id", "relationship")),
+    ("常态化联系", ("contact_policy", "liaison")),
     ("家庭", ("family",)),
     ("健康", ("health",)),
     ("困难与需求", ("difficulties", "needs")),
@@ -46,7 +55,13 @@ REQUIRED = ("id_number", "name", "area")
 LONG_TEXT = frozenset({"family", "health", "difficulties", "needs", "note"})
 
 _ENUMS = {"gender": "gender", "category": "category", "disability_level": "disability_level",
-          "disability_cause": "disability_cause", "status": "veteran_status"}
+          "disability_cause": "disability_cause", "status": "veteran_status",
+          # the national collection's fields (migration 9); categories: several, as checkboxes
+          "categories": "category", "political_status": "political_status", "placement": "placement",
+          "employment": "employment", "priority_type": "priority_type", "relationship": "relationship",
+          "contact_policy": "contact_policy"}
+#: Fields of several codes (kind ``enum_set``): checkboxes, posted as one value each.
+MULTI = frozenset({"categories"})
 
 
 def choices(name: str) -> list[tuple[str, str]]:

@@ -136,6 +136,9 @@ def _form_view(values: dict[str, Any], errors: dict[str, str], general: list[str
 
 def _posted() -> dict[str, str]:
     data = {name: request.form.get(name, "") for name in vform.FORM_FIELDS if name in request.form}
+    for name in vform.MULTI:  # checkboxes: one value each checked box; the hidden marker says the group was shown
+        if name in request.form or f"{name}_shown" in request.form:
+            data[name] = ",".join(v for v in request.form.getlist(name) if v)
     other = (request.form.get("area_other") or "").strip()
     if other:  # a village not yet on file here, typed by its code
         data["area"] = other
@@ -199,7 +202,7 @@ def check():
     name = request.form.get("field") or ""
     if name not in vform.FORM_FIELDS:
         abort(400)
-    text = request.form.get(name, "")
+    text = ",".join(request.form.getlist(name)) if name in vform.MULTI else request.form.get(name, "")
     if name == "area" and (request.form.get("area_other") or "").strip():
         text = request.form["area_other"]
     checked = vform.check_field(name, text, scope=records.station_scope(store()), required=name in vform.REQUIRED)
