@@ -170,7 +170,7 @@ def add_veteran(store: Store, fields: dict[str, Any]) -> dict:
     second live veteran with the same ID number. Birth date and gender come
     from the ID number when not given, and may not contradict it; what cannot
     be true is refused (:func:`veterans.admission.complete_veteran`); status
-    defaults to 在册 (active).
+    defaults to 在册 (active), 建档日期 to today.
     """
     values = _clean("veterans", fields, station_scope(store))
     _require("veterans", values, ("id_number", "name", "area"))
@@ -180,6 +180,8 @@ def add_veteran(store: Store, fields: dict[str, Any]) -> dict:
     values = complete_veteran(values)
     if values.get("status") is None:
         values["status"] = "active"
+    if values.get("registered_on") is None:  # 建档日期: the day the file is opened, unless given
+        values["registered_on"] = _dt.date.today().isoformat()
     row_id = domain.new_id()
     row = _put(store, "veterans", row_id, {k: v for k, v in values.items() if v is not None}, create=True)
     _keep_name_keys(store)

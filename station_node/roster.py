@@ -54,6 +54,7 @@ petitions are :mod:`station_node.ledgers`.
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -368,6 +369,7 @@ def _plan(store: Store, rows: list[_Row], result: ImportResult, problems: list[P
                 result.unchanged += 1
         else:
             values.setdefault("status", "active")
+            values.setdefault("registered_on", _dt.date.today().isoformat())  # 建档日期: the day of the import
             new_id = new_ids[id_number]
             plan.append((new_id, values, True))
             result.created += 1

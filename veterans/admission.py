@@ -308,7 +308,7 @@ def complete_veteran(changes: dict[str, Any], current: dict[str, Any] | None = N
     Gender and birth date come from the ID number when the record is new or its ID
     number changes and they are not given (or are cleared); a birth date typed to
     the month that agrees with the ID number is stored as the ID's day; the further
-    categories lose the main one; a new record's 建档日期 is today unless given. ``current``:
+    categories lose the main one. ``current``:
     the stored record of an edit (None for a new one). Then :func:`row_problem`, with
     today as the latest date. A stored value this write does not touch is not
     looked at (a record filed under older rules can still be edited).
@@ -332,8 +332,6 @@ def complete_veteran(changes: dict[str, Any], current: dict[str, Any] | None = N
         kept = domain.parse_enum_set("category", categories, leave_out=main)
         if kept != categories or "categories" in out:
             out["categories"] = kept
-    if current is None and out.get("registered_on") is None:  # 建档日期: the day the file is opened
-        out["registered_on"] = day
     problem = row_problem("veterans", {**before, **out}, out.keys(), latest=day)
     if problem:
         hint = _FROM_ID_HINT if problem.startswith(("性别", "出生日期")) else None
