@@ -60,3 +60,11 @@ def test_the_record_page_lists_plaques_and_a_missing_death_date(village):
     assert 'id="veteran-no-death-date"' in page
     assert "光荣牌（1块）" in page and 'data-testid="plaque-row"' in page and "2024-08-01" in page
     assert 'id="veteran-no-plaques"' in _text(client.get(f"/veterans/{wife}"))
+
+
+def test_the_list_filter_finds_a_further_category(village):
+    _, client = village
+    vid = _add(client, id_number=ID_ZHANG, name="张三", category="retired_soldier", categories="war_veteran")
+    _add(client, id_number=ID_LI, name="李梅", category="martyr_family")
+    page = _text(client.get("/veterans/?category=war_veteran"))
+    assert re.findall(r'data-testid="veteran-row" data-id="([^"]+)"', page) == [vid]
