@@ -39,7 +39,7 @@ __all__ = [
 BIN = Path(sys.executable).parent
 COUNTY = "440902"
 TOWN = "440902001"
-DATA_TABLES = ("veterans", "visits", "petitions", "petition_events")
+DATA_TABLES = ("veterans", "visits", "petitions", "petition_events", "plaques")
 
 
 # --------------------------------------------------------------------------- files

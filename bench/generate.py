@@ -43,7 +43,7 @@ from pathlib import Path
 
 from bench import names as N
 from station_node import home as home_mod
-from veterans.values import id_number_check_digit
+from veterans.values import id_number_check_digit, parse_enum_set
 from veterans.petition import next_status
 from sync.engine.rowstate import RowState
 from sync.store.station import Store
@@ -113,6 +113,7 @@ class Counts:
     visits: int = 0
     petitions: int = 0
     petition_events: int = 0
+    plaques: int = 0
     total: int = 0
     seconds: float = 0.0
 
@@ -134,6 +135,16 @@ class _Pick:
     def __call__(self, rng: random.Random):
         return self.options[bisect.bisect(self.cum, rng.random() * self.total)]
 
+
+# The national collection's fields (issue 14 §2).
+_POLITICAL = _Pick((("cpc_member", 38), ("masses", 55), ("league_member", 4), ("cpc_probationary", 2),
+                    ("democratic_party", 1)))
+_EMPLOYMENT = _Pick((("employed", 55), ("own_business", 12), ("flexible", 20), ("unemployed", 8), ("unable", 5)))
+_RELATIONSHIP = _Pick((("parent", 35), ("spouse", 40), ("child", 20), ("sibling", 5)))
+_PLACEMENT = {"transferred_cadre": "transferred", "retired_cadre": "retired", "demobilized": "demobilized",
+              "red_army": "retired"}
+_PRIORITY = {"disabled_soldier": "disabled_soldier", "martyr_family": "martyr_family", "duty_death_family": "duty_death_family",
+             "illness_death_family": "illness_death_family", "demobilized": "demobilized"}
 
 _SURNAME = _Pick(N.SURNAMES)
 _ETHNICITY = _Pick(N.ETHNICITIES)
@@ -264,6 +275,11 @@ class _Village:
 
     def __init__(self, seed: int, code: str, plan: _Plan, as_of: _dt.date, w: _Writer, station: str | None = None):
         self.rng = random.Random(f"vetsync-bench:{seed}:{code}")
+        # The national collection's fields and the plaques (issue 14 §2) from a stream of their
+        # own: the rows the generator made before them stay what they were for a seed.
+        self.nat = random.Random(f"vetsync-bench:{seed}:{code}:national")
+        self.heads: list[tuple[str, str, str, str]] = []  # (id, name, address, status) of soldiers, for households
+        self.members: dict[str, list[str]] = {}  # soldier id -> statuses of the family members linked to it
         self.station = station
         self.code = code
         self.town = code[:-3]
@@ -318,6 +334,7 @@ class _Village:
         self.visits(self.plan.visits[self.code])
         for _ in range(self.plan.petitions[self.code]):
             self.petition()
+        self.plaques()
 
     def veteran(self, sk: _Skeleton) -> None:
         rng, as_of = self.rng, self.as_of
@@ -349,7 +366,7 @@ class _Village:
         difficult = rng.random() < 0.25
         old = age >= 60
         vid = self.uid()
-        self.w.add("veterans", vid, {
+        row = {
             "id_number": sk.id_number,
             "name": name,
             "gender": "male" if male else "female",
@@ -373,10 +390,77 @@ class _Village:
             "needs": rng.choice(N.NEEDS),
             "status": status,
             "note": rng.choice(N.VETERAN_NOTES) if rng.random() < 0.2 else None,
-        })
+        }
+        row.update(self.national(vid, row, sk, age, family))
+        self.w.add("veterans", vid, row)
         self.w.counts.veterans += 1
         weight = 1.0 + (1.0 if old else 0) + (1.5 if difficult else 0) + (1.0 if level not in (None, "none") else 0)
         self.vets.append((vid, name, weight, status == "active"))
+
+    def national(self, vid: str, row: dict, sk: _Skeleton, age: int, family: bool) -> dict:
+        """The national collection's fields of one veteran, by the rules the hub applies
+        (veterans.admission): further categories without the main one, a death date only for
+        已故, 评残 fields only with a 伤残等级, a family member linked to a soldier of the village."""
+        rng, as_of, status = self.nat, self.as_of, row["status"]
+        level = row.get("disability_level")
+        out: dict = {"registered_on": self.nat_date(_dt.date(2019, 1, 1), as_of).isoformat()}
+        further = []
+        if not family and rng.random() < 0.12:
+            further.append(rng.choice(("war_veteran", "war_veteran", "test_veteran", "sick_returned")))
+        if not family and age >= 60 and rng.random() < 0.5:
+            further.append("rural_elder_soldier")
+        further = [c for c in further if c != sk.category]
+        if further:
+            out["categories"] = parse_enum_set("category", ",".join(further))
+        out["political_status"] = _POLITICAL(rng)
+        if not family:
+            out["placement"] = _PLACEMENT.get(sk.category) or ("self_employed" if rng.random() < 0.7 else "assigned_job")
+            if status == "active":
+                out["employment"] = "retired" if age >= 60 else _EMPLOYMENT(rng)
+        priority = _PRIORITY.get(sk.category)
+        if priority:
+            out["priority_type"] = priority
+        if level not in (None, "none"):
+            born = sk.birth + _dt.timedelta(days=365 * 18)
+            out["disability_rated_on"] = self.nat_date(max(born, _dt.date(1980, 1, 1)), as_of).isoformat()
+            out["disability_cert_no"] = f"粤{rng.randrange(10**8):08d}"
+        if status == "deceased":
+            out["died_on"] = self.nat_date(max(as_of - _dt.timedelta(days=3650), sk.birth), as_of).isoformat()
+        elif status == "moved_out":
+            out["moved_out_on"] = self.nat_date(as_of - _dt.timedelta(days=1000), as_of).isoformat()
+        soldiers = [h for h in self.heads if h[0] != vid]
+        if family and soldiers and rng.random() < 0.6:
+            soldier = rng.choice(soldiers)
+            out["soldier_id"] = soldier[0]
+            out["relationship"] = _RELATIONSHIP(rng)
+            self.members.setdefault(soldier[0], []).append(status)
+        else:
+            self.heads.append((vid, row["name"], row["address"], status))
+        return out
+
+    def nat_date(self, lo: _dt.date, hi: _dt.date) -> _dt.date:
+        lo = min(lo, hi)
+        return lo + _dt.timedelta(days=self.nat.randint(0, (hi - lo).days))
+
+    def plaques(self) -> None:
+        """光荣牌 for about 70% of the households that should have one (veterans.households:
+        a soldier and the family linked to it, someone in it on file); a few replaced."""
+        rng = self.nat
+        for vid, name, address, status in self.heads:
+            living = status == "active" or "active" in self.members.get(vid, ())
+            if not living or rng.random() >= 0.7:
+                continue
+            hung = self.nat_date(_dt.date(2018, 8, 1), self.as_of)
+            plaque = {"veteran_id": vid, "area": self.code, "household": name, "address": address,
+                      "hung_on": hung.isoformat(), "hung_by": rng.choice(self.staff), "signed_by": name}
+            if rng.random() < 0.05 and hung < self.as_of - _dt.timedelta(days=60):
+                replaced = self.nat_date(hung + _dt.timedelta(days=30), self.as_of)
+                self.w.add("plaques", self.uid(), {**plaque, "replaced_on": replaced.isoformat(),
+                                                   "replace_reason": rng.choice(("褪色", "损坏", "搬迁"))})
+                plaque["hung_on"] = replaced.isoformat()
+                self.w.counts.plaques += 1
+            self.w.add("plaques", self.uid(), plaque)
+            self.w.counts.plaques += 1
 
     def visits(self, n: int) -> None:
         if n == 0:
@@ -538,7 +622,7 @@ def generate_county(
         _Village(seed, code, plan, as_of, writer, station).run()
     writer.flush()
     counts = writer.counts
-    counts.total = counts.veterans + counts.visits + counts.petitions + counts.petition_events
+    counts.total = counts.veterans + counts.visits + counts.petitions + counts.petition_events + counts.plaques
     counts.seconds = time.perf_counter() - started
     return counts
 

@@ -17,7 +17,7 @@ from sync.store.station import Store
 SCALE = 0.01
 AS_OF = dt.date(2025, 6, 30)
 COUNTY = "440902"
-DATA_TABLES = ("veterans", "visits", "petitions", "petition_events")
+DATA_TABLES = ("veterans", "visits", "petitions", "petition_events", "plaques")
 
 
 def make(path, **kw) -> tuple[Store, Counts]:
@@ -52,7 +52,7 @@ def test_counts(county):
     store, counts = county
     assert (counts.veterans, counts.visits, counts.petitions) == (200, 2400, 30)
     assert 2 * 30 <= counts.petition_events <= 5 * 30
-    assert counts.total == counts.veterans + counts.visits + counts.petitions + counts.petition_events
+    assert counts.total == counts.veterans + counts.visits + counts.petitions + counts.petition_events + counts.plaques
     assert counts.seconds > 0
     for name in DATA_TABLES:
         n = store.conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
@@ -64,6 +64,25 @@ def test_tiny_scale_has_one_of_each(tmp_path):
     assert (counts.veterans, counts.visits, counts.petitions) == (1, 1, 1)
     assert counts.petition_events >= 2
     store.close()
+
+
+def test_national_fields_and_plaques_pass_the_hubs_rules(county):
+    """The generated national collection's fields (issue 14 §2) as the hub would admit them,
+    some of each kind, and 光荣牌 for about 70% of the eligible households."""
+    from veterans.admission import row_problem
+    from veterans.households import household_counts
+
+    store, counts = county
+    vets, plaques = rows(store, "veterans"), rows(store, "plaques")
+    for table, items in (("veterans", vets), ("plaques", plaques)):
+        for r in items:
+            assert row_problem(table, r, set(r), latest=AS_OF.isoformat()) is None, r
+    ids = {v["id"] for v in vets}
+    assert all(v["soldier_id"] in ids for v in vets if v.get("soldier_id"))
+    assert sum(1 for v in vets if v.get("soldier_id")) > 0 and sum(1 for v in vets if v.get("categories")) > 0
+    assert any(v.get("died_on") for v in vets) and all(v.get("registered_on") for v in vets)
+    eligible, hung = household_counts(vets, plaques)
+    assert counts.plaques == len(plaques) and 0.5 < hung / eligible < 0.9
 
 
 def test_veterans_are_valid(county):
@@ -109,6 +128,8 @@ def test_areas_are_villages_of_the_county(county):
                     assert vet_area[r["veteran_id"]] == area
             elif name == "petition_events":
                 assert pet_area[r["petition_id"]] == area
+            elif name == "plaques":
+                assert vet_area[r["veteran_id"]] == area
 
 
 def test_visits_are_plausible(county):
