@@ -92,3 +92,19 @@ def test_the_hub_checks_plaques_scope_area_and_dates(hub):
     assert refused_reasons(r) == [
         "关联的退役军人不在本站范围内，未保存", "区划代码 440902001009 不在本站范围 440902001001 内", "悬挂日期 2099-01-01 晚于今天",
         "更换日期 2024-04-30 早于悬挂日期 2024-05-01", "填写更换原因时须同时填写更换日期", "新光荣牌记录缺少必填项：悬挂日期"]
+
+
+def test_the_hub_refuses_a_second_plaque_not_replaced(hub):
+    vet = veteran(102, VILLAGE_A, RA)
+    first = plaque(vet, RA)
+    assert push(hub, [vet, first], VILLAGE_A, RA).acked
+    second = plaque(vet, RT, hung_on="2025-01-01")
+    assert refused_reasons(push(hub, [second], TOWN, RT)) == ["该退役军人已有未更换的光荣牌，须先登记更换"]
+    # the first replaced, then a new one, in one push: taken
+    replaced = edit(hub, "plaques", first.id, {"replaced_on": "2025-01-01", "replace_reason": "褪色"}, RA)
+    again = plaque(vet, RA, hung_on="2025-01-01")
+    r = push(hub, [replaced, again], VILLAGE_A, RA)
+    assert len(r.acked) == 2 and not r.refused
+    # a replaced plaque recorded afterwards (an older one) is no second live plaque
+    assert push(hub, [plaque(vet, RA, hung_on="2019-01-01", replaced_on="2020-01-01", replace_reason="损坏")],
+                VILLAGE_A, RA).acked

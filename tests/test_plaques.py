@@ -102,3 +102,34 @@ def test_plaques_are_added_listed_replaced_and_shown_with_the_veteran(village):
     assert "光荣牌（2块）" in shown and "褪色" in shown
     assert [p["id"] for p in ok_json(village, "veteran", "show", vet["id"])["plaques"]] == [pid, new]
     assert "光荣牌（2块）" in ok(village, "plaque", "list")
+
+
+def test_a_station_syncs_its_plaques_and_family_links_to_the_hub(tmp_path):
+    """In process, station store → LocalHub → hub store with the hub's checks: the rows the
+    station's rules made are the rows the hub's rules admit (a plaque replaced and a new one
+    hung before one sync; a family member linked to a soldier filed in the same push)."""
+    from sync.engine.replicate import sync_once
+    from sync.store.hub import HubStore
+    from sync.store.local_hub import LocalHub
+    from sync.store.station import Store
+    from veterans.hub_checks import HUB_CHECKS
+
+    home = tmp_path / "village"
+    ok(home, "init", "--station", VILLAGE, "--offline")
+    soldier = add(home, 8, "孙七", "status=已故", "died_on=2020-02-02", "categories=参战退役人员")
+    add(home, 9, "周八", f"soldier_id={idn(8)}", "relationship=父母")
+    first = ok(home, "plaque", "add", "--veteran", soldier["id"], "--hung-on", "2019-08-01").strip()
+    ok(home, "plaque", "replace", first, "--on", "2024-01-02", "--reason", "褪色")
+    second = ok(home, "plaque", "add", "--veteran", soldier["id"], "--hung-on", "2024-01-02").strip()
+    hub = HubStore(tmp_path / "hub.db", create=True, checks=HUB_CHECKS)
+    st = Store(home / "station.db")
+    try:
+        with hub.transaction():
+            hub.set_meta("county", VILLAGE[:6])
+        result = sync_once(st, LocalHub(hub, VILLAGE))
+        assert result.rejected == 0 and st.pending_count() == 0
+        assert {s.id for s in hub.live_rows("plaques", {"veteran_id": soldier["id"]})} == {first, second}
+        assert hub.live_rows("veterans", {"soldier_id": soldier["id"]})[0].values["relationship"] == "parent"
+    finally:
+        hub.close()
+        st.close()

@@ -49,7 +49,8 @@ when the row is new or a reference or its area changes:
   applies parents first), lies in the pusher's scope and, if it is a
   confidential petition, was registered by the pusher: ``visits.veteran_id``,
   ``petitions.veteran_id`` (when set), ``petition_events.petition_id``,
-  ``plaques.veteran_id``, ``veterans.merged_into``; a family member's ``soldier_id``
+  ``plaques.veteran_id``, ``veterans.merged_into``; a new plaque not replaced while its
+  veteran has one not replaced is refused (one 光荣牌 a household hangs); a family member's ``soldier_id``
   names a live veteran in the scope (a plain field, not a ref: checked here alone);
 - its area is its parent's, as the station builds it (a visit and a petition
   take their veteran's area, an event its petition's);
@@ -482,6 +483,9 @@ class DomainChecks:
 
     def check_links(self, table: str, after: dict, changed, is_new: bool, ctx: LinkLookup) -> str | None:
         problem = self._parents(table, after, changed, is_new, ctx)
+        if problem is None and table == "plaques" and is_new and after.get("deleted") != 1 \
+                and after.get("replaced_on") is None:
+            problem = self._second_plaque(after.get("veteran_id"), ctx)
         if problem is None and table == "veterans" and after.get("soldier_id") is not None \
                 and (is_new or "soldier_id" in changed) and after.get("deleted") != 1:
             problem = self._soldier(after.get("soldier_id"), ctx)
@@ -494,6 +498,23 @@ class DomainChecks:
             problem = unlisted_area(after.get("area"), on_list=lambda code: _live(ctx.row("areas", code)),
                                     has_list=lambda: ctx.has_rows("areas"))
         return problem
+
+    @staticmethod
+    def _second_plaque(veteran_id: Any, ctx: LinkLookup) -> str | None:
+        """A new plaque not replaced while its veteran has one not replaced (the station's
+        rule: record the replacement first). The hub's stored plaques of the veteran, each as
+        merged so far in this batch (``ctx.row``: a replacement pushed before the new plaque
+        counts), and the batch's new ones. A lookup without a store (none here) admits."""
+        store = getattr(ctx, "store", None)
+        if store is None or not isinstance(veteran_id, str):
+            return None
+        stored = [ctx.row("plaques", s.id) for s in store.live_rows("plaques", {"veteran_id": veteran_id})]
+        batch = getattr(getattr(ctx, "batch", None), "current", {})
+        fresh = [st for (table, _), st in batch.items() if table == "plaques"]
+        for state in (*stored, *fresh):
+            if _live(state) and state.values.get("veteran_id") == veteran_id and state.values.get("replaced_on") is None:
+                return "该退役军人已有未更换的光荣牌，须先登记更换"
+        return None
 
     @staticmethod
     def _soldier(soldier_id: Any, ctx: LinkLookup) -> str | None:
