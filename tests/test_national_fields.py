@@ -108,3 +108,17 @@ def test_the_hub_refuses_a_second_plaque_not_replaced(hub):
     # a replaced plaque recorded afterwards (an older one) is no second live plaque
     assert push(hub, [plaque(vet, RA, hung_on="2019-01-01", replaced_on="2020-01-01", replace_reason="损坏")],
                 VILLAGE_A, RA).acked
+
+
+def test_a_rule_is_looked_at_only_when_a_field_it_involves_changes(hub):
+    """A stored value no push touches is not judged (a row merged from two stations' edits
+    may hold a main category among the further ones until someone edits them)."""
+    vet = veteran(103, VILLAGE_A, RA, category="retired_soldier")
+    assert push(hub, [vet], VILLAGE_A, RA).acked
+    both = edit(hub, "veterans", vet.id, {"categories": "retired_soldier,war_veteran"}, RA)
+    assert refused_reasons(push(hub, [both], VILLAGE_A, RA)) == ["其他类别不应包含人员类别“退役士兵”"]
+    # the same stored by an older rule (a recovery re-offer is not judged): an unrelated edit is taken
+    epoch = hub.new_epoch()
+    old = veteran(104, VILLAGE_A, RA, category="retired_soldier", categories="retired_soldier,war_veteran")
+    assert hub.apply_push([old], station=VILLAGE_A, scope=VILLAGE_A, replica_id=RA, recovery=epoch).acked
+    assert push(hub, [edit(hub, "veterans", old.id, {"status": "active"}, RA)], VILLAGE_A, RA).acked

@@ -246,34 +246,42 @@ _NATIONAL_FIELDS = frozenset({"category", "categories", "status", "died_on", "mo
 
 
 def _national_problem(row: dict, changed) -> str | None:
-    """The rules of the national collection's fields, the same at the station and the hub:
-    the further categories leave out the main one; a death date only for 已故 and not
-    before birth (已故 without a date is allowed: older files have none); a 迁出 date only
-    for 迁出; 评残日期 and 残疾军人证号 only with a 伤残等级 other than 无; a family member's
-    soldier and the relationship together, the soldier not the person itself."""
+    """The rules of the national collection's fields, the same at the station and the hub,
+    each looked at only when a field it involves changes: the further categories leave out
+    the main one; a death date only for 已故 and not before birth (已故 without a date is
+    allowed: older files have none); a 迁出 date only for 迁出; 评残日期 and 残疾军人证号 only
+    with a 伤残等级 other than 无; a family member's soldier and the relationship together,
+    the soldier not the person itself."""
+    changed = frozenset(changed)
     if _NATIONAL_FIELDS.isdisjoint(changed):
         return None
     categories, main = row.get("categories"), row.get("category")
-    if isinstance(categories, str) and main and main in categories.split(","):
+    if not changed.isdisjoint({"category", "categories"}) and isinstance(categories, str) and main \
+            and main in categories.split(","):
         return f"其他类别不应包含人员类别“{domain.label('category', main)}”"
     status = row.get("status")
     died = row.get("died_on")
-    if died is not None and status != "deceased":
-        return f"去世日期只用于状态为“已故”的人员（现为“{domain.label('veteran_status', status) if status else '未填'}”）"
-    born = _born(row)
-    if isinstance(died, str) and born and _before(died, born):
-        return f"去世日期 {died} 早于出生日期 {born}"
-    if row.get("moved_out_on") is not None and status != "moved_out":
+    if not changed.isdisjoint({"died_on", "status", "id_number", "birth_date"}):
+        if died is not None and status != "deceased":
+            shown = domain.label("veteran_status", status) if status else "未填"
+            return f"去世日期只用于状态为“已故”的人员（现为“{shown}”）"
+        born = _born(row)
+        if isinstance(died, str) and born and _before(died, born):
+            return f"去世日期 {died} 早于出生日期 {born}"
+    if not changed.isdisjoint({"moved_out_on", "status"}) and row.get("moved_out_on") is not None \
+            and status != "moved_out":
         return "迁出日期只用于状态为“迁出”的人员"
-    if row.get("disability_level") in (None, "none"):
+    if not changed.isdisjoint({"disability_level", "disability_rated_on", "disability_cert_no"}) \
+            and row.get("disability_level") in (None, "none"):
         for name in ("disability_rated_on", "disability_cert_no"):
             if row.get(name) is not None:
                 return f"{field_label('veterans', name)}只用于有伤残等级的人员"
-    soldier, relation = row.get("soldier_id"), row.get("relationship")
-    if (soldier is None) != (relation is None):
-        return "关联军人和与军人关系须同时填写" if soldier is None else "填写关联军人时须同时填写与军人关系"
-    if soldier is not None and soldier == row.get("id"):
-        return "关联军人不能是本人"
+    if not changed.isdisjoint({"soldier_id", "relationship", "id"}):
+        soldier, relation = row.get("soldier_id"), row.get("relationship")
+        if (soldier is None) != (relation is None):
+            return "关联军人和与军人关系须同时填写" if soldier is None else "填写关联军人时须同时填写与军人关系"
+        if soldier is not None and soldier == row.get("id"):
+            return "关联军人不能是本人"
     return None
 
 
