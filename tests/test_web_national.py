@@ -41,6 +41,8 @@ def test_the_new_fields_are_refused_beside_their_field(village):
     assert re.search(r'id="error-categories"[^>]*>其他类别 nonsense 无效', _text(r))
     r = client.post("/veterans/check", {"field": "categories", "categories": ["red_army", "war_veteran"]}, htmx=True)
     assert re.search(r'id="error-categories"[^>]*></span>', _text(r))
+    r = client.post("/veterans/check", {"field": "soldier_id", "soldier_id": ID_LI}, htmx=True)
+    assert re.search(r'id="error-soldier_id"[^>]*>关联军人 \d+X? 不是本站的退役军人档案', _text(r))
     assert _count_all(home) == 0
 
 

@@ -213,6 +213,8 @@ def check():
             records.check_listed_area(store(), checked.value)
         except ValidationError as exc:
             error = str(exc)
+    if name == "soldier_id" and error is None and checked.value and records.soldier_of(store(), checked.value) is None:
+        error = f"关联军人 {checked.value} 不是本站的退役军人档案"  # what saving would refuse
     return render_template("veterans/_check.html", name=name, error=error, derived=derived,
                            choices=vform.choices("gender"))
 
