@@ -51,6 +51,16 @@ has no date) and open conflicts are as of the making of the report.
 sync in the 7 days before ``today`` (never synced, or last sync more than
 7 days ago); a ``last_sync`` that cannot be read counts as stale.
 
+``upward`` (made with ``period=`` only; JSON ``upward``): the counts a county sends upward,
+for the scope as a whole (:class:`_Upward`; README, 上报统计): by category counting the main
+and every further category once, 重点优抚对象 by type, 伤残等级 in :data:`DISABILITY_BANDS`,
+档案完整 by :data:`REQUIRED_FIELDS`, 新增/迁出/去世 in the period, 光荣牌 households
+(:func:`veterans.households.household_counts`), visits (人次) by kind and occasion, 重点
+coverage, 慰问金/物资, and 信访 received in the period (件, 人次, 集体访 at
+:data:`COLLECTIVE_SIZE`, by 领域), 按期受理/办结 over the fold's 受理告知期限/办理期限 met or
+fallen overdue in the period, 复查/复核 requests dated in it. An archived report without
+them is compared as before (only the rows' figures are).
+
 ``to_dict()`` is the JSON contract (English keys, stable, additive; ``month``
 is the period's ``label``, ``YYYY-MM`` for a month as before; ``period``
 (``kind``, ``label``, ``first``, ``last``) and ``as_of`` are added when made
@@ -69,13 +79,15 @@ from typing import Any
 
 from sync.engine.errors import ValidationError
 from veterans.values import ENUMS, parse_date, parse_month, to_half_width, validate_area
-from veterans.petition import fold_events
+from veterans.households import household_counts
+from veterans.petition import HANDLING, NOTICE, fold_events
 from sync.store import queries
 from sync.engine.scope import AREA_LENGTHS, AREA_LEVELS
 from sync.store.queries import AnyStore
 
 __all__ = ["Report", "ReportRow", "StaleStation", "Period", "parse_period", "build_report", "report_from_dict", "FIGURES", "Change",
-           "compare", "STALE_DAYS", "LEVEL_LABELS"]
+           "compare", "STALE_DAYS", "LEVEL_LABELS",
+           "REQUIRED_FIELDS", "DISABILITY_BANDS", "COLLECTIVE_SIZE"]
 
 STALE_DAYS = 7
 NO_CATEGORY = "none"
@@ -176,6 +188,19 @@ def _check_years(period: Period, raw: str, hint: str) -> Period:
     return period
 
 
+#: 档案完整: the fields of the national collection every veteran's file must have filled
+#: (README, 上报统计). One place: the report counts by it and the README names it.
+REQUIRED_FIELDS = {
+    "id_number": "身份证号", "name": "姓名", "gender": "性别", "birth_date": "出生日期", "area": "区划",
+    "category": "类别", "enlisted_on": "入伍时间", "discharged_on": "退役时间", "phone": "联系电话",
+    "address": "住址", "political_status": "政治面貌", "placement": "安置方式",
+}
+#: 伤残等级 as a county's table groups them: 一至四级, 五至六级, 七至十级.
+DISABILITY_BANDS = {"level1_4": ("一至四级", range(1, 5)), "level5_6": ("五至六级", range(5, 7)),
+                    "level7_10": ("七至十级", range(7, 11))}
+COLLECTIVE_SIZE = 5  # 集体访: marked collective, or five people or more (信访工作条例 Art. 20)
+
+
 #: The figures of a row that an archived report is compared on, with their Chinese names.
 FIGURES = {
     "veterans_on_file": "在册人数",
@@ -271,6 +296,9 @@ class Report:
     #: Made with ``period=``: petitions as of ``as_of`` (the JSON then has ``period`` and ``as_of``);
     #: False for the pages' ``month=`` (as of ``today``, the JSON as it always was).
     dated: bool = False
+    #: The counts a county sends upward (:class:`_Upward`), for the scope as a whole, when made
+    #: with ``period=`` (JSON ``upward``); ``None`` for ``month=`` and in a report archived before them.
+    upward: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.period is None:
@@ -296,6 +324,7 @@ class Report:
             "rows": [r.to_dict() for r in self.rows],
             "stale_stations": [s.to_dict() for s in self.stale_stations],
             **({"period": self.period.to_dict(), "as_of": self.as_of.isoformat()} if self.dated else {}),
+            **({"upward": self.upward} if self.upward is not None else {}),
         }
 
     def to_json(self, **kw: Any) -> str:
@@ -359,7 +388,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
     period = parse_period(data["period"]["label"]) if data.get("period") else parse_period(data["month"])
     as_of = _dt.date.fromisoformat(data["as_of"]) if data.get("as_of") else None
     return Report(data["scope"], data["month"], _dt.date.fromisoformat(data["today"]), data["generated_at"], rows, stale,
-                  period, as_of, dated="as_of" in data)
+                  period, as_of, dated="as_of" in data, upward=data.get("upward"))
 
 
 # --------------------------------------------------------------------------- an archived report made again
@@ -468,6 +497,147 @@ def _stale(stations: list[dict] | None, scope: str, today: _dt.date, rows: _Rows
     return out
 
 
+_VETERAN_COLUMNS = ("area", "category", "categories", "status", "merged_into", "soldier_id", "priority_type",
+                    "disability_level", "registered_on", "moved_out_on", "died_on", *REQUIRED_FIELDS)
+_BAND_OF = {f"level{n}": key for key, (_, band) in DISABILITY_BANDS.items() for n in band}
+_REVIEW_KINDS = {"review_request": "review_requests", "recheck_request": "recheck_requests"}
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return None if not whole else round(100 * part / whole, 1)
+
+
+class _Upward:
+    """The counts a county sends upward, for the scope as a whole (see README, 上报统计).
+
+    Over veterans not merged into another: 在册 as the rows count them (status 在册 or
+    unset); by category counting the main and each further category once; 新增/迁出/去世
+    by ``registered_on``/``moved_out_on``/``died_on`` on a day of the period. Visits of the
+    scope's veterans in the period (人次). Petitions received in the period (件, 人次 by
+    ``group_size``, default 1), folded as of the period's end by the one petition fold."""
+
+    def __init__(self, first: str, after: str):
+        self.first, self.after = first, after
+        self.in_scope: set[str] = set()
+        self.priority_ids: set[str] = set()
+        self.priority_visited: set[str] = set()
+        self.categories = dict.fromkeys(ENUMS["category"], 0)
+        self.priority = dict.fromkeys(ENUMS["priority_type"], 0)
+        self.bands = dict.fromkeys(DISABILITY_BANDS, 0)
+        self.on_file = self.complete = self.new = self.moved_out = self.deceased = 0
+        self.by_kind = dict.fromkeys(ENUMS["visit_kind"], 0)
+        self.by_occasion = dict.fromkeys(ENUMS["occasion"], 0)
+        self.visits = 0
+        self.aid_cash = self.aid_goods = 0.0
+        self.pet = dict.fromkeys(("batches", "person_times", "collective", "review_requests", "recheck_requests",
+                                  "notice_due", "notice_on_time", "handling_due", "handling_on_time"), 0)
+        self.by_domain: dict[str, int] = {}
+        self.plaque_households = self.plaque_hung = 0
+
+    def _in(self, value: Any) -> bool:
+        return bool(value) and self.first <= str(value)[:10] < self.after
+
+    def veteran(self, v: dict) -> None:
+        if v["merged_into"]:
+            return
+        self.in_scope.add(v["id"])
+        first, after = self.first, self.after
+        for key, attr in (("registered_on", "new"), ("moved_out_on", "moved_out"), ("died_on", "deceased")):
+            day = v[key]
+            if day and first <= str(day)[:10] < after:
+                setattr(self, attr, getattr(self, attr) + 1)
+        if v["status"] and v["status"] != "active":
+            return
+        self.on_file += 1
+        cats = self.categories
+        if v["category"] in cats:
+            cats[v["category"]] += 1
+        for code in str(v["categories"] or "").split(","):
+            if code in cats and code != v["category"]:
+                cats[code] += 1
+        kind = v["priority_type"]
+        if kind in self.priority:
+            self.priority[kind] += 1
+            self.priority_ids.add(v["id"])
+        band = _BAND_OF.get(v["disability_level"])
+        if band:
+            self.bands[band] += 1
+        for f in REQUIRED_FIELDS:
+            if v[f] is None or v[f] == "":
+                return
+        self.complete += 1
+
+    def visit(self, vid: str, kind: Any, occasion: Any, cash: Any, goods: Any) -> None:
+        self.visits += 1
+        if kind in self.by_kind:
+            self.by_kind[kind] += 1
+        if occasion in self.by_occasion:
+            self.by_occasion[occasion] += 1
+        for attr, value in (("aid_cash", cash), ("aid_goods", goods)):
+            try:
+                setattr(self, attr, getattr(self, attr) + float(value or 0))
+            except (TypeError, ValueError):
+                pass
+        if vid in self.priority_ids:
+            self.priority_visited.add(vid)
+
+    def households(self, vets: list[dict], plaques: list[dict]) -> None:
+        self.plaque_households, self.plaque_hung = household_counts(vets, plaques)
+
+    def petition(self, petition: dict, state: Any, extras: tuple, events: list) -> None:
+        size, collective, domain = extras
+        pet = self.pet
+        for ev in events:  # 复查/复核 asked for in the period
+            key = _REVIEW_KINDS.get(ev.values.get("kind"))
+            if key and self._in(ev.values.get("at")):
+                pet[key] += 1
+        for d in state.deadlines:  # 按期受理/办结: the fold's deadlines, met or fallen due in the period
+            key = {NOTICE: "notice", HANDLING: "handling"}.get(d.what)
+            if key and (self._in(d.met_on.isoformat()) if d.met_on else d.overdue and self._in(d.due.isoformat())):
+                pet[f"{key}_due"] += 1
+                pet[f"{key}_on_time"] += d.met_on is not None and d.met_on <= d.due
+        if not self._in(petition["received_on"]):
+            return
+        try:
+            people = max(int(size or 1), 1)
+        except (TypeError, ValueError):
+            people = 1
+        pet["batches"] += 1
+        pet["person_times"] += people
+        pet["collective"] += bool(collective and str(collective) not in ("0", "false")) or people >= COLLECTIVE_SIZE
+        name = str(domain or "").strip() or "未填"
+        self.by_domain[name] = self.by_domain.get(name, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        pet = self.pet
+        return {
+            "veterans_on_file": self.on_file,
+            "by_category": dict(self.categories),
+            "by_priority_type": dict(self.priority),
+            "disability_bands": dict(self.bands),
+            "files_complete": self.complete,
+            "files_complete_pct": _pct(self.complete, self.on_file),
+            "new": self.new, "moved_out": self.moved_out, "deceased": self.deceased,
+            "plaque_households": self.plaque_households, "plaque_hung": self.plaque_hung,
+            "plaque_hung_pct": _pct(self.plaque_hung, self.plaque_households),
+            "visits": self.visits,
+            "visits_by_kind": dict(self.by_kind),
+            "visits_by_occasion": dict(self.by_occasion),
+            "priority_on_file": len(self.priority_ids),
+            "priority_contacted": len(self.priority_visited),
+            "priority_coverage_pct": _pct(len(self.priority_visited), len(self.priority_ids)),
+            "aid_cash": round(self.aid_cash, 2), "aid_goods_value": round(self.aid_goods, 2),
+            "petition_batches": pet["batches"], "petition_person_times": pet["person_times"],
+            "petitions_collective": pet["collective"],
+            "petitions_notice_due": pet["notice_due"], "petitions_notice_on_time": pet["notice_on_time"],
+            "notice_on_time_pct": _pct(pet["notice_on_time"], pet["notice_due"]),
+            "petitions_handling_due": pet["handling_due"], "petitions_handling_on_time": pet["handling_on_time"],
+            "handling_on_time_pct": _pct(pet["handling_on_time"], pet["handling_due"]),
+            "review_requests": pet["review_requests"], "recheck_requests": pet["recheck_requests"],
+            "petitions_by_domain": dict(sorted(self.by_domain.items())),
+        }
+
+
 def build_report(
     store: AnyStore,
     scope: str,
@@ -500,7 +670,11 @@ def build_report(
     with store.transaction("DEFERRED"):
         # veterans on file, by category
         on_file: dict[str, list[ReportRow]] = {}
-        for vid, area, category, status, merged in queries.veterans_for_report(store, scope):
+        up = _Upward(first, after)
+        vets = list(queries.veteran_rows_for_report(store, scope, _VETERAN_COLUMNS))
+        for v in vets:
+            vid, area, category, status, merged = v["id"], v["area"], v["category"], v["status"], v["merged_into"]
+            up.veteran(v)
             if merged or (status and status != "active"):  # 迁出, 已故, or unknown
                 rows.touch(area)
                 continue
@@ -511,9 +685,16 @@ def build_report(
                 row.veterans_on_file += 1
                 row.by_category[cat] += 1
         # visit coverage: distinct veterans visited in the period, at the veteran's area
-        for vid in queries.visited_between(store, first, after):
+        seen: set[str] = set()
+        for vid, kind, occasion, cash, goods in queries.visits_between(store, first, after):
+            if vid in up.in_scope:
+                up.visit(vid, kind, occasion, cash, goods)
+            if vid in seen:
+                continue
+            seen.add(vid)
             for row in on_file.get(vid, ()):
                 row.visited += 1
+        up.households(vets, queries.plaques_in(store, scope))
         # petitions: one query for the petitions, one read of the events with their
         # clocks; veterans.petition.fold_events orders each petition's events and folds them
         petitions = {
@@ -529,8 +710,10 @@ def build_report(
             if cutoff is not None and str(ev.values.get("at") or "")[:10] > cutoff:
                 continue  # dated after the period's end: not yet happened then
             of.append(ev)
+        extras = {pid: (size, coll, dom) for pid, size, coll, dom in queries.petition_extras(store, scope)}
         for pid, petition in petitions.items():
             _, state = fold_events(petition, events[pid], today=as_of)
+            up.petition(petition, state, extras.get(pid, (None, None, None)), events[pid])
             received = str(petition["received_on"] or "")
             closed_in_month = state.closed_on is not None and first <= state.closed_on.isoformat() < after
             for row in rows.touch(petition["area"]):
@@ -545,4 +728,5 @@ def build_report(
                 row.conflicts_open += n
     stale = _stale(stations, scope, today, rows)
     stamp = (generated_at or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
-    return Report(scope, per.label, today, stamp, rows.ordered(), stale, per, as_of, dated=cutoff is not None)
+    return Report(scope, per.label, today, stamp, rows.ordered(), stale, per, as_of, dated=cutoff is not None,
+                  upward=up.to_dict() if cutoff is not None else None)
