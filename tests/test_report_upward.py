@@ -97,3 +97,35 @@ def test_an_archive_without_the_upward_counts_is_still_compared(store):
     old["rows"][-1]["visited"] = 0
     assert [(c.figure, c.archived, c.now) for c in compare(old, now)] == [("visited", 0, 2)]
     assert "upward" not in build_report(store, VILLAGE, month="2026-11", today=TODAY).to_dict()
+
+
+def test_the_xlsx_prints_on_a4(store, tmp_path):
+    from openpyxl import load_workbook
+
+    from veterans.report_xlsx import write_report_xlsx
+
+    rep = build_report(store, VILLAGE, period="2026-11", today=TODAY)
+    names = {VILLAGE: "东村"}
+    path = write_report_xlsx(tmp_path / "r.xlsx", rep, names=names, office="东村服务站", by="张三", made_on=TODAY,
+                             overdue=[{"petitioner": "李四", "confidential": True, "area": VILLAGE,
+                                       "received_on": "2026-11-01", "deadline": "受理告知期限", "due": "2026-11-16"}],
+                             uncontacted=[{"name": "退役军人2", "area": VILLAGE, "last_contact": None}], stale=True)
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["汇总", "分村", "上报统计", "逾期信访", "未联系", "未同步网点"]
+    ws = wb["汇总"]
+    assert ws["A1"].value.startswith("东村（440902001001） 2026年11月") and "填报人：张三" in ws["A2"].value
+    assert "制表单位：东村服务站" in ws["A2"].value
+    headings = [c.value for c in ws[3]]
+    col = headings.index("走访覆盖率") + 1
+    cell = ws.cell(row=4, column=col)
+    assert cell.value == pytest.approx(1.0) and cell.number_format == "0.0%"  # 2 of 2 on file visited
+    assert ws.page_setup.paperSize == 9 and ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.freeze_panes == "A4" and ws.print_title_rows == "$1:$3"
+    up = {r[0].value: r[1] for r in wb["上报统计"].iter_rows(min_row=4)}
+    assert up["光荣牌悬挂率"].value == pytest.approx(0.5) and up["光荣牌悬挂率"].number_format == "0.0%"
+    assert up["信访人次"].value == 7
+    assert [c.value for c in wb["逾期信访"][4]][:2] == ["保密", "东村（440902001001）"]
+    assert wb["未联系"]["C4"].value == "从未联系"
+    # no area list: the bare code in the title
+    bare = load_workbook(write_report_xlsx(tmp_path / "b.xlsx", rep, office="站", by="甲", made_on=TODAY))
+    assert bare["汇总"]["A1"].value.startswith("440902001001 2026年11月") and "未同步网点" not in bare.sheetnames
