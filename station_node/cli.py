@@ -52,6 +52,7 @@ COMMANDS: dict[str, str] = {
     "export": "station_node.cli_roster",
     "conflicts": "station_node.cli_conflicts",
     "plaque": "station_node.cli_plaques",
+    "trigger": "station_node.cli_triggers", "followup": "station_node.cli_triggers",
     "sync": "station_node.cli_sync",
     "verify": "station_node.cli_sync",
     "status": "station_node.cli_sync",

@@ -146,6 +146,7 @@ def edit_visit(store: Store, visit_ref: str, changes: dict[str, Any], *, veteran
     _required("visits", {**visit, **values}, ("kind", "visited_on"))
     if "visited_on" in values:
         _not_future("走访日期", values["visited_on"], today)
+    records._visit_rules({**visit, **values}, values.keys(), today)
     return _write(store, "visits", visit["id"], values)
 
 

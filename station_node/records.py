@@ -31,7 +31,7 @@ from sync.engine.errors import NotFound, StoreError, ValidationError
 from veterans import find
 from veterans.fields import parse_value
 from veterans.labels import field_label, table_label
-from veterans.admission import complete_veteran, unlisted_area
+from veterans.admission import complete_veteran, row_problem, unlisted_area
 from sync.engine.schema import table as _table
 from sync.store.rows import DatabaseError
 from sync.store.station import Store
@@ -299,8 +299,17 @@ def add_visit(
         values["visited_on"] = _today(today).isoformat()
     _require("visits", values, ("kind", "visited_on"))
     _not_future("走访日期", values["visited_on"], _today(today))
+    _visit_rules(values, values.keys(), _today(today))
     values.update(veteran_id=vet["id"], area=vet["area"], station=station_code(store))
     return _put(store, "visits", domain.new_id(), {k: v for k, v in values.items() if v is not None}, create=True)
+
+
+def _visit_rules(row: dict[str, Any], changed, today: _dt.date) -> None:
+    """The hub's rules of a visit (``veterans.admission.row_problem``): a follow-up due and
+    done not before the visit, done not in the future."""
+    problem = row_problem("visits", row, frozenset(changed), latest=today.isoformat())
+    if problem:
+        raise ValidationError(problem)
 
 
 # --------------------------------------------------------------------------- petitions

@@ -27,7 +27,10 @@ scope (a parent that does not exist and one outside the scope read alike).
   negative amount; the national collection's fields (issue 14 §2): further categories
   without the main one, a death date only for 已故 and not before birth, a 迁出 date only
   for 迁出, 评残日期/残疾军人证号 only with a 伤残等级, a soldier and the relationship
-  together and the soldier not the person; a plaque replaced not before it was hung.
+  together and the soldier not the person; a plaque replaced not before it was hung;
+  a must-visit trigger (必访事项) due and closed not before it occurred, a visit's
+  follow-up due and done not before the visit (a due date may lie ahead: the only
+  dates exempt from "not in the future", :data:`AHEAD_DATES`).
   Not for a row pushed deleted, nor for a recovery re-offer
   (its rows were admitted once, maybe under older rules: refusing them would lose them);
 - a new row has every required field; no push clears one;
@@ -49,7 +52,8 @@ when the row is new or a reference or its area changes:
   applies parents first), lies in the pusher's scope and, if it is a
   confidential petition, was registered by the pusher: ``visits.veteran_id``,
   ``petitions.veteran_id`` (when set), ``petition_events.petition_id``,
-  ``plaques.veteran_id``, ``veterans.merged_into``; a new plaque not replaced while its
+  ``plaques.veteran_id``, ``contact_triggers.veteran_id`` (a new trigger's veteran also
+  live and not merged away: one wording), ``veterans.merged_into``; a new plaque not replaced while its
   veteran has one not replaced is refused (one 光荣牌 a household hangs); a family member's ``soldier_id``
   names a live veteran in the scope (a plain field, not a ref: checked here alone);
 - its area is its parent's, as the station builds it (a visit and a petition
@@ -80,7 +84,7 @@ from sync.engine.schema import TABLES, WRITER, Table, writer_problem
 from sync.engine.scope import in_scope
 
 __all__ = ["DomainChecks", "DOMAIN_CHECKS", "LinkLookup", "PARENT_OUT_OF_REACH", "row_problem", "complete_veteran",
-           "ENLISTMENT_AGE", "unlisted_area", "LISTED_AREA_TABLES"]
+           "ENLISTMENT_AGE", "unlisted_area", "LISTED_AREA_TABLES", "AHEAD_DATES"]
 
 # One wording for a parent that does not exist, lies outside the scope or is
 # another station's confidential petition: the pusher learns nothing from it.
@@ -101,6 +105,7 @@ _LINKS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "petitions": (("veteran_id", "veterans", True),),
     "petition_events": (("petition_id", "petitions", True),),
     "plaques": (("veteran_id", "veterans", True),),
+    "contact_triggers": (("veteran_id", "veterans", True),),
 }
 _LINK_FIELDS = {table: frozenset(f for f, _, _ in links) | {"area"} for table, links in _LINKS.items()}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -183,7 +188,17 @@ class _Canonical:
 #: No one enlists younger (兵役法: 18, 17 for some; 16 leaves room for the records of the
 #: 1950s–70s). 红军老战士 are exempt: children served in the Red Army (红小鬼).
 ENLISTMENT_AGE = 16
-_DATES = {name: tuple(f.name for f in t.fields if f.kind == "date") for name, t in TABLES.items()}
+#: Dates that say when something is due, not when it happened: they may lie ahead.
+AHEAD_DATES = frozenset({("contact_triggers", "due_by"), ("visits", "follow_up_due")})
+_DATES = {name: tuple(f.name for f in t.fields if f.kind == "date" and (name, f.name) not in AHEAD_DATES)
+          for name, t in TABLES.items()}
+# (table, date, the date it may not precede, the wording of the refusal): the same at entry and at the hub.
+_NOT_BEFORE = {
+    "contact_triggers": (("due_by", "occurred_on", "应访期限 {v} 早于发生日期 {o}"),
+                         ("closed_on", "occurred_on", "关闭日期 {v} 早于发生日期 {o}")),
+    "visits": (("follow_up_due", "visited_on", "跟进期限 {v} 早于走访日期 {o}"),
+               ("follow_up_done", "visited_on", "跟进完成日期 {v} 早于走访日期 {o}")),
+}
 _AMOUNTS = {name: tuple(f.name for f in t.fields if f.kind in ("int", "real"))
             for name, t in TABLES.items() if not t.hub_only_writes}
 _ID_FIELDS = frozenset({"id_number", "gender", "birth_date"})
@@ -298,6 +313,11 @@ def row_problem(table: str, row: dict, changed, *, latest: str) -> str | None:
         value = row.get(name)
         if name in changed and isinstance(value, (int, float)) and value < 0:
             return f"{field_label(table, name)} {display_value(table, name, value)} 不能为负数"
+    for name, other, wording in _NOT_BEFORE.get(table, ()):
+        value, first = row.get(name), row.get(other)
+        if (name in changed or other in changed) and isinstance(value, str) and isinstance(first, str) \
+                and _before(value, first):
+            return wording.format(v=value, o=first)
     if table == "veterans":
         return _veteran_problem(row, changed) or _national_problem(row, changed)
     if table == "plaques" and not {"hung_on", "replaced_on"}.isdisjoint(changed):
@@ -494,6 +514,11 @@ class DomainChecks:
         if problem is None and table == "plaques" and is_new and after.get("deleted") != 1 \
                 and after.get("replaced_on") is None:
             problem = self._second_plaque(after.get("veteran_id"), ctx)
+        if problem is None and table == "contact_triggers" and after.get("deleted") != 1 \
+                and (is_new or "veteran_id" in changed):
+            vet = ctx.row("veterans", after.get("veteran_id")) if isinstance(after.get("veteran_id"), str) else None
+            if not _live(vet) or vet.values.get("merged_into"):
+                problem = PARENT_OUT_OF_REACH.format(label=table_label("veterans"))
         if problem is None and table == "veterans" and after.get("soldier_id") is not None \
                 and (is_new or "soldier_id" in changed) and after.get("deleted") != 1:
             problem = self._soldier(after.get("soldier_id"), ctx)

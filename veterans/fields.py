@@ -78,10 +78,12 @@ def _describe(tbl: Table, f: Field) -> str:
     return f"{f.name}（{_labels.field_label(tbl, f)}）"
 
 
-def _label_spellings(tbl: Table, f: Field) -> tuple[str, str]:
-    """The field's label, and the label without its bracketed unit (慰问金 for 慰问金（元）)."""
+def _label_spellings(tbl: Table, f: Field) -> tuple[str, ...]:
+    """The field's label, the label without its bracketed unit (慰问金 for 慰问金（元）),
+    and each name of a label of two (包联人 and 网格员 for 包联人/网格员)."""
     label = _labels.field_label(tbl, f)
-    return label, label.split("（")[0]
+    bare = label.split("（")[0]
+    return (label, bare, *bare.split("/")) if "/" in bare else (label, bare)
 
 
 def settable_fields(t: str | Table) -> list[Field]:
