@@ -200,3 +200,31 @@ def test_a_station_syncs_its_triggers_and_follow_ups_to_the_hub(tmp_path):
     finally:
         hub.close()
         st.close()
+
+
+# --------------------------------------------------------------------------- the record page
+
+
+def test_the_record_page_registers_a_trigger_and_refuses_one_that_cannot_be_true(tmp_path):
+    from webapp import station_client, station_home
+
+    home = station_home(tmp_path, VILLAGE_A)
+    vet = add_veteran(home, 9, "赵六")
+    web = station_client(home)
+    page = web.get(f"/veterans/{vet['id']}").get_data(as_text=True)
+    assert 'id="trigger-form"' in page and "80岁以上生日" in page
+    r = web.post(f"/veterans/{vet['id']}/triggers", data={"kind": "hardship", "occurred_on": YESTERDAY, "due_by": AHEAD,
+                                                          "note": "房屋漏雨"}, follow_redirects=True)
+    assert r.status_code == 200 and f"已登记必访事项：{YESTERDAY} 生活困难" in r.get_data(as_text=True)
+    r = web.post(f"/veterans/{vet['id']}/triggers", data={"kind": "hardship", "occurred_on": AHEAD},
+                 follow_redirects=True)
+    assert f"必访事项未登记：发生日期 {AHEAD} 晚于今天" in r.get_data(as_text=True)
+    from sync.store.station import Store
+
+    st = Store(home / "station.db")
+    try:
+        rows = [s for s, _ in st.read_states("contact_triggers")]
+    finally:
+        st.close()
+    assert [(s.values["kind"], s.values["due_by"], s.values["note"], s.values["recorded_by"]) for s in rows] == \
+        [("hardship", AHEAD, "房屋漏雨", "王芳")]

@@ -15,12 +15,13 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from station_node import contacts, records
+from station_node import contacts, records, triggers
 from station_node.web import store
 from station_node.web.visits import quick_context
 from sync.engine.errors import NotFound, ValidationError
 from sync.store.areas import area_names
 from veterans import form as vform
+from veterans import values as domain
 from veterans.fields import display_value
 from veterans.find import mask_id_number
 from veterans.labels import field_label
@@ -116,6 +117,7 @@ def show(veteran_id: str):
     file = records.veteran_file(st, veteran_id)
     return render_template("veterans/show.html", file=file, sections=vform.SECTIONS,
                            history=_history(file.veteran["id"]), today=_dt.date.today(),
+                           trigger_kinds=list(domain.ENUMS["trigger_kind"].items()),
                            **quick_context(file.veteran, file.visits))
 
 
@@ -193,6 +195,22 @@ def edit(veteran_id: str):
             flash(f"已修改 {row.get('name') or ''} 的档案：{changed}", "ok")
             return redirect(url_for("veterans.show", veteran_id=row["id"]))
     return render_template("veterans/form.html", **_form_view(data, checked.errors, checked.general, vet=vet)), 422
+
+
+@bp.route("/<veteran_id>/triggers", methods=["POST"])
+def add_trigger(veteran_id: str):
+    """The file's small 登记必访事项 form: what ``station-node trigger add`` writes
+    (:func:`station_node.triggers.add_trigger`, the hub's rules); refused with its one line."""
+    st = store()
+    vet = _veteran(veteran_id)
+    fields = {name: (request.form.get(name) or "").strip() for name in ("kind", "occurred_on", "due_by", "note")}
+    try:
+        row = triggers.add_trigger(st, vet["id"], {k: v for k, v in fields.items() if v})
+    except ValidationError as exc:
+        flash(f"必访事项未登记：{exc}", "error")
+    else:
+        flash(f"已登记必访事项：{row['occurred_on']} {domain.label('trigger_kind', row['kind'])}", "ok")
+    return redirect(url_for("veterans.show", veteran_id=vet["id"]) + "#veteran-triggers")
 
 
 @bp.route("/check", methods=["POST"])
