@@ -228,3 +228,17 @@ def test_the_record_page_registers_a_trigger_and_refuses_one_that_cannot_be_true
         st.close()
     assert [(s.values["kind"], s.values["due_by"], s.values["note"], s.values["recorded_by"]) for s in rows] == \
         [("hardship", AHEAD, "房屋漏雨", "王芳")]
+
+
+def test_a_trigger_follows_its_veteran_and_none_is_taken_for_a_merged_one(hub):
+    vet, dup = veteran(70, VILLAGE_A, RA), veteran(71, VILLAGE_A, RA)
+    t = trigger(vet, RA)
+    assert not push(hub, [vet, dup, t], VILLAGE_A, RA).refused
+    # the town moves the veteran to another village: the hub re-stamps the trigger, as a visit
+    assert not push(hub, [edit(hub, "veterans", vet.id, {"area": VILLAGE_B}, RT)], TOWN, RT).refused
+    assert hub.get("contact_triggers", t.id)["area"] == VILLAGE_B
+    # a record merged into another (the county resolving a duplicate) takes no new trigger
+    with hub.transaction():
+        hub.write_as_hub("veterans", dup.id, {"merged_into": vet.id})
+    assert refused_reasons(push(hub, [trigger(dup, RA)], VILLAGE_A, RA)) == ["关联的退役军人不在本站范围内，未保存"]
+    assert refused_reasons(push(hub, [trigger(vet, RT, area=VILLAGE_B)], TOWN, RT)) == []
