@@ -399,11 +399,13 @@ def history(row_id: str, as_json: bool, home: str | None) -> None:
 @click.option("--resubmit", is_flag=True, help="重新上报已上报的期间：另存为新版本，原版本保留")
 @click.option("--by", "by", default=None, metavar="NAME", help="填报人（默认为本机登录用户名）")
 @click.option("--archive", "list_archive", is_flag=True, help="列出已上报的报表（期间、版本、上报时间、填报人）")
-@click.option("--out", "out", default=None, metavar="FILE", help="写入 .xlsx 或 .csv 文件")
+@click.option("--out", "out", default=None, metavar="FILE",
+              help="写入 .xlsx（按 A4 排版：汇总、分村、上报统计、逾期信访、未联系、未同步网点）或 .csv 文件")
+@click.option("--office", default=None, metavar="NAME", help="制表单位（.xlsx 用，默认县名称及“退役军人服务中心”）")
 @json_option
 @home_option
 def report(period: str | None, month: str | None, submit: bool, resubmit: bool, by: str | None, list_archive: bool,
-           out: str | None, as_json: bool, home: str | None) -> None:
+           out: str | None, office: str | None, as_json: bool, home: str | None) -> None:
     import getpass
 
     from sync.store import report_archive
@@ -411,8 +413,11 @@ def report(period: str | None, month: str | None, submit: bool, resubmit: bool, 
 
     if period and month:
         raise CliError("--period 与 --month 只能用一个")
-    if by is not None and not (submit or resubmit):
-        raise CliError("--by 只用于 --submit 或 --resubmit（写明填报人）")
+    xlsx = bool(out) and out.lower().endswith(".xlsx")
+    if by is not None and not (submit or resubmit or xlsx):
+        raise CliError("--by 只用于 --submit、--resubmit 或写入 .xlsx 报表（写明填报人）")
+    if office is not None and not xlsx:
+        raise CliError("--office 只用于写入 .xlsx 报表（--out 文件.xlsx）")
     if list_archive and (submit or resubmit or period or month or out):
         raise CliError("--archive 只列出已上报的报表，不能与其他选项同用")
     with open_hub(home) as (store, registry):
@@ -438,7 +443,19 @@ def report(period: str | None, month: str | None, submit: bool, resubmit: bool, 
             if rep.as_of < rep.period.last:
                 click.echo(f"注意：本期尚未结束，上报的是截至 {rep.as_of.isoformat()} 的数字", err=True)
             archived = None  # what was just archived is what is shown
-    show_report(rep, out=out, as_json=as_json, archived=archived)
+        sheet = None
+        if xlsx:
+            from sync.store.areas import area_names
+            from vetsync_cli.report_view import sheet_options
+
+            try:
+                who = by or getpass.getuser()
+            except (KeyError, OSError):
+                raise CliError("无法得知本机用户名：请用 --by 写明填报人") from None
+            names = area_names(store, county)
+            where = office or f"{names.get(county) or county}退役军人服务中心"
+            sheet = sheet_options(store, rep, office=where, by=who, stale=True)
+    show_report(rep, out=out, as_json=as_json, archived=archived, sheet=sheet)
 
 
 # --------------------------------------------------------------------------- backup, restore

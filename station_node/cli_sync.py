@@ -277,18 +277,39 @@ def register(main: click.Group) -> None:
     @click.option("--period", default=None, metavar="PERIOD",
                   help="统计期间：2026-11（月）、2026-Q4（季度）、2026（年）或 2026-10-01..2026-11-30（默认本月）")
     @click.option("--month", default=None, metavar="YYYY-MM", help="统计月份（同 --period YYYY-MM）")
-    @click.option("--out", "out", default=None, metavar="FILE", help="写入 .xlsx 或 .csv 文件")
+    @click.option("--out", "out", default=None, metavar="FILE",
+                  help="写入 .xlsx（按 A4 排版：汇总、分村、上报统计、逾期信访、未联系）或 .csv 文件")
+    @click.option("--office", default=None, metavar="NAME", help="制表单位（.xlsx 用，默认本站代码及名称）")
+    @click.option("--by", "by", default=None, metavar="NAME", help="填报人（.xlsx 用，默认本机登录用户名）")
     @json_option
     @home_option
-    def report(period: str | None, month: str | None, out: str | None, as_json: bool, home: str | None) -> None:
+    def report(period: str | None, month: str | None, out: str | None, office: str | None, by: str | None,
+               as_json: bool, home: str | None) -> None:
+        import getpass
+
         from vetsync_cli import CliError
+        from vetsync_cli.report_view import sheet_options
 
         if period and month:
             raise CliError("--period 与 --month 只能用一个")
+        if (office or by) and not (out and out.lower().endswith(".xlsx")):
+            raise CliError("--office、--by 只用于写入 .xlsx 报表（--out 文件.xlsx）")
         with open_station(home) as store:
             rep = build_report(store, store.meta("scope"), period=period or month or dt.date.today(),
                                today=dt.date.today())
-        show_report(rep, out=out, as_json=as_json)
+            sheet = None
+            if out and out.lower().endswith(".xlsx"):
+                from sync.store.areas import area_names
+                from veterans.places import place
+
+                try:
+                    who = by or getpass.getuser()
+                except (KeyError, OSError):
+                    raise CliError("无法得知本机用户名：请用 --by 写明填报人") from None
+                station = store.meta("station") or ""
+                where = office or f"{place(station, area_names(store, station[:6]))} 服务站"
+                sheet = sheet_options(store, rep, office=where, by=who, stale=False)
+        show_report(rep, out=out, as_json=as_json, sheet=sheet)
 
     from station_node.cli_web import listen_options
 

@@ -129,3 +129,44 @@ def test_the_xlsx_prints_on_a4(store, tmp_path):
     # no area list: the bare code in the title
     bare = load_workbook(write_report_xlsx(tmp_path / "b.xlsx", rep, office="站", by="甲", made_on=TODAY))
     assert bare["汇总"]["A1"].value.startswith("440902001001 2026年11月") and "未同步网点" not in bare.sheetnames
+
+
+def test_both_command_lines_write_the_a4_workbook(tmp_path):
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from county_hub import home as hub_home
+    from county_hub.cli import main as hub_main
+    from station_node import home as station_home
+    from station_node.cli import main as station_main
+
+    runner = CliRunner()
+    home = tmp_path / "station"
+    station_home.init_offline(home, VILLAGE).close()
+    store = station_home.open_store(home)
+    try:
+        vid = records.add_veteran(store, {"id_number": id_number(1), "name": "退役军人1", "area": VILLAGE})["id"]
+        records.open_petition(store, veteran_id=vid, channel="书信", summary="a", received="2026-01-05",
+                              today=TODAY)  # never notified: overdue
+    finally:
+        store.close()
+    out = tmp_path / "s.xlsx"
+    result = runner.invoke(station_main, ["report", "--period", "2026", "--out", str(out), "--office", "某村服务站",
+                                          "--by", "王五", "--home", str(home)])
+    assert result.exit_code == 0, result.stderr
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["汇总", "分村", "上报统计", "逾期信访", "未联系"]  # no registry at a station
+    assert "制表单位：某村服务站" in wb["汇总"]["A2"].value and "填报人：王五" in wb["汇总"]["A2"].value
+    assert [c.value for c in wb["逾期信访"][4]][:3] == ["退役军人1", VILLAGE, "2026-01-05"]
+    assert wb["未联系"]["A4"].value == "退役军人1"
+    bad = runner.invoke(station_main, ["report", "--office", "某站", "--home", str(home)])
+    assert bad.exit_code == 1 and bad.stderr.startswith("错误：") and ".xlsx" in bad.stderr
+
+    hub = tmp_path / "hub"
+    hub_home.init_hub(hub, "440902", "茂南区", [])
+    out = tmp_path / "h.xlsx"
+    result = runner.invoke(hub_main, ["report", "--period", "2026-11", "--out", str(out), "--by", "赵六",
+                                      "--home", str(hub)])
+    assert result.exit_code == 0, result.stderr
+    wb = load_workbook(out)
+    assert wb.sheetnames[-1] == "未同步网点" and "440902退役军人服务中心" in wb["汇总"]["A2"].value

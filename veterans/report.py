@@ -299,6 +299,9 @@ class Report:
     #: The counts a county sends upward (:class:`_Upward`), for the scope as a whole, when made
     #: with ``period=`` (JSON ``upward``); ``None`` for ``month=`` and in a report archived before them.
     upward: dict[str, Any] | None = None
+    #: The petitions overdue as of ``as_of`` (``id``, ``petitioner``, ``confidential``, ``area``,
+    #: ``received_on``, the earliest ``deadline`` missed and its ``due``): the xlsx's 逾期信访; not in the JSON.
+    overdue_petitions: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.period is None:
@@ -710,10 +713,17 @@ def build_report(
             if cutoff is not None and str(ev.values.get("at") or "")[:10] > cutoff:
                 continue  # dated after the period's end: not yet happened then
             of.append(ev)
-        extras = {pid: (size, coll, dom) for pid, size, coll, dom in queries.petition_extras(store, scope)}
+        extras = {pid: rest for pid, *rest in queries.petition_extras(store, scope)}
+        overdue = []
         for pid, petition in petitions.items():
             _, state = fold_events(petition, events[pid], today=as_of)
-            up.petition(petition, state, extras.get(pid, (None, None, None)), events[pid])
+            size, coll, dom, petitioner, confidential = extras.get(pid, (None,) * 5)
+            up.petition(petition, state, (size, coll, dom), events[pid])
+            if state.overdue:
+                missed = min((d for d in state.deadlines if d.counts and d.overdue), key=lambda d: d.due)
+                overdue.append({"id": pid, "petitioner": petitioner, "confidential": bool(confidential),
+                                "area": petition["area"], "received_on": petition["received_on"],
+                                "deadline": missed.what, "due": missed.due.isoformat()})
             received = str(petition["received_on"] or "")
             closed_in_month = state.closed_on is not None and first <= state.closed_on.isoformat() < after
             for row in rows.touch(petition["area"]):
@@ -729,4 +739,5 @@ def build_report(
     stale = _stale(stations, scope, today, rows)
     stamp = (generated_at or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
     return Report(scope, per.label, today, stamp, rows.ordered(), stale, per, as_of, dated=cutoff is not None,
-                  upward=up.to_dict() if cutoff is not None else None)
+                  upward=up.to_dict() if cutoff is not None else None,
+                  overdue_petitions=sorted(overdue, key=lambda o: (o["due"], o["id"])))

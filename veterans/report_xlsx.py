@@ -51,7 +51,8 @@ def _area_rows(rep: Report, rows, names) -> list[list[Any]]:
     for r in rows:
         data = r.to_dict()
         data.update({f"category_{c}": n for c, n in r.by_category.items()})
-        values = ["合计" if r.total else place(r.area, names), "合计" if r.total else LEVEL_LABELS.get(r.level, r.level)]
+        values = [r.area, "合计" if r.total else names.get(r.area) or r.area,
+                  "合计" if r.total else LEVEL_LABELS.get(r.level, r.level)]
         for key, _ in _figure_columns(rep):
             values.append(_pct(data[key]) if key == "visit_coverage_pct" else data.get(key))
         out.append(values)
@@ -104,7 +105,10 @@ def write_report_xlsx(
     if path.suffix.lower() != ".xlsx":
         raise ValidationError(f"报表文件须为 .xlsx：{path.name}")
     names = names or {}
-    title = f"{place(rep.scope, names) if rep.scope in names else rep.scope} {rep.period.title}退役军人工作统计报表"
+    # the county may be listed in its national 12-digit form (440902000000)
+    scope_name = names.get(rep.scope) or names.get(rep.scope.ljust(12, "0"))
+    title = f"{scope_name}（{rep.scope}）" if scope_name else rep.scope
+    title = f"{title} {rep.period.title}退役军人工作统计报表"
     line = f"制表单位：{office}　填报人：{by}　制表日期：{made_on.isoformat()}　统计截至：{rep.as_of.isoformat()}"
     wb = Workbook()
     wb.remove(wb.active)
@@ -126,7 +130,8 @@ def write_report_xlsx(
             for j, cell in enumerate(row):
                 if j in pct_cols or i in pct_rows and j == 1:
                     cell.number_format = PERCENT
-        ws.column_dimensions["A"].width = 28
+        ws.column_dimensions["A"].width = 16
+        ws.column_dimensions["B"].width = 24
         ws.freeze_panes = f"A{_TITLE_ROWS + 1}"
         ws.print_title_rows = f"1:{_TITLE_ROWS}"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -136,8 +141,8 @@ def write_report_xlsx(
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
     figures = _figure_columns(rep)
-    headings = ["地区", "层级", *(h for _, h in figures)]
-    pct_col = 2 + [k for k, _ in figures].index("visit_coverage_pct")
+    headings = ["区划代码", "名称", "层级", *(h for _, h in figures)]
+    pct_col = 3 + [k for k, _ in figures].index("visit_coverage_pct")
     top = [r for r in rep.rows if r.total or len(r.area) == min(
         (len(x.area) for x in rep.rows if not x.total), default=0)]
     sheet("汇总", headings, _area_rows(rep, top, names), [pct_col])

@@ -20,7 +20,27 @@ from veterans.report import Report, compare, report_from_dict
 from veterans.tabular import write_table
 from vetsync_cli.chrome import emit_json, local_time, print_table
 
-__all__ = ["show_report", "show_archive"]
+__all__ = ["show_report", "show_archive", "sheet_options"]
+
+
+def sheet_options(store: Any, rep: Report, *, office: str, by: str, stale: bool) -> dict:
+    """The .xlsx's keywords read from ``store``: the area list's names and the on-file veterans
+    not contacted since the first day of the period's last month (as of now)."""
+    import datetime as _dt
+
+    from sync.store import queries
+    from sync.store.areas import area_names
+    from sync.store.contacts import last_visits
+
+    since = rep.as_of.replace(day=1).isoformat()
+    on_file = [v for v in queries.veteran_rows_for_report(store, rep.scope, ("name", "area", "status", "merged_into"))
+               if not v["merged_into"] and (v["status"] or "active") == "active"]
+    last = last_visits(store, [v["id"] for v in on_file])
+    uncontacted = [{"name": v["name"], "area": v["area"], "last_contact": last.get(v["id"])}
+                   for v in sorted(on_file, key=lambda v: (v["area"], v["name"] or "", v["id"]))
+                   if not last.get(v["id"]) or last[v["id"]] < since]
+    return {"names": area_names(store, rep.scope[:6]), "office": office, "by": by, "made_on": _dt.date.today(),
+            "uncontacted": uncontacted, "stale": stale}
 
 
 def _title(rep: Report) -> str:
@@ -28,11 +48,22 @@ def _title(rep: Report) -> str:
     return f"{rep.scope} {rep.period.title}统计报表（{rep.period.label}{when}）"
 
 
-def show_report(rep: Report, *, out: str | None = None, as_json: bool = False, archived: Any = None) -> None:
-    """Print ``rep`` (or, when its period was submitted, the ``archived`` submission beside ``rep``)."""
+def show_report(rep: Report, *, out: str | None = None, as_json: bool = False, archived: Any = None,
+                sheet: dict | None = None) -> None:
+    """Print ``rep`` (or, when its period was submitted, the ``archived`` submission beside ``rep``).
+
+    ``out`` ending in .xlsx is written by :func:`veterans.report_xlsx.write_report_xlsx` (A4,
+    one sheet per view) with ``sheet``'s keywords (names, office, by, made_on, uncontacted, stale);
+    a .csv as before."""
     changes = compare(archived.report, rep) if archived is not None else None
     shown = report_from_dict(archived.report) if archived is not None else rep
-    if out:
+    if out and str(out).lower().endswith(".xlsx"):
+        from veterans.report_xlsx import write_report_xlsx
+
+        path = write_report_xlsx(out, shown, overdue=rep.overdue_petitions, **(sheet or {}))
+        click.echo(f"已写入报表：{path}（{len(shown.rows)} 行）" + ("（已上报的数字）" if archived is not None else ""),
+                   err=as_json)
+    elif out:
         path = write_table(out, shown.period_columns(), shown.table_rows(), sheet=f"{shown.month} 统计报表")
         click.echo(f"已写入报表：{path}（{len(shown.rows)} 行）" + ("（已上报的数字）" if archived is not None else ""),
                    err=as_json)

@@ -193,11 +193,11 @@ def visits_between(store: AnyStore, first: str, after: str) -> Iterator[tuple]:
 
 
 def petition_extras(store: AnyStore, scope: str) -> Iterator[tuple]:
-    """``(id, group_size, collective, domain)`` of the live petitions in scope."""
+    """``(id, group_size, collective, domain, petitioner, confidential)`` of the live petitions in scope."""
     lo, hi = scope_range(scope)
     yield from store.conn.execute(
-        "SELECT id, group_size, collective, domain FROM petitions WHERE deleted IS NOT 1 AND area >= ? AND area < ?",
-        (lo, hi))
+        "SELECT id, group_size, collective, domain, petitioner, confidential FROM petitions "
+        "WHERE deleted IS NOT 1 AND area >= ? AND area < ?", (lo, hi))
 
 
 def plaques_in(store: AnyStore, scope: str) -> list[dict]:
