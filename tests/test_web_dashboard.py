@@ -353,7 +353,7 @@ def table_cells(page: str, table_id: str) -> dict[str, dict[str, str]]:
 def test_report_page_shows_the_reports_figures_and_three_charts(home):
     _fill_report(home)
     enroll(home, VILLAGE2)  # never synced: stale
-    page = opened(hub_client(home, "县查看员"), f"/report/?month={MONTH}")
+    page = opened(hub_client(home, "县查看员"), f"/report/?period={MONTH}")
     rep = independent_report(home)
     expected = {r["area"]: {k: str(v) for k, v in r.items()} for r in rep.table_rows()}
     figures, by_category = table_cells(page, "report-table"), table_cells(page, "report-categories")
@@ -379,8 +379,30 @@ def test_report_page_shows_the_reports_figures_and_three_charts(home):
     assert [bars[(TOWN, s)] for s in ("超期", "未办结（未超期）", "已办结")] == ["1", "5", "1"]
     assert "未结 6·超期 1·已结 1" in page
     assert bars[("烈属", "在册人数")] == "1" and bars[("未分类", "在册人数")] == "1"
-    assert f'id="report-month" name="month" value="{MONTH}"' in page
-    assert f'id="report-download" href="/report/download?month={MONTH}"' in page
+    assert f'id="report-period" name="period" value="{MONTH}"' in page
+    assert f'id="report-download" href="/report/download?period={MONTH}"' in page
+    assert 'id="report-archived"' not in page  # not submitted
+
+
+def test_a_submitted_period_shows_its_figures_and_the_changes(home):
+    from sync.store import report_archive
+
+    _fill_report(home)
+    store, registry = open_hub(home)
+    try:
+        rep = build_report(store, COUNTY, period=MONTH, today=TODAY)
+        submitted = rep.to_dict()
+        del submitted["upward"]  # as archived before the upward counts: still compared
+        submitted["rows"][-1]["veterans_on_file"] = 4  # the figure as it was when submitted
+        report_archive.submit(store, COUNTY, MONTH, submitted, by="张科长", at="2026-12-01T08:00:00+00:00",
+                              resubmit=False)
+    finally:
+        store.close()
+    page = opened(hub_client(home, "县查看员"), f"/report/?period={MONTH}")
+    assert "此期报表已上报（第 1 版" in page and "填报人 张科长" in page and "上报后有 1 项变化" in page
+    changes = re.search(r'<table id="report-changes".*?</table>', page, re.S).group(0)
+    assert text_of(changes).count("→") == 2 and "4 → 5" in text_of(changes) and "在册人数" in changes  # the heading, the one change
+    assert table_cells(page, "report-table")[COUNTY]["veterans_on_file"] == "4"  # the archived figure shown
 
 
 def test_report_download_is_the_xlsx_of_the_report(home):
@@ -404,6 +426,8 @@ def test_report_of_a_bad_month_is_one_line(home):
     assert r.status_code == 400
     message = text_of(re.search(r'id="message"[^>]*>(.*?)</p>', r.get_data(as_text=True), re.S).group(1))
     assert "2026-13" in message and "月份" in message
+    r = hub_client(home).get("/report/?period=2026-Q9")
+    assert r.status_code == 400 and "统计期间" in r.get_data(as_text=True)
 
 
 def test_dashboard_pages_hold_no_inline_script_or_style(home):

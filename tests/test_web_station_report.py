@@ -89,7 +89,7 @@ def table_cells(page: str, table_id: str) -> dict[str, dict[str, str]]:
 
 def test_station_report_page_shows_the_reports_figures_and_charts(town):
     home, client = town
-    r = client.get(f"/report/?month={MONTH}")
+    r = client.get(f"/report/?period={MONTH}")
     assert r.status_code == 200
     page = r.get_data(as_text=True)
     rep = independent_report(home, MONTH)
@@ -112,8 +112,8 @@ def test_station_report_page_shows_the_reports_figures_and_charts(town):
     assert bars[(VILLAGE, "走访覆盖率")] == "33.3" and bars[(VILLAGE2, "走访覆盖率")] == "100.0"
     assert (bars[(VILLAGE, "超期")], bars[(VILLAGE2, "已办结")], bars[(VILLAGE2, "未办结（未超期）")]) == ("1", "1", "1")
     assert bars[("红军老战士", "在册人数")] == "1" and bars[("退役士兵", "在册人数")] == "3"
-    assert f'id="report-month" name="month" value="{MONTH}"' in page
-    assert f'id="report-download" href="/report/download?month={MONTH}"' in page
+    assert f'id="report-period" name="period" value="{MONTH}"' in page
+    assert f'id="report-download" href="/report/download?period={MONTH}"' in page
     assert not re.search(r"\sstyle=", page) and not re.search(r"<script(?![^>]*\ssrc=)", page)
 
 
@@ -125,6 +125,17 @@ def test_another_month_is_its_own_report(town):
     assert figures[VILLAGE2]["visited"] == "0"
     assert figures == {a: {k: str(row[k]) for k in figures[a]} for a, row in
                        ((r["area"], r) for r in independent_report(home, LAST_MONTH).table_rows())}
+    # ?period=: the petitions as of the month's end, the figures the command line's --period gives
+    page = client.get(f"/report/?period={LAST_MONTH}").get_data(as_text=True)
+    store = home_mod.open_store(home)
+    try:
+        rep = build_report(store, store.meta("scope"), period=LAST_MONTH, today=TODAY)
+    finally:
+        store.close()
+    assert table_cells(page, "report-table") == {
+        a: {k: str(row[k]) for k in table_cells(page, "report-table")[a]} for a, row in
+        ((r["area"], r) for r in rep.table_rows())}
+    assert f"信访状态截至 {rep.as_of.isoformat()}" in page and f'value="{LAST_MONTH}"' in page
 
 
 def test_station_report_download_is_the_xlsx_of_the_report(town):
@@ -152,3 +163,6 @@ def test_a_village_station_and_a_bad_month(tmp_path):
     assert page.count('class="chart"') == 3 and f'value="{MONTH}"' in page
     r = client.get("/report/?month=13-2026")
     assert r.status_code == 400 and "月份" in r.get_data(as_text=True)
+    r = client.get("/report/?period=2026-Q5")
+    assert r.status_code == 400 and "统计期间" in r.get_data(as_text=True)
+    assert client.get("/report/?period=2026-Q1").status_code == 200

@@ -23,21 +23,34 @@ bp = Blueprint("report", __name__, url_prefix="/report")
 
 
 def _report() -> Report:
-    """The county's report for ``?month=YYYY-MM`` (default: this month); a bad month is a 400 in one line."""
+    """The county's report for ``?period=`` (a month, quarter, year or range as the command
+    line takes it; default: this month, as of today), petitions as of the period's end; the
+    older ``?month=YYYY-MM`` links as before (as of today). Bad input is a 400 in one line."""
     page = hub_web.page()
     county = page.store.meta("county") or ""
     stations = [{"station": s["station"], "last_sync": s["last_sync"]} for s in page.registry.stations()]
-    return build_report(page.store, county, month=request.args.get("month") or None, today=_dt.date.today(),
-                        stations=stations)
+    today = _dt.date.today()
+    period, month = request.args.get("period") or None, request.args.get("month") or None
+    if month and not period:
+        return build_report(page.store, county, month=month, today=today, stations=stations)
+    return build_report(page.store, county, period=period or today, today=today, stations=stations)
 
 
 @bp.route("/")
 def index():
+    from sync.store import report_archive
+    from veterans.report import compare, report_from_dict
+
     rep = _report()
-    return render_template("report_page.html", rep=rep, charts=report_charts(rep), heading="全县统计报表", show_stale=True)
+    archived = report_archive.latest(hub_web.page().store, rep.scope, rep.period.label)
+    changes, shown = [], rep
+    if archived is not None:  # a submitted period: the figures as submitted, the changes since beside them
+        changes, shown = compare(archived.report, rep), report_from_dict(archived.report)
+    return render_template("report_page.html", rep=shown, charts=report_charts(shown), heading="全县统计报表",
+                           show_stale=True, archived=archived.meta() if archived else None, changes=changes)
 
 
 @bp.route("/download")
 def download():
     rep = _report()
-    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.month}.xlsx")
+    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.period.label}.xlsx")

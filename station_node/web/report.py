@@ -19,9 +19,15 @@ bp = Blueprint("report", __name__, url_prefix="/report")
 
 
 def _report() -> Report:
-    """The station's report for ``?month=YYYY-MM`` (default: this month); a bad month is a 400 in one line."""
+    """The station's report for ``?period=`` (a month, quarter, year or range; default: this
+    month, as of today), petitions as of the period's end; ``?month=YYYY-MM`` links as before.
+    Bad input is a 400 in one line."""
     store = station_web.store()
-    return build_report(store, store.meta("scope"), month=request.args.get("month") or None, today=_dt.date.today())
+    today = _dt.date.today()
+    period, month = request.args.get("period") or None, request.args.get("month") or None
+    if month and not period:
+        return build_report(store, store.meta("scope"), month=month, today=today)
+    return build_report(store, store.meta("scope"), period=period or today, today=today)
 
 
 @bp.route("/")
@@ -33,4 +39,4 @@ def index():
 @bp.route("/download")
 def download():
     rep = _report()
-    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.month}.xlsx")
+    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.period.label}.xlsx")
