@@ -407,18 +407,23 @@ def test_a_submitted_period_shows_its_figures_and_the_changes(home):
 
 def test_report_download_is_the_xlsx_of_the_report(home):
     _fill_report(home)
-    r = hub_client(home).get(f"/report/download?month={MONTH}")
+    r = hub_client(home).get(f"/report/download?period={MONTH}")
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     assert "attachment" in r.headers["Content-Disposition"] and f"{COUNTY}-{MONTH}.xlsx" in r.headers["Content-Disposition"]
-    book = openpyxl.load_workbook(io.BytesIO(r.data), read_only=True)
-    sheet = book.worksheets[0]
-    assert sheet.title == f"{MONTH} 统计报表"
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(io.BytesIO(r.data))
+    assert book.sheetnames == ["汇总", "分村", "上报统计", "逾期信访", "未联系", "未同步网点"]  # the A4 workbook
+    summary = book["汇总"]
+    assert "填报人：县管理员" in summary["A2"].value  # the account logged in and summary.page_setup.paperSize == 9
+    headings = [c.value for c in summary[3]]
     rep = independent_report(home)
-    assert rows[0] == [heading for _, heading in rep.columns()]
-    assert [str(r[0]) for r in rows[1:]] == [r.area for r in rep.rows]
-    county = dict(zip(rows[0], rows[-1]))
-    assert county["层级"] == "合计" and int(county["在册人数"]) == 5 and int(county["超期信访"]) == 3
+    assert headings == ["区划代码", "名称", "层级", *(h for k, h in rep.columns() if k not in ("area", "level"))]
+    rows = [dict(zip(headings, r)) for r in summary.iter_rows(min_row=4, values_only=True)]
+    assert [r["区划代码"] for r in rows] == [TOWN, TOWN2, COUNTY]
+    villages = [r[0] for r in book["分村"].iter_rows(min_row=4, values_only=True)]
+    assert villages == [r.area for r in rep.rows if r.level == "village"]
+    county = rows[-1]
+    assert county["层级"] == "合计" and county["在册人数"] == 5 and county["超期信访"] == 3
+    assert len(list(book["逾期信访"].iter_rows(min_row=4))) == 3
 
 
 def test_report_of_a_bad_month_is_one_line(home):

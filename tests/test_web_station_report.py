@@ -140,17 +140,19 @@ def test_another_month_is_its_own_report(town):
 
 def test_station_report_download_is_the_xlsx_of_the_report(town):
     home, client = town
-    r = client.get(f"/report/download?month={MONTH}")
+    r = client.get(f"/report/download?period={MONTH}")
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     assert f"{TOWN}-{MONTH}.xlsx" in r.headers["Content-Disposition"]
-    sheet = openpyxl.load_workbook(io.BytesIO(r.data), read_only=True).worksheets[0]
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    rep = independent_report(home, MONTH)
-    assert rows[0] == [heading for _, heading in rep.columns()]
-    assert [str(row[0]) for row in rows[1:]] == [VILLAGE, VILLAGE2, TOWN]
-    total = dict(zip(rows[0], rows[-1]))
-    assert total["层级"] == "合计" and int(total["在册人数"]) == 5 and int(total["超期信访"]) == 1
-    assert total["走访覆盖率"] == "40.0%"  # v1 and v4 of five
+    book = openpyxl.load_workbook(io.BytesIO(r.data))
+    assert book.sheetnames == ["汇总", "分村", "上报统计", "逾期信访", "未联系"]  # the A4 workbook, no registry
+    sheet = book["汇总"]  # a town's report: its villages and the total
+    headings = [c.value for c in sheet[3]]
+    rows = [dict(zip(headings, row)) for row in sheet.iter_rows(min_row=4, values_only=True)]
+    assert [row["区划代码"] for row in rows] == [VILLAGE, VILLAGE2, TOWN]
+    total = rows[-1]
+    assert total["层级"] == "合计" and total["在册人数"] == 5 and total["超期信访"] == 1
+    cell = sheet.cell(row=6, column=headings.index("走访覆盖率") + 1)
+    assert cell.value == pytest.approx(0.4) and cell.number_format == "0.0%"  # v1 and v4 of five
 
 
 def test_a_village_station_and_a_bad_month(tmp_path):

@@ -31,7 +31,7 @@ from veterans.places import place
 from veterans.report import DISABILITY_BANDS, LEVEL_LABELS, Report, _category_label
 from veterans.values import ENUMS
 
-__all__ = ["write_report_xlsx", "PERCENT", "SHEETS"]
+__all__ = ["write_report_xlsx", "workbook_options", "PERCENT", "SHEETS"]
 
 PERCENT = "0.0%"
 SHEETS = ("汇总", "分村", "上报统计", "逾期信访", "未联系", "未同步网点")
@@ -171,3 +171,23 @@ def write_report_xlsx(
     except OSError as exc:
         raise ValidationError(f"无法写入文件 {path.name}：{exc.strerror or exc}") from exc
     return path
+
+
+def workbook_options(store: Any, rep: Report, *, office: str, by: str, stale: bool) -> dict:
+    """The .xlsx's keywords read from ``store``: the area list's names and the on-file veterans
+    not contacted since the first day of the period's last month (as of now)."""
+    import datetime as _dt
+
+    from sync.store import queries
+    from sync.store.areas import area_names
+    from sync.store.contacts import last_visits
+
+    since = rep.as_of.replace(day=1).isoformat()
+    on_file = [v for v in queries.veteran_rows_for_report(store, rep.scope, ("name", "area", "status", "merged_into"))
+               if not v["merged_into"] and (v["status"] or "active") == "active"]
+    last = last_visits(store, [v["id"] for v in on_file])
+    uncontacted = [{"name": v["name"], "area": v["area"], "last_contact": last.get(v["id"])}
+                   for v in sorted(on_file, key=lambda v: (v["area"], v["name"] or "", v["id"]))
+                   if not last.get(v["id"]) or last[v["id"]] < since]
+    return {"names": area_names(store, rep.scope[:6]), "office": office, "by": by, "made_on": _dt.date.today(),
+            "uncontacted": uncontacted, "stale": stale}

@@ -17,30 +17,11 @@ from typing import Any
 import click
 
 from veterans.report import Report, compare, report_from_dict
+from veterans.report_xlsx import workbook_options as sheet_options
 from veterans.tabular import write_table
 from vetsync_cli.chrome import emit_json, local_time, print_table
 
 __all__ = ["show_report", "show_archive", "sheet_options"]
-
-
-def sheet_options(store: Any, rep: Report, *, office: str, by: str, stale: bool) -> dict:
-    """The .xlsx's keywords read from ``store``: the area list's names and the on-file veterans
-    not contacted since the first day of the period's last month (as of now)."""
-    import datetime as _dt
-
-    from sync.store import queries
-    from sync.store.areas import area_names
-    from sync.store.contacts import last_visits
-
-    since = rep.as_of.replace(day=1).isoformat()
-    on_file = [v for v in queries.veteran_rows_for_report(store, rep.scope, ("name", "area", "status", "merged_into"))
-               if not v["merged_into"] and (v["status"] or "active") == "active"]
-    last = last_visits(store, [v["id"] for v in on_file])
-    uncontacted = [{"name": v["name"], "area": v["area"], "last_contact": last.get(v["id"])}
-                   for v in sorted(on_file, key=lambda v: (v["area"], v["name"] or "", v["id"]))
-                   if not last.get(v["id"]) or last[v["id"]] < since]
-    return {"names": area_names(store, rep.scope[:6]), "office": office, "by": by, "made_on": _dt.date.today(),
-            "uncontacted": uncontacted, "stale": stale}
 
 
 def _title(rep: Report) -> str:

@@ -53,4 +53,10 @@ def index():
 @bp.route("/download")
 def download():
     rep = _report()
-    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.period.label}.xlsx")
+    from sync.store.areas import area_names
+    from vetsync_web.app import current_user
+
+    store = hub_web.page().store
+    office = f"{area_names(store, rep.scope).get(rep.scope) or rep.scope}退役军人服务中心"
+    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.period.label}.xlsx", store=store, office=office,
+                         by=current_user() or "", stale=True)

@@ -39,4 +39,12 @@ def index():
 @bp.route("/download")
 def download():
     rep = _report()
-    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.period.label}.xlsx")
+    from sync.store.areas import area_names
+    from veterans.places import place
+    from vetsync_web.app import current_user
+
+    store = station_web.store()
+    station = store.meta("station") or ""
+    office = f"{place(station, area_names(store, station[:6]))} 服务站"
+    return xlsx_response(rep, f"统计报表-{rep.scope}-{rep.period.label}.xlsx", store=store, office=office,
+                         by=current_user() or "")
